@@ -1,0 +1,89 @@
+// Package authpolicy decides who may log in. Operators write a policy per
+// service, an expression over named authentication back-ends:
+//
+//	(Password and OATH) or DIGIPASS
+//
+// # The language
+//
+//	expr   = term { "or" term }
+//	term   = factor { "and" factor }
+//	factor = NAME | "(" expr ")"
+//
+// Keywords are case-insensitive; "and" binds tighter than "or". A NAME is a
+// back-end instance from the configuration (letters, digits, '-' and '_',
+// starting with a letter) and is case-sensitive: "password" does not name
+// "Password", and the error says "did you mean". [Parse] returns a
+// *[SyntaxError] carrying the column, and [SyntaxError.Caret] shows it.
+// [Print] is the canonical printer: single spaces, lower-case keywords and
+// parentheses around every group inside another; Parse(Print(e)) equals e.
+//
+// # Compiling
+//
+// Nothing is parsed at login time. [Compile] parses a policy once, resolves
+// every name against the configured back-ends and expands the expression into
+// its branches (disjunctive normal form, in evaluation order):
+// "Password and (OATH or DIGIPASS)" is the two branches "Password and OATH"
+// and "Password and DIGIPASS". A policy may expand to at most [MaxBranches]
+// branches, and a branch may not name a back-end twice.
+//
+// # What a back-end can do
+//
+// A [Backend] declares [Capability] flags in its [Info]: it can supply
+// fragments (the candidate secrets the user may have typed for it: the
+// password, the one-time codes valid now), verify an MS-CHAPv2 response
+// itself, verify a plaintext secret, and tell identity (groups, disabled,
+// locked). A wrong secret is a [Verdict], not an error; an error means the
+// back-end could not decide, and always fails its branch closed.
+//
+// [Policy.Check] checks each branch against the credential kinds a service
+// receives: under MS-CHAPv2 the server sees only a response computed over the
+// NT hash of the whole typed secret, so a combination ("A and B") needs every
+// factor to supply fragments; a lone factor may verify MS-CHAPv2 itself.
+// Under plaintext the secret is split from the end using the fixed lengths of
+// one-time-code factors, so at most one factor of a combination may have a
+// variable length. A branch that works for none of the service's credential
+// kinds is an error; one that works for some is a warning (logins of the
+// other kind skip it). A branch whose only secret under MS-CHAPv2 is one-time
+// codes is a warning too: the MPPE keys then come from about 20 bits per
+// code, and a recorded session can be decrypted offline.
+//
+// # Evaluating
+//
+// [Engine.Authenticate] tries the branches in order and stops at the first
+// success. For MS-CHAPv2, a lone factor that verifies MS-CHAPv2 is asked
+// directly; otherwise the engine fetches every factor's fragments (in
+// parallel), builds every combination in written order (at most
+// [MaxCombinations]), computes the NT-Response of each and compares it in
+// constant time with the one received. Plaintext secrets are split and each
+// part checked by its back-end. When every factor matched, identity back-ends
+// may still refuse (disabled, locked), and then each back-end is told which
+// fragment was used ([Backend.Commit]) so one-time codes are consumed and
+// counters advance; a failed Commit (a code another login used first) fails
+// the login. [DryRun] skips the commit.
+//
+// Each back-end call has the service's back-end deadline and the whole login
+// has the login deadline; a back-end that does not answer in time fails its
+// branch, which is recorded, and the next branch is tried. A back-end that
+// ignores its context cannot hold a login past its deadline.
+//
+// The [Result] says which branch decided and why each other branch did not
+// ([Result.Reason]); for MS-CHAPv2 it carries the authenticator response
+// ("S=...") and the MPPE master session keys the PPP layer needs. Results,
+// secrets and keys are safe to log: secrets and keys print as REDACTED.
+//
+// # Decisions
+//
+//   - A conjunction under MS-CHAPv2 prefers fragments even when a factor
+//     could verify on its own; under plaintext each part is verified by its
+//     back-end when it can (the local store checks an argon2id hash), else
+//     compared with its fragments.
+//   - All combinations are hashed even after a match, so the time a login
+//     takes does not say which candidate matched.
+//   - A back-end that accepts an MS-CHAPv2 response but returns neither the
+//     PasswordHashHash nor the authenticator response and keys fails closed:
+//     a PPTP session without MPPE keys cannot be encrypted.
+//
+// Package [github.com/gatehouse-vpn/gatehouse/authpolicy/mschapv2] has the
+// RFC 2759 and RFC 3079 mathematics; [github.com/gatehouse-vpn/gatehouse/authpolicy/memory]
+// is an in-memory back-end for tests and demos.
+package authpolicy

@@ -1,0 +1,130 @@
+package authpolicy
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Outcome is what happened to one branch of a policy during a login.
+type Outcome uint8
+
+const (
+	// NotTried: an earlier branch decided.
+	NotTried Outcome = iota
+	// Accepted: every factor matched; this branch decided.
+	Accepted
+	// Rejected: a factor did not match (wrong secret, no token, disabled).
+	Rejected
+	// Failed: a back-end could not decide (error, crash, deadline). The
+	// branch fails closed.
+	Failed
+	// Skipped: the branch cannot work for this kind of credential.
+	Skipped
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case NotTried:
+		return "not-tried"
+	case Accepted:
+		return "accepted"
+	case Rejected:
+		return "rejected"
+	case Failed:
+		return "failed"
+	case Skipped:
+		return "skipped"
+	}
+	return fmt.Sprintf("Outcome(%d)", uint8(o))
+}
+
+// BranchResult records one branch's part in a decision.
+type BranchResult struct {
+	Branch   string
+	Outcome  Outcome
+	Reason   string
+	Duration time.Duration
+}
+
+// Result is the engine's decision on one login. A rejected login is a Result
+// with Accepted false; the reasons say why each branch did not decide.
+type Result struct {
+	Accepted bool
+	Service  string
+	User     string
+	Kind     CredentialKind
+	// Branch is the branch that decided (empty when rejected).
+	Branch   string
+	Branches []BranchResult
+	Duration time.Duration
+	// DryRun: nothing was committed (no one-time code consumed).
+	DryRun bool
+
+	// MS-CHAPv2 only, on success: what the PPP layer sends and keys with.
+	AuthenticatorResponse string
+	Keys                  *MPPEKeys
+
+	// Identity merges what the deciding branch's identity back-ends know.
+	Identity Identity
+}
+
+// Reason summarises why a login was rejected, one clause per branch:
+// `"Password and OATH": rejected: ...; "DIGIPASS": failed: ...`.
+func (r *Result) Reason() string {
+	if r.Accepted {
+		return fmt.Sprintf("accepted by branch %q", r.Branch)
+	}
+	var parts []string
+	for _, b := range r.Branches {
+		if b.Outcome == NotTried {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%q %s: %s", b.Branch, b.Outcome, b.Reason))
+	}
+	if len(parts) == 0 {
+		return "no branch could be tried"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// LogValue implements slog.LogValuer; it never includes key material.
+func (r *Result) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.String("service", r.Service),
+		slog.String("user", r.User),
+		slog.String("credential", r.Kind.String()),
+		slog.Bool("accepted", r.Accepted),
+		slog.Duration("duration", r.Duration),
+	}
+	if r.Accepted {
+		attrs = append(attrs, slog.String("branch", r.Branch))
+	}
+	if r.DryRun {
+		attrs = append(attrs, slog.Bool("dry_run", true))
+	}
+	var bs []any
+	for _, b := range r.Branches {
+		if b.Outcome == NotTried {
+			continue
+		}
+		bs = append(bs, slog.Group(b.Branch,
+			slog.String("outcome", b.Outcome.String()),
+			slog.String("reason", b.Reason),
+			slog.Duration("duration", b.Duration)))
+	}
+	if len(bs) > 0 {
+		attrs = append(attrs, slog.Group("branches", bs...))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// LogValue implements slog.LogValuer: keys are never logged.
+func (MPPEKeys) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// String implements fmt.Stringer: keys are never printed.
+func (MPPEKeys) String() string { return redacted }
+
+// Format implements fmt.Formatter so that no verb prints the keys.
+func (MPPEKeys) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }

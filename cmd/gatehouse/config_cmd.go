@@ -1,0 +1,102 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/server/config"
+)
+
+const defaultConfig = "/etc/gatehouse/gatehouse.yaml"
+
+func newConfigCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "config",
+		Short: "Validate the configuration file",
+	}
+	c.AddCommand(newConfigCheckCmd())
+	return c
+}
+
+func newConfigCheckCmd() *cobra.Command {
+	var path string
+	c := &cobra.Command{
+		Use:   "check",
+		Short: "Validate the whole configuration file, policies included",
+		Long: `Check decodes the configuration strictly (unknown keys, wrong types and
+missing required keys are errors), validates every section, compiles every
+service's policy against the configured back-ends and checks that each
+branch can work for the credentials its front door receives.
+
+Every problem is listed, not only the first, as FILE:LINE:COL: MESSAGE.
+Warnings do not fail the check; errors exit with status 1.`,
+		Example: `  gatehouse config check --config /etc/gatehouse/gatehouse.yaml
+  gatehouse config check --config examples/reference.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			_, _, ps, err := loadChecked(path)
+			if err != nil {
+				return err
+			}
+			return report(c.OutOrStdout(), path, ps)
+		},
+	}
+	c.Flags().StringVarP(&path, "config", "c", defaultConfig, "configuration file")
+	return c
+}
+
+// loadChecked loads a configuration and checks its policies; problems of
+// both kinds come back together, in file order.
+func loadChecked(path string) (*config.Config, map[string]*authpolicy.Policy, config.Problems, error) {
+	cfg, ps, err := config.Load(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	policies, pps := cfg.CheckPolicies()
+	all := append(ps, pps...)
+	sortProblems(all)
+	return cfg, policies, all, nil
+}
+
+func sortProblems(ps config.Problems) {
+	slices.SortStableFunc(ps, func(a, b config.Problem) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+	})
+}
+
+// report prints every problem and a summary line; errors make it return an
+// exit status of 1.
+func report(w io.Writer, path string, ps config.Problems) error {
+	for _, p := range ps {
+		fmt.Fprintln(w, p.String())
+		if p.Detail != "" {
+			for _, line := range strings.Split(p.Detail, "\n") {
+				fmt.Fprintln(w, "    "+line)
+			}
+		}
+	}
+	nerr, nwarn := len(ps.Errors()), len(ps.Warnings())
+	switch {
+	case nerr > 0:
+		fmt.Fprintf(w, "%s: %s, %s\n", path, count(nerr, "error"), count(nwarn, "warning"))
+		return &exitError{code: 1}
+	case nwarn > 0:
+		fmt.Fprintf(w, "%s: OK, %s\n", path, count(nwarn, "warning"))
+	default:
+		fmt.Fprintf(w, "%s: OK\n", path)
+	}
+	return nil
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

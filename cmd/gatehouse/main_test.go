@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// gh runs the CLI in-process and returns its exit code and output.
+func gh(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	tests := [][]string{
+		{"bogus"},
+		{"policy", "bogus"},
+		{"config", "check", "--no-such-flag"},
+		{"policy", "explain"},
+		{"policy", "explain", "a", "b"},
+		{"policy", "eval", "--config", "../../examples/quickstart/gatehouse.yaml", "--user", "alice"},
+		{"policy", "eval", "--config", "../../examples/quickstart/gatehouse.yaml", "--service", "pptp", "--user", "alice", "--credential", "chap"},
+		{"version", "extra"},
+	}
+	for _, args := range tests {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, _, stderr := gh(t, "", args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2; stderr %q", code, stderr)
+			}
+			if !strings.Contains(stderr, "Run 'gatehouse") {
+				t.Errorf("stderr lacks the help hint: %q", stderr)
+			}
+		})
+	}
+}
+
+func TestHelpIsGroupedWithExamples(t *testing.T) {
+	code, out, _ := gh(t, "", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"Running the gateway:", "Configuration and policies:", "Examples:", "serve", "policy"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--help lacks %q", want)
+		}
+	}
+	for _, cmd := range [][]string{{"serve"}, {"config", "check"}, {"policy", "explain"}, {"policy", "check"}, {"policy", "eval"}} {
+		code, out, _ := gh(t, "", append(cmd, "--help")...)
+		if code != 0 || !strings.Contains(out, "Examples:") {
+			t.Errorf("%v --help: exit %d, examples missing:\n%s", cmd, code, out)
+		}
+	}
+}
+
+func TestConfigCheckExamples(t *testing.T) {
+	// The reference policy is DESIGN.md's example, whose lone DIGIPASS
+	// branch is weak under MS-CHAPv2: the check must say so.
+	code, out, stderr := gh(t, "", "config", "check", "--config", "../../examples/reference.yaml")
+	if code != 0 || !strings.Contains(out, `branch "DIGIPASS" is weak over MS-CHAPv2`) || !strings.HasSuffix(out, "reference.yaml: OK, 1 warning\n") {
+		t.Errorf("reference.yaml: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, _ = gh(t, "", "config", "check", "--config", "../../examples/quickstart/gatehouse.yaml")
+	if code != 0 || !strings.Contains(out, "OK, 2 warnings") {
+		t.Errorf("quickstart: exit %d\n%s", code, out)
+	}
+}
+
+// TestConfigCheckListsEveryProblem: a file with several mistakes reports
+// each, with file:line:col, policy problems included, and exits 1.
+func TestConfigCheckListsEveryProblem(t *testing.T) {
+	path := writeFile(t, "gatehouse.yaml", `backends:
+  Password: {type: local}
+  OATH: {type: oath}
+  DirectoryService: {type: ldap}
+services:
+  pptp:
+    policy: (Password and OATH2) or DIGIPASS
+  vpn:
+    polcy: Password
+  corp:
+    policy: DirectoryService and OATH
+pptp:
+  service: corp
+  echo_timeout: 5
+`)
+	code, out, _ := gh(t, "", "config", "check", "--config", path)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	want := []string{
+		path + `:7:27: services.pptp.policy: unknown back-end "OATH2"; did you mean "OATH"?`,
+		`    (Password and OATH2) or DIGIPASS`,
+		`                  ^`,
+		path + `:8:3: services.vpn: missing required key "policy"`,
+		path + `:9:5: services.vpn: unknown key "polcy"; did you mean "policy"?`,
+		path + `:11:13: service corp: branch "DirectoryService and OATH" cannot work over MS-CHAPv2: DirectoryService can only verify a whole secret, it cannot supply its part of a combined one`,
+		path + `:14:17: pptp.echo_timeout: bare number 5 is not a duration; write a duration such as 10s`,
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w+"\n") && !strings.Contains(out, w) {
+			t.Errorf("output lacks %q", w)
+		}
+	}
+	if !regexp.MustCompile(`: [5-9] errors, 0 warnings\n$`).MatchString(out) {
+		t.Errorf("summary line wrong:\n%s", out)
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out)
+	}
+}
+
+func TestPolicyCheck(t *testing.T) {
+	path := writeFile(t, "gatehouse.yaml", `backends:
+  Password: {type: local}
+  DIGIPASS: {type: digipass}
+services:
+  pptp:
+    policy: Password or DIGIPASS
+`)
+	code, out, _ := gh(t, "", "policy", "check", "--config", path)
+	if code != 0 || !strings.Contains(out, `warning: service pptp: branch "DIGIPASS" is weak over MS-CHAPv2`) || !strings.Contains(out, "OK, 1 warning") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+func TestPolicyExplain(t *testing.T) {
+	code, _, stderr0 := gh(t, "", "policy", "explain", "password AND oath or DIGIPASS")
+	if code != 1 || !strings.Contains(stderr0, `unknown back-end "password"; did you mean "Password"?`) {
+		t.Errorf("unknown lower-case names: exit %d", code)
+	}
+	code, out, stderr := gh(t, "", "policy", "explain", "Password AND OATH or DIGIPASS")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	golden, err := os.ReadFile("testdata/explain.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(golden) {
+		t.Errorf("explain output differs from testdata/explain.golden:\n%s", out)
+	}
+	code, _, stderr = gh(t, "", "policy", "explain", "(Password and ) or OATH")
+	if code != 1 || !strings.Contains(stderr, "unexpected \")\" at column 15") || !strings.Contains(stderr, "    (Password and ) or OATH\n                  ^") {
+		t.Errorf("syntax error: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestPolicyEval(t *testing.T) {
+	qs := "../../examples/quickstart/gatehouse.yaml"
+	code, out, stderr := gh(t, "correct horse123456\n", "policy", "eval", "-c", qs, "--service", "pptp", "--user", "alice", "--secret-stdin")
+	if code != 0 || !strings.Contains(out, `decision: ACCEPT by branch "Demo and Codes"`) || !strings.Contains(out, "dry run") || !strings.Contains(out, "S=") {
+		t.Errorf("accept: exit %d\n%s%s", code, out, stderr)
+	}
+	// Dry run is the default: the same code works again.
+	code, _, _ = gh(t, "correct horse123456\n", "policy", "eval", "-c", qs, "--service", "pptp", "--user", "alice", "--secret-stdin", "--credential", "plaintext")
+	if code != 0 {
+		t.Errorf("second dry run: exit %d", code)
+	}
+	code, out, _ = gh(t, "correct horse000000\n", "policy", "eval", "-c", qs, "--service", "pptp", "--user", "alice", "--secret-stdin")
+	if code != 1 || !strings.Contains(out, "decision: REJECT") || !strings.Contains(out, "no combination matches the response (Demo: 1 candidate, Codes: 2 candidates)") {
+		t.Errorf("reject: exit %d\n%s", code, out)
+	}
+	if strings.Contains(out+stderr, "correct horse") {
+		t.Error("the secret appears in the output")
+	}
+	code, _, stderr = gh(t, "", "policy", "eval", "-c", qs, "--service", "pptp", "--user", "alice")
+	if code != 2 || !strings.Contains(stderr, "--secret-stdin") {
+		t.Errorf("no terminal: exit %d %q", code, stderr)
+	}
+}
+
+// TestServeQuickstart runs the gateway the way "make run" does, on the
+// quickstart configuration with the admin listener on a free port, and
+// checks that it answers and stops cleanly.
+func TestServeQuickstart(t *testing.T) {
+	data, err := os.ReadFile("../../examples/quickstart/gatehouse.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	text := strings.Replace(string(data), "127.0.0.1:9723", "127.0.0.1:0", 1)
+	text = strings.Replace(text, "state_dir: ../../var", "state_dir: ./state", 1)
+	path := filepath.Join(dir, "gatehouse.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, path, logs) }()
+
+	addr := waitFor(t, logs, `"msg":"admin listener started","addr":"`)
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "ok\n" {
+		t.Errorf("healthz: %q", body)
+	}
+	resp, err = http.Get("http://" + addr + "/v1/services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var services []struct{ Name, Policy string }
+	_ = json.NewDecoder(resp.Body).Decode(&services)
+	resp.Body.Close()
+	if len(services) != 2 || services[0].Policy != "Demo and Codes" {
+		t.Errorf("services: %+v", services)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "state")); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("state directory: %v %v", st, err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(logs.String(), `"msg":"gateway stopped"`) {
+		t.Errorf("no stop event:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "correct horse") || strings.Contains(logs.String(), "123456") {
+		t.Errorf("a secret appears in the logs:\n%s", logs.String())
+	}
+}
+
+func TestServeRefusesUnbuiltFrontDoor(t *testing.T) {
+	path := writeFile(t, "gatehouse.yaml", `backends:
+  Demo: {type: memory, users: {alice: [x]}}
+services:
+  pptp: {policy: Demo}
+`)
+	err := serve(context.Background(), path, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "pptp.enabled: the PPTP front door is not built in this release; set it to false") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func waitFor(t *testing.T, b *syncBuffer, prefix string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		s := b.String()
+		if i := strings.Index(s, prefix); i >= 0 {
+			rest := s[i+len(prefix):]
+			return rest[:strings.IndexByte(rest, '"')]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %q in logs:\n%s", prefix, b.String())
+	return ""
+}

@@ -1,0 +1,83 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// This file is the one home of the defaults. The decoder starts from
+// Default() and from setDefaults of each fresh back-end, service or rule, so
+// a key left out keeps the value written here. examples/reference.yaml
+// writes every default out, and a test checks that the two agree.
+
+// Default returns the configuration of an empty file: every section at its
+// default, no back-ends and no services.
+func Default() *Config {
+	return &Config{
+		StateDir: "./var",
+		Log: Log{
+			Level:  LogInfo,
+			Format: LogJSON,
+		},
+		Admin: Admin{
+			Listen: netip.MustParseAddrPort("127.0.0.1:9723"),
+		},
+		Store: Store{
+			Driver:  StoreSQLite,
+			Path:    "gatehouse.db",
+			KeyFile: "secret.key",
+		},
+		Plugins: Plugins{
+			Dir:                "/usr/lib/gatehouse/plugins",
+			User:               "nobody",
+			CallTimeout:        2 * time.Second,
+			MaxConcurrentCalls: 16,
+		},
+		PPTP: PPTP{
+			Enabled: true,
+			Listen:  netip.MustParseAddrPort("0.0.0.0:1723"),
+			Service: "pptp",
+			Pool: Pool{
+				First: netip.MustParseAddr("10.99.0.10"),
+				Last:  netip.MustParseAddr("10.99.0.250"),
+			},
+			LocalAddress:   netip.MustParseAddr("10.99.0.1"),
+			MaxConnections: 100,
+			EchoInterval:   30 * time.Second,
+			EchoTimeout:    90 * time.Second,
+			MTU:            1400,
+			MPPE:           MPPE{Required: true},
+			Access:         Access{Default: Off},
+		},
+		RADIUSServer: RADIUSServer{
+			Listen:                      netip.MustParseAddrPort("0.0.0.0:1812"),
+			Service:                     "radius",
+			RequireMessageAuthenticator: true,
+		},
+	}
+}
+
+// Per-back-end-type defaults. A back-end's timeout defaults to
+// plugins.call_timeout; that one is filled in after decoding (see
+// Config.finish), because it depends on another section.
+
+func (o *OATH) setDefaults() {
+	o.Digits = 6
+	o.Period = 30 * time.Second
+	o.Skew = 1
+	o.LookAhead = 20
+}
+
+func (d *Digipass) setDefaults() {
+	d.Digits = []int{6, 8}
+	d.LookAhead = 20
+}
+
+func (s *Service) setDefaults() {
+	s.LoginTimeout = 10 * time.Second
+	s.BackendTimeout = 3 * time.Second
+}
+
+func (r *Rule) setDefaults() {
+	r.Proto = ProtoAny
+}

@@ -1,0 +1,81 @@
+package config
+
+import (
+	"errors"
+
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+)
+
+// Infos returns each configured back-end's capabilities, by name.
+func (c *Config) Infos() map[string]authpolicy.Info {
+	out := make(map[string]authpolicy.Info, c.Backends.Len())
+	for name, b := range c.Backends.All() {
+		if b != nil {
+			out[name] = b.Info()
+		}
+	}
+	return out
+}
+
+// ServiceKinds returns the credential kinds a service receives: MS-CHAPv2
+// from the PPTP front door, MS-CHAPv2 and plaintext from the RADIUS front
+// door. A service that no enabled front door uses is checked for both, as
+// "gatehouse policy eval" and a later front door may use it either way.
+func (c *Config) ServiceKinds(service string) []authpolicy.CredentialKind {
+	var ms, pt bool
+	if c.PPTP.Enabled && c.PPTP.Service == service {
+		ms = true
+	}
+	if c.RADIUSServer.Enabled && c.RADIUSServer.Service == service {
+		ms, pt = true, true
+	}
+	if !ms && !pt {
+		ms, pt = true, true
+	}
+	var kinds []authpolicy.CredentialKind
+	if ms {
+		kinds = append(kinds, authpolicy.MSCHAPv2)
+	}
+	if pt {
+		kinds = append(kinds, authpolicy.Plaintext)
+	}
+	return kinds
+}
+
+// CheckPolicies compiles every service's policy against the configured
+// back-ends and runs the static check of authpolicy for the credential kinds
+// each service receives. Problems point into the policy text: a syntax
+// error at its column, a finding at the policy's start.
+func (c *Config) CheckPolicies() (map[string]*authpolicy.Policy, Problems) {
+	infos := c.Infos()
+	policies := map[string]*authpolicy.Policy{}
+	var ps Problems
+	for name, s := range c.Services.All() {
+		if s == nil || s.Policy == "" {
+			continue
+		}
+		path := "services." + name + ".policy"
+		p, err := authpolicy.Compile(name, s.Policy, infos)
+		if err != nil {
+			pos := s.PolicyPos
+			detail := ""
+			var se *authpolicy.SyntaxError
+			if errors.As(err, &se) {
+				pos = s.PolicyColumn(se.Col)
+				detail = se.Caret()
+			}
+			ps = append(ps, Problem{File: c.File, Line: pos.Line, Col: pos.Col, Path: path, Msg: err.Error(), Severity: Error, Detail: detail})
+			continue
+		}
+		policies[name] = p
+		for _, f := range p.Check(c.ServiceKinds(name)) {
+			sev := Error
+			if f.Severity == authpolicy.SeverityWarning {
+				sev = Warning
+			}
+			ps = append(ps, Problem{File: c.File, Line: s.PolicyPos.Line, Col: s.PolicyPos.Col, Msg: f.Msg, Severity: sev})
+		}
+	}
+	ps.sort()
+	return policies, ps
+}
