@@ -33,13 +33,16 @@ run: build
 	$(BIN)/gatehouse serve --config $(CONFIG)
 
 test:
+	./test/install-deps
 	$(GO) test -count=1 ./...
+	cd examples/plugin-template && $(GO) test -count=1 ./...
 
 lint: $(TOOLS)/staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(TOOLS)/staticcheck ./...
+	cd examples/plugin-template && $(GO) vet ./... && $(TOOLS)/staticcheck ./...
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) ./test/fuzz.sh

@@ -51,6 +51,15 @@ func reject(format string, args ...any) error {
 }
 
 func (ev *evaluation) run(ctx context.Context) (Outcome, string) {
+	// Identity look-ups do not depend on the secret: start them now, in
+	// parallel with the check, so a plugin round trip is saved on success.
+	// On failure their answer is dropped (the context ends with the login).
+	ids := make(chan identityResult, 1)
+	if ev.hasIdentity() {
+		go func() { ids <- ev.lookups(ctx) }()
+	} else {
+		ids <- identityResult{}
+	}
 	var err error
 	switch ev.cred.Kind {
 	case MSCHAPv2:
@@ -59,7 +68,7 @@ func (ev *evaluation) run(ctx context.Context) (Outcome, string) {
 		err = ev.plaintext(ctx)
 	}
 	if err == nil {
-		err = ev.finish(ctx)
+		err = ev.finish(ctx, <-ids)
 	}
 	if err == nil {
 		return Accepted, ""
@@ -351,9 +360,24 @@ func splitSecret(n int, factors []string, lengths func(string) []int) [][]int {
 	return out
 }
 
-// finish runs after every factor matched: identity back-ends may still veto
-// (disabled, locked), then the used fragments are committed.
-func (ev *evaluation) finish(ctx context.Context) error {
+func (ev *evaluation) hasIdentity() bool {
+	for _, name := range ev.branch.Factors {
+		if ev.backend(name).Info().Capabilities.Has(CapIdentity) {
+			return true
+		}
+	}
+	return false
+}
+
+type identityResult struct {
+	id  Identity
+	err error
+}
+
+// lookups asks every identity back-end of the branch about the user; a
+// disabled or locked account is a rejection.
+func (ev *evaluation) lookups(ctx context.Context) identityResult {
+	var merged Identity
 	for _, name := range ev.branch.Factors {
 		b := ev.backend(name)
 		if !b.Info().Capabilities.Has(CapIdentity) {
@@ -363,27 +387,42 @@ func (ev *evaluation) finish(ctx context.Context) error {
 			return b.Lookup(ctx, ev.cred.User)
 		})
 		if err != nil {
-			return err
+			return identityResult{err: err}
 		}
 		switch {
 		case id.Disabled:
-			return reject("%s: account %q is disabled", name, ev.cred.User)
+			return identityResult{err: reject("%s: account %q is disabled", name, ev.cred.User)}
 		case id.Locked:
-			return reject("%s: account %q is locked", name, ev.cred.User)
+			return identityResult{err: reject("%s: account %q is locked", name, ev.cred.User)}
 		}
-		ev.identity = mergeIdentity(ev.identity, id)
+		merged = mergeIdentity(merged, id)
 	}
+	return identityResult{id: merged}
+}
+
+// finish runs after every factor matched: identity back-ends may still veto
+// (disabled, locked), then the used fragments are committed, in parallel.
+func (ev *evaluation) finish(ctx context.Context, ids identityResult) error {
+	if ids.err != nil {
+		return ids.err
+	}
+	ev.identity = ids.id
 	if ev.dryRun {
 		return nil
 	}
-	for _, c := range ev.commits {
-		if _, err := call(ctx, ev, c.backend, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, ev.backend(c.backend).Commit(ctx, ev.cred.User, c.token)
-		}); err != nil {
-			return err
-		}
+	errs := make([]error, len(ev.commits))
+	var wg sync.WaitGroup
+	for i, c := range ev.commits {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = call(ctx, ev, c.backend, func(ctx context.Context) (struct{}, error) {
+				return struct{}{}, ev.backend(c.backend).Commit(ctx, ev.cred.User, c.token)
+			})
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func mergeIdentity(a, b Identity) Identity {

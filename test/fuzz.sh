@@ -9,7 +9,7 @@ status=0
 for pkg in $($GO list ./...); do
   for target in $($GO test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     echo "== $pkg $target ($FUZZTIME)"
-    if ! $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"; then
+    if ! $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 200x "$pkg"; then
       status=1
     fi
   done

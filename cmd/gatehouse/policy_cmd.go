@@ -227,11 +227,11 @@ Exit status: 0 accepted, 1 rejected, 2 usage error.`,
 			if err != nil {
 				return err
 			}
-			engine, closeBackends, err := buildEngine(cfg, nil)
+			engine, bs, err := buildEngine(c.Context(), cfg, nil)
 			if err != nil {
 				return err
 			}
-			defer closeBackends()
+			defer bs.close()
 			cred, err := credential(ck, user, secret)
 			if err != nil {
 				return err

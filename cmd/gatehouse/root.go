@@ -14,6 +14,7 @@ var Version = "dev"
 const (
 	groupGateway = "gateway"
 	groupPolicy  = "policy"
+	groupUsers   = "users"
 )
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -44,6 +45,7 @@ Everything is configured in one YAML file; see examples/reference.yaml.`,
 	root.AddGroup(
 		&cobra.Group{ID: groupGateway, Title: "Running the gateway:"},
 		&cobra.Group{ID: groupPolicy, Title: "Configuration and policies:"},
+		&cobra.Group{ID: groupUsers, Title: "Users, groups and tokens (local store):"},
 	)
 	root.SetHelpCommandGroupID("")
 	add := func(group string, cmds ...*cobra.Command) {
@@ -52,8 +54,9 @@ Everything is configured in one YAML file; see examples/reference.yaml.`,
 			root.AddCommand(c)
 		}
 	}
-	add(groupGateway, newServeCmd())
+	add(groupGateway, newServeCmd(), newPluginCmd())
 	add(groupPolicy, newConfigCmd(), newPolicyCmd())
+	add(groupUsers, newUserCmd(), newGroupCmd(), newTokenCmd())
 	root.AddCommand(newVersionCmd())
 	strictArgs(root)
 	return root

@@ -55,19 +55,21 @@ type gateway struct {
 	cfg      *config.Config
 	policies map[string]*authpolicy.Policy
 	engine   *authpolicy.Engine
-	close    func()
+	backends *backends
 }
 
-func load(path string, log *slog.Logger) (*gateway, error) {
+// check loads path and checks it, policies included; warnings are logged,
+// errors refuse the configuration.
+func check(path string, log *slog.Logger) (*config.Config, map[string]*authpolicy.Policy, error) {
 	cfg, policies, ps, err := loadChecked(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, p := range ps.Warnings() {
 		log.Warn("configuration warning", slog.String("problem", p.String()))
 	}
 	if errs := ps.Errors(); len(errs) > 0 {
-		return nil, fmt.Errorf("configuration has %s:\n%w", count(len(errs), "error"), errs)
+		return nil, nil, fmt.Errorf("configuration has %s:\n%w", count(len(errs), "error"), errs)
 	}
 	var unbuilt []string
 	if cfg.PPTP.Enabled {
@@ -77,13 +79,22 @@ func load(path string, log *slog.Logger) (*gateway, error) {
 		unbuilt = append(unbuilt, "radius_server.enabled: the RADIUS front door is not built in this release; set it to false")
 	}
 	if len(unbuilt) > 0 {
-		return nil, fmt.Errorf("%s: %s", path, joinLines(unbuilt))
+		return nil, nil, fmt.Errorf("%s: %s", path, joinLines(unbuilt))
 	}
-	engine, closeBackends, err := buildEngine(cfg, log)
+	return cfg, policies, nil
+}
+
+// start prepares the state directory and starts the back-ends and the
+// engine of a checked configuration.
+func start(ctx context.Context, cfg *config.Config, policies map[string]*authpolicy.Policy, log *slog.Logger) (*gateway, error) {
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	engine, bs, err := buildEngine(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	return &gateway{cfg: cfg, policies: policies, engine: engine, close: closeBackends}, nil
+	return &gateway{cfg: cfg, policies: policies, engine: engine, backends: bs}, nil
 }
 
 func joinLines(lines []string) string {
@@ -118,24 +129,22 @@ func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, func(), erro
 }
 
 func serve(ctx context.Context, path string, stderr io.Writer) error {
-	boot := slog.New(slog.NewJSONHandler(stderr, nil))
-	gw, err := load(path, boot)
+	cfg, policies, err := check(path, slog.New(slog.NewJSONHandler(stderr, nil)))
 	if err != nil {
 		return err
-	}
-	cfg := gw.cfg
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
-		return fmt.Errorf("state directory: %w", err)
 	}
 	log, closeLog, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
-
+	gw, err := start(ctx, cfg, policies, log)
+	if err != nil {
+		return err
+	}
 	var current atomic.Pointer[gateway]
 	current.Store(gw)
-	defer func() { current.Load().close() }()
+	defer func() { current.Load().backends.close() }()
 
 	var admin *http.Server
 	if cfg.Admin.Listen.IsValid() {
@@ -169,16 +178,24 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			log.Info("gateway stopped", slog.String("cause", "signal"))
 			return nil
 		case <-hup:
-			next, err := load(path, log)
+			next, err := reload(ctx, path, log)
 			if err != nil {
 				log.Error("reload refused; the running configuration stays", slog.String("config", path), slog.String("err", err.Error()))
 				continue
 			}
 			old := current.Swap(next)
-			old.close()
+			old.backends.close()
 			log.Info("configuration reloaded", slog.String("config", path), slog.Any("services", next.cfg.Services.Keys()))
 		}
 	}
+}
+
+func reload(ctx context.Context, path string, log *slog.Logger) (*gateway, error) {
+	cfg, policies, err := check(path, log)
+	if err != nil {
+		return nil, err
+	}
+	return start(ctx, cfg, policies, log)
 }
 
 // adminHandler serves the local admin API: health and the loaded services.
@@ -206,5 +223,31 @@ func adminHandler(current *atomic.Pointer[gateway]) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
 	})
+	mux.HandleFunc("GET /v1/plugins", func(w http.ResponseWriter, _ *http.Request) {
+		gw := current.Load()
+		out := []pluginStatus{}
+		if gw.backends.host != nil {
+			for _, s := range gw.backends.host.Status() {
+				out = append(out, pluginStatus{
+					Name: s.Name, Version: s.Version, Capabilities: s.Capabilities.String(), PID: s.PID,
+					State: s.State.String(), Restarts: s.Restarts, LastError: s.LastError, Since: s.Since,
+				})
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
 	return mux
+}
+
+// pluginStatus is one plugin in the admin API and "gatehouse plugin list".
+type pluginStatus struct {
+	Name         string    `json:"name"`
+	Version      string    `json:"version"`
+	Capabilities string    `json:"capabilities"`
+	PID          int       `json:"pid"`
+	State        string    `json:"state"`
+	Restarts     int       `json:"restarts"`
+	LastError    string    `json:"last_error,omitempty"`
+	Since        time.Time `json:"since"`
 }

@@ -1,44 +1,136 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
+	"strings"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/memory"
+	"github.com/gatehouse-vpn/gatehouse/plugins/host"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
 )
 
-// buildBackends turns the configured back-ends into running ones. This is
-// the one place that knows every concrete back-end type.
-func buildBackends(cfg *config.Config) (map[string]authpolicy.Backend, func(), error) {
-	out := map[string]authpolicy.Backend{}
-	for name, b := range cfg.Backends.All() {
-		switch b.Type {
-		case config.BackendMemory:
-			m := memory.New(memory.Options{
-				Capabilities: b.Info().Capabilities,
-				Lengths:      b.Memory.Lengths,
-				OneTime:      b.Memory.OneTime,
-			})
-			for user, secrets := range b.Memory.Users {
-				u := memory.User{}
-				for _, s := range secrets {
-					u.Secrets = append(u.Secrets, s.Reveal())
-				}
-				m.SetUser(user, u)
-			}
-			out[name] = m
-		default:
-			return nil, nil, fmt.Errorf("back-end %s: type %s is not available in this build yet; the built-in plugins (local, oath, digipass) and the ldap and radius back-ends come in later releases", name, b.Type)
-		}
-	}
-	return out, func() {}, nil
+// selfPath is the gatehouse binary that built-in plugins re-execute; tests
+// point it at a copy every user can run.
+var selfPath = func() (string, error) { return os.Executable() }
+
+// backends is what buildBackends started.
+type backends struct {
+	byName map[string]authpolicy.Backend
+	host   *host.Host // nil when no plugin runs
 }
 
-// buildEngine builds the back-ends and the policy engine of cfg.
-func buildEngine(cfg *config.Config, log *slog.Logger) (*authpolicy.Engine, func(), error) {
-	backends, closeBackends, err := buildBackends(cfg)
+func (b *backends) close() {
+	if b.host != nil {
+		_ = b.host.Close()
+	}
+}
+
+// buildBackends turns the configured back-ends into running ones: memory
+// back-ends in-process, every other type as a plugin process under the host.
+// This is the one place that knows every concrete back-end type.
+func buildBackends(ctx context.Context, cfg *config.Config, log *slog.Logger) (*backends, error) {
+	out := &backends{byName: map[string]authpolicy.Backend{}}
+	var specs []host.Spec
+	needStore := false
+	for name, b := range cfg.Backends.All() {
+		spec := host.Spec{
+			Name: name, User: cfg.Plugins.User,
+			CallTimeout: b.Timeout, MaxConcurrent: cfg.Plugins.MaxConcurrentCalls,
+		}
+		switch b.Type {
+		case config.BackendMemory:
+			out.byName[name] = newMemory(b)
+			continue
+		case config.BackendLocal, config.BackendOATH, config.BackendDigipass:
+			self, err := selfPath()
+			if err != nil {
+				return nil, fmt.Errorf("back-end %s: find the gatehouse binary: %w", name, err)
+			}
+			spec.Path, spec.Args = self, []string{"plugin", "run", string(b.Type)}
+			spec.Config = map[string]string{"store_path": cfg.Store.Path, "key_file": cfg.Store.KeyFile}
+			switch b.Type {
+			case config.BackendOATH:
+				spec.Config["digits"] = strconv.Itoa(b.OATH.Digits)
+				spec.Config["skew"] = strconv.Itoa(b.OATH.Skew)
+				spec.Config["look_ahead"] = strconv.Itoa(b.OATH.LookAhead)
+			case config.BackendDigipass:
+				var ds []string
+				for _, d := range b.Digipass.Digits {
+					ds = append(ds, strconv.Itoa(d))
+				}
+				spec.Config["digits"] = strings.Join(ds, ",")
+				spec.Config["look_ahead"] = strconv.Itoa(b.Digipass.LookAhead)
+			}
+			needStore = true
+		case config.BackendPlugin:
+			ext := cfg.Plugins.External[b.Plugin.Plugin]
+			spec.Path, spec.SHA256, spec.Config = ext.Binary, ext.SHA256, b.Plugin.Options
+		default:
+			return nil, fmt.Errorf("back-end %s: type %s is not available in this release yet", name, b.Type)
+		}
+		specs = append(specs, spec)
+	}
+	if len(specs) == 0 {
+		return out, nil
+	}
+	if needStore {
+		// Create the store (and hand it to plugins.user when root) before
+		// the plugins open it.
+		st, err := openStore(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		st.Close()
+	}
+	out.host = host.New(log)
+	if err := out.host.Start(ctx, specs...); err != nil {
+		out.close()
+		return nil, err
+	}
+	var errs []error
+	for _, s := range specs {
+		b, _ := out.host.Backend(s.Name)
+		out.byName[s.Name] = b
+		cb, _ := cfg.Backends.Get(s.Name)
+		if want, got := cb.Info().Capabilities, b.Info().Capabilities; !got.Has(want) {
+			errs = append(errs, fmt.Errorf("back-end %s: the configuration declares %s, but the plugin offers %s", s.Name, want, got))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		out.close()
+		return nil, err
+	}
+	return out, nil
+}
+
+func newMemory(b *config.Backend) *memory.Backend {
+	m := memory.New(memory.Options{
+		Capabilities: b.Info().Capabilities,
+		Lengths:      b.Memory.Lengths,
+		OneTime:      b.Memory.OneTime,
+	})
+	for user, secrets := range b.Memory.Users {
+		u := memory.User{}
+		for _, s := range secrets {
+			u.Secrets = append(u.Secrets, s.Reveal())
+		}
+		m.SetUser(user, u)
+	}
+	return m
+}
+
+// buildEngine starts the back-ends and builds the policy engine of cfg.
+func buildEngine(ctx context.Context, cfg *config.Config, log *slog.Logger) (*authpolicy.Engine, *backends, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	bs, err := buildBackends(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -49,10 +141,10 @@ func buildEngine(cfg *config.Config, log *slog.Logger) (*authpolicy.Engine, func
 			LoginTimeout: s.LoginTimeout, BackendTimeout: s.BackendTimeout,
 		})
 	}
-	e, err := authpolicy.NewEngine(backends, services, log)
+	e, err := authpolicy.NewEngine(bs.byName, services, log)
 	if err != nil {
-		closeBackends()
+		bs.close()
 		return nil, nil, err
 	}
-	return e, closeBackends, nil
+	return e, bs, nil
 }

@@ -287,7 +287,7 @@ radius_server:
 	checks := []struct{ what, got, want string }{
 		{"state_dir", c.StateDir, "/etc/gatehouse/state"},
 		{"log.file", c.Log.File, "/etc/gatehouse/state/gatehouse.log"},
-		{"store.path", c.Store.Path, "/etc/gatehouse/state/gatehouse.db"},
+		{"store.path", c.Store.Path, "/etc/gatehouse/state/store/gatehouse.db"},
 		{"store.dsn_file", c.Store.DSNFile, "/etc/gatehouse/pg.dsn"},
 		{"store.key_file", c.Store.KeyFile, "/keys/k"},
 		{"plugins.dir", c.Plugins.Dir, "/etc/gatehouse/plugins"},

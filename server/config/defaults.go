@@ -24,8 +24,8 @@ func Default() *Config {
 		},
 		Store: Store{
 			Driver:  StoreSQLite,
-			Path:    "gatehouse.db",
-			KeyFile: "secret.key",
+			Path:    "store/gatehouse.db",
+			KeyFile: "store/secret.key",
 		},
 		Plugins: Plugins{
 			Dir:                "/usr/lib/gatehouse/plugins",

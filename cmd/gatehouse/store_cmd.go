@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-vpn/gatehouse/server/config"
+	"github.com/gatehouse-vpn/gatehouse/server/store"
+	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
+)
+
+// storeFlags are the flags every command that opens the local store takes.
+type storeFlags struct{ config string }
+
+func (f *storeFlags) register(c *cobra.Command) {
+	c.PersistentFlags().StringVarP(&f.config, "config", "c", defaultConfig, "configuration file (its store section says where the store is)")
+}
+
+// open loads the configuration and opens the local store it names. The
+// configuration must have no errors (warnings are fine).
+func (f *storeFlags) open(ctx context.Context) (*store.Store, *config.Config, error) {
+	cfg, ps, err := config.Load(f.config)
+	if err != nil {
+		return nil, nil, err
+	}
+	if errs := ps.Errors(); len(errs) > 0 {
+		return nil, nil, fmt.Errorf("configuration has %s (run gatehouse config check):\n%w", count(len(errs), "error"), errs)
+	}
+	st, err := openStore(ctx, cfg)
+	return st, cfg, err
+}
+
+// openStore opens the local store of cfg, creating its directory and key on
+// first use. When running as root, the store's directory and files are
+// handed to plugins.user: the built-in back-ends run as that user and keep
+// their state (token counters, replay state) there.
+func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	if cfg.Store.Driver != config.StoreSQLite {
+		return nil, fmt.Errorf("store driver %s is not available in this release; use sqlite", cfg.Store.Driver)
+	}
+	dirs := []string{filepath.Dir(cfg.Store.Path), filepath.Dir(cfg.Store.KeyFile)}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("store directory: %w", err)
+		}
+	}
+	key, err := seal.LoadOrCreateKey(cfg.Store.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	s, err := seal.New(key)
+	clear(key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.Store.Path, s)
+	if err != nil {
+		return nil, err
+	}
+	if os.Geteuid() == 0 {
+		// plugins.user must pass through state_dir (not list it) to reach
+		// its store directory.
+		if err := addMode(cfg.StateDir, 0o011); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("state directory: %w", err)
+		}
+		uid, gid, err := lookupUser(cfg.Plugins.User)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		paths := append(dirs, cfg.Store.KeyFile, cfg.Store.Path, cfg.Store.Path+"-wal", cfg.Store.Path+"-shm")
+		for _, p := range paths {
+			if err := os.Lchown(p, uid, gid); err != nil && !errors.Is(err, os.ErrNotExist) {
+				st.Close()
+				return nil, fmt.Errorf("hand the store to plugins.user %s: %w", cfg.Plugins.User, err)
+			}
+		}
+	}
+	return st, nil
+}
+
+// lookupUser resolves a user name (or numeric id) to its uid and gid.
+func lookupUser(name string) (uid, gid int, err error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		if _, nerr := strconv.Atoi(name); nerr == nil {
+			u, err = user.LookupId(name)
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("plugins.user %q: %w", name, err)
+		}
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return uid, gid, nil
+}
+
+// addMode adds permission bits to path's mode.
+func addMode(path string, bits os.FileMode) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&bits == bits {
+		return nil
+	}
+	return os.Chmod(path, fi.Mode().Perm()|bits)
+}

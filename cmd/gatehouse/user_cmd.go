@@ -1,0 +1,305 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/gatehouse-vpn/gatehouse/server/store"
+)
+
+func newUserCmd() *cobra.Command {
+	var sf storeFlags
+	c := &cobra.Command{
+		Use:   "user",
+		Short: "Manage users of the local store (the Password back-end)",
+		Long: `Users of the local store: the back-end of type "local" (Password in the
+examples). Passwords are kept as an argon2id hash for plaintext checks and
+sealed (AES-GCM under store.key_file) so that they can be combined with a
+one-time code under MS-CHAPv2.`,
+		Example: `  gatehouse user add alice                      # prompts for the password twice
+  echo 's3cret' | gatehouse user add bob --password-stdin --group vpn-users
+  gatehouse user vpn bob on                     # use_group | on | off
+  gatehouse user list`,
+	}
+	sf.register(c)
+	c.AddCommand(newUserAddCmd(&sf), newUserPasswdCmd(&sf), newUserToggleCmd(&sf, "disable", true),
+		newUserToggleCmd(&sf, "enable", false), newUserDeleteCmd(&sf), newUserListCmd(&sf),
+		newUserShowCmd(&sf), newUserVPNCmd(&sf))
+	return c
+}
+
+func newUserAddCmd(sf *storeFlags) *cobra.Command {
+	var (
+		fromStdin, noPassword bool
+		groups                []string
+		vpn                   string
+	)
+	c := &cobra.Command{
+		Use:     "add NAME",
+		Short:   "Add a user and set their password",
+		Example: `  gatehouse user add alice --group vpn-users`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			name := args[0]
+			var pw string
+			if !noPassword {
+				var err error
+				if pw, err = readNewPassword(c, fromStdin); err != nil {
+					return err
+				}
+			}
+			st, _, err := sf.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx := c.Context()
+			if err := st.AddUser(ctx, name); err != nil {
+				return err
+			}
+			if pw != "" {
+				if err := st.SetPassword(ctx, name, pw); err != nil {
+					_ = st.DeleteUser(ctx, name)
+					return err
+				}
+			}
+			for _, g := range groups {
+				if err := st.AddMember(ctx, g, name); err != nil {
+					return fmt.Errorf("user %q added, but: %w", name, err)
+				}
+			}
+			if vpn != "" {
+				if err := st.SetVPNAccess(ctx, name, store.VPNAccess(vpn)); err != nil {
+					return fmt.Errorf("user %q added, but: %w", name, err)
+				}
+			}
+			fmt.Fprintf(c.OutOrStdout(), "user %s added\n", name)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	c.Flags().BoolVar(&noPassword, "no-password", false, "add the user without a password")
+	c.Flags().StringSliceVar(&groups, "group", nil, "add the user to this group (repeatable; the group must exist)")
+	c.Flags().StringVar(&vpn, "vpn", "", "VPN access: use_group, on or off (default use_group)")
+	return c
+}
+
+func newUserPasswdCmd(sf *storeFlags) *cobra.Command {
+	var fromStdin bool
+	c := &cobra.Command{
+		Use:     "passwd NAME",
+		Short:   "Set a user's password",
+		Example: `  gatehouse user passwd alice`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			pw, err := readNewPassword(c, fromStdin)
+			if err != nil {
+				return err
+			}
+			st, _, err := sf.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.SetPassword(c.Context(), args[0], pw); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "password of %s set\n", args[0])
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	return c
+}
+
+func newUserToggleCmd(sf *storeFlags, verb string, disabled bool) *cobra.Command {
+	return &cobra.Command{
+		Use:     verb + " NAME",
+		Short:   strings.ToUpper(verb[:1]) + verb[1:] + " a user",
+		Example: fmt.Sprintf("  gatehouse user %s bob", verb),
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			st, _, err := sf.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.SetDisabled(c.Context(), args[0], disabled); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "user %s %sd\n", args[0], verb)
+			return nil
+		},
+	}
+}
+
+func newUserDeleteCmd(sf *storeFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:     "delete NAME",
+		Short:   "Delete a user (their tokens become unassigned)",
+		Example: `  gatehouse user delete bob`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			st, _, err := sf.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.DeleteUser(c.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "user %s deleted\n", args[0])
+			return nil
+		},
+	}
+}
+
+func newUserVPNCmd(sf *storeFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "vpn NAME use_group|on|off",
+		Short: "Set a user's VPN access",
+		Long: `A user's VPN access: "use_group" follows the groups' grants
+(pptp.access.groups in the configuration), "on" and "off" override them.`,
+		Example: `  gatehouse user vpn carol on`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			mode := store.VPNAccess(args[1])
+			if mode != store.VPNUseGroup && mode != store.VPNOn && mode != store.VPNOff {
+				return usagef("VPN access must be use_group, on or off, not %q", args[1])
+			}
+			st, _, err := sf.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.SetVPNAccess(c.Context(), args[0], mode); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "VPN access of %s: %s\n", args[0], mode)
+			return nil
+		},
+	}
+}
+
+func newUserListCmd(sf *storeFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Short:   "List users",
+		Example: `  gatehouse user list`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			st, _, err := sf.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			users, err := st.Users(c.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tSTATE\tVPN\tPASSWORD\tGROUPS")
+			for _, u := range users {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, state(u), u.VPNAccess, yesNo(u.HasPassword), strings.Join(u.Groups, ","))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newUserShowCmd(sf *storeFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show NAME",
+		Short:   "Show a user, their groups and tokens",
+		Example: `  gatehouse user show alice`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			st, _, err := sf.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			u, err := st.User(c.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			tokens, err := st.Tokens(c.Context(), store.TokenFilter{User: u.Name})
+			if err != nil {
+				return err
+			}
+			w := c.OutOrStdout()
+			fmt.Fprintf(w, "name:      %s\nstate:     %s\nvpn:       %s\npassword:  %s\ngroups:    %s\ncreated:   %s\nupdated:   %s\n",
+				u.Name, state(u), u.VPNAccess, yesNo(u.HasPassword), strings.Join(u.Groups, ", "),
+				u.CreatedAt.Format(time.RFC3339), u.UpdatedAt.Format(time.RFC3339))
+			for _, t := range tokens {
+				fmt.Fprintf(w, "token:     %s (%s %s, %d digits)\n", t.Serial, t.Source, t.Kind, t.Digits)
+			}
+			return nil
+		},
+	}
+}
+
+func state(u store.User) string {
+	if u.Disabled {
+		return "disabled"
+	}
+	return "enabled"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "set"
+	}
+	return "none"
+}
+
+// readNewPassword reads a new password: twice without echo from the
+// terminal, or once from the first line of standard input.
+func readNewPassword(c *cobra.Command, fromStdin bool) (string, error) {
+	in := c.InOrStdin()
+	if fromStdin {
+		line, err := bufio.NewReader(in).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+		if pw == "" {
+			return "", usagef("empty password on standard input")
+		}
+		return pw, nil
+	}
+	f, ok := in.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", usagef("standard input is not a terminal: pass --password-stdin to read the password from it")
+	}
+	read := func(prompt string) (string, error) {
+		fmt.Fprint(c.ErrOrStderr(), prompt)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(c.ErrOrStderr())
+		return string(b), err
+	}
+	pw, err := read("Password: ")
+	if err != nil {
+		return "", err
+	}
+	again, err := read("Password again: ")
+	if err != nil {
+		return "", err
+	}
+	if pw != again {
+		return "", errors.New("the passwords differ")
+	}
+	if pw == "" {
+		return "", errors.New("empty password")
+	}
+	return pw, nil
+}

@@ -1,0 +1,90 @@
+package builtin
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
+	"github.com/gatehouse-vpn/gatehouse/server/store"
+	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
+)
+
+// Version is the built-in back-ends' version, the gateway's own.
+var Version = "dev"
+
+// New returns the built-in back-end called name.
+func New(name string) (sdk.Backend, error) {
+	switch name {
+	case "local":
+		return &Local{}, nil
+	case "oath":
+		return NewOATH(store.SourceOATH), nil
+	case "digipass":
+		return NewOATH(store.SourceDIGIPASS), nil
+	}
+	return nil, fmt.Errorf("no built-in back-end %q (built in: %v)", name, Names())
+}
+
+// Names lists the built-in back-ends.
+func Names() []string {
+	n := []string{"local", "oath", "digipass"}
+	sort.Strings(n)
+	return n
+}
+
+// Serve runs the built-in back-end called name as a plugin; it returns only
+// on a bad name.
+func Serve(name string) error {
+	b, err := New(name)
+	if err != nil {
+		return err
+	}
+	sdk.Serve(b)
+	return nil
+}
+
+var storeKeys = []sdk.ConfigKey{
+	{Name: "store_path", Required: true, Description: "the local store's SQLite file"},
+	{Name: "key_file", Required: true, Description: "the key that seals secrets in the store"},
+}
+
+// storeHandle opens the store once, on Configure, and keeps it.
+type storeHandle struct {
+	mu sync.Mutex
+	st *store.Store
+}
+
+func (h *storeHandle) configure(ctx context.Context, opts map[string]string) error {
+	key, err := seal.LoadOrCreateKey(opts["key_file"])
+	if err != nil {
+		return err
+	}
+	s, err := seal.New(key)
+	clear(key)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, opts["store_path"], s)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	old := h.st
+	h.st = st
+	h.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return nil
+}
+
+func (h *storeHandle) get() (*store.Store, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.st == nil {
+		return nil, fmt.Errorf("not configured: the store is not open")
+	}
+	return h.st, nil
+}

@@ -1,0 +1,69 @@
+package builtin_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-vpn/gatehouse/plugins/builtin"
+	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
+	"github.com/gatehouse-vpn/gatehouse/plugins/sdk/sdktest"
+	"github.com/gatehouse-vpn/gatehouse/server/store"
+	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
+)
+
+// seed creates a store with alice (password "correct horse") and a TOTP
+// token assigned to her, and returns the plugin options that open it.
+func seed(t *testing.T) (map[string]string, []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	opts := map[string]string{"store_path": filepath.Join(dir, "g.db"), "key_file": filepath.Join(dir, "k")}
+	key, err := seal.LoadOrCreateKey(opts["key_file"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := seal.New(key)
+	ctx := context.Background()
+	st, err := store.Open(ctx, opts["store_path"], s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	secret := []byte("12345678901234567890")
+	for _, step := range []error{
+		st.AddUser(ctx, "alice"),
+		st.SetPassword(ctx, "alice", "correct horse"),
+		st.AddToken(ctx, store.Token{Serial: "t1", Kind: store.KindTOTP, Algorithm: store.AlgSHA1, Digits: 6,
+			Period: 30 * time.Second, LastStep: -1, Secret: secret, User: "alice", Source: store.SourceOATH}),
+	} {
+		if step != nil {
+			t.Fatal(step)
+		}
+	}
+	return opts, secret
+}
+
+// The built-in back-ends pass the SDK's conformance kit, in-process over
+// real gRPC, like any vendor's plugin.
+func TestLocalConformance(t *testing.T) {
+	opts, _ := seed(t)
+	b, err := builtin.New("local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdktest.Run(t, b, sdktest.Options{Config: opts, User: "alice", Secret: "correct horse"})
+}
+
+func TestOATHConformance(t *testing.T) {
+	opts, secret := seed(t)
+	code := otp.Code(secret, otp.Params{Kind: otp.TOTP, Algorithm: otp.SHA1, Digits: 6, Period: 30 * time.Second},
+		uint64(time.Now().Unix()/30))
+	sdktest.Run(t, builtin.NewOATH(store.SourceOATH), sdktest.Options{Config: opts, User: "alice", Secret: code})
+}
+
+func TestUnknownBuiltin(t *testing.T) {
+	if _, err := builtin.New("ldap"); err == nil || err.Error() != `no built-in back-end "ldap" (built in: [digipass local oath])` {
+		t.Errorf("got %v", err)
+	}
+}

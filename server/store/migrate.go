@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// A migration moves the schema from version-1 to version. Migrations are
+// append-only: a released migration is never edited, a change is a new
+// one. Versions are 1, 2, 3, ... with no gaps.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations is the schema's history. doc.go describes the tables.
+var migrations = []migration{
+	{1, "initial schema", `
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+	id              INTEGER PRIMARY KEY,
+	name            TEXT    NOT NULL UNIQUE,
+	disabled        INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+	vpn_access      TEXT    NOT NULL DEFAULT 'use_group' CHECK (vpn_access IN ('use_group', 'on', 'off')),
+	password_hash   TEXT,
+	password_sealed BLOB,
+	created_at      INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL,
+	CHECK ((password_hash IS NULL) = (password_sealed IS NULL))
+) STRICT;
+
+CREATE TABLE groups (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT    NOT NULL UNIQUE,
+	created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE group_members (
+	group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+	user_id  INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	PRIMARY KEY (group_id, user_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX group_members_user ON group_members (user_id);
+
+CREATE TABLE tokens (
+	serial       TEXT    PRIMARY KEY,
+	kind         TEXT    NOT NULL CHECK (kind IN ('totp', 'hotp')),
+	algorithm    TEXT    NOT NULL CHECK (algorithm IN ('SHA1', 'SHA256', 'SHA512')),
+	digits       INTEGER NOT NULL CHECK (digits BETWEEN 6 AND 10),
+	period       INTEGER NOT NULL CHECK (period >= 0),
+	t0           INTEGER NOT NULL DEFAULT 0,
+	counter      INTEGER NOT NULL DEFAULT 0 CHECK (counter >= 0),
+	last_step    INTEGER NOT NULL DEFAULT -1 CHECK (last_step >= -1),
+	drift        INTEGER NOT NULL DEFAULT 0,
+	secret       BLOB    NOT NULL,
+	user_id      INTEGER REFERENCES users (id) ON DELETE SET NULL,
+	source       TEXT    NOT NULL CHECK (source IN ('oath', 'digipass')),
+	manufacturer TEXT    NOT NULL DEFAULT '',
+	model        TEXT    NOT NULL DEFAULT '',
+	created_at   INTEGER NOT NULL,
+	updated_at   INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX tokens_user ON tokens (user_id, source);
+`},
+}
+
+// SchemaVersion is the schema version this program writes.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
+
+// migrate brings the database to SchemaVersion. When it is current, which
+// is every open but the first after an upgrade, it only reads. Otherwise it
+// applies every pending migration in one IMMEDIATE transaction, so two
+// processes starting together migrate once and a failed upgrade leaves the
+// old schema intact.
+func (st *Store) migrate(ctx context.Context) error {
+	cur, err := schemaVersion(ctx, st.db)
+	if err != nil {
+		return err
+	}
+	if err := checkNotNewer(cur); err != nil {
+		return err
+	}
+	if cur == SchemaVersion() {
+		return nil
+	}
+
+	tx, err := st.db.BeginTx(ctx, nil) // IMMEDIATE: see dsn
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT    NOT NULL,
+	applied_at INTEGER NOT NULL
+) STRICT`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	// Read again under the write lock: another process may have migrated.
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := checkNotNewer(cur); err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if m.version <= cur {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("migrate to version %d (%s): %w", m.version, m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, unixNano(now())); err != nil {
+			return fmt.Errorf("migrate to version %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// schemaVersion reads the highest applied migration; 0 for a new database.
+func schemaVersion(ctx context.Context, db *sql.DB) (int, error) {
+	var n int
+	err := db.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	var v int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
+
+func checkNotNewer(v int) error {
+	if v > SchemaVersion() {
+		return fmt.Errorf("%w: the database is at schema version %d, this program knows versions up to %d; "+
+			"run the newer gatehouse that migrated it, or restore a backup taken before the upgrade",
+			ErrSchemaTooNew, v, SchemaVersion())
+	}
+	return nil
+}
