@@ -24,25 +24,25 @@ per group in the configuration (pptp.access.groups, firewall.groups).`,
 	sf.register(c)
 	member := &cobra.Command{Use: "member", Short: "Add users to groups and remove them"}
 	member.AddCommand(
-		groupOp(&sf, "add GROUP USER", "Add a user to a group", "  gatehouse group member add vpn-users alice", 2,
+		storeOp(&sf, "add GROUP USER", "Add a user to a group", "  gatehouse group member add vpn-users alice", 2,
 			func(c *cobra.Command, st *store.Store, a []string) (string, error) {
 				return fmt.Sprintf("%s added to %s", a[1], a[0]), st.AddMember(c.Context(), a[0], a[1])
 			}),
-		groupOp(&sf, "remove GROUP USER", "Remove a user from a group", "  gatehouse group member remove vpn-users alice", 2,
+		storeOp(&sf, "remove GROUP USER", "Remove a user from a group", "  gatehouse group member remove vpn-users alice", 2,
 			func(c *cobra.Command, st *store.Store, a []string) (string, error) {
 				return fmt.Sprintf("%s removed from %s", a[1], a[0]), st.RemoveMember(c.Context(), a[0], a[1])
 			}),
 	)
 	c.AddCommand(
-		groupOp(&sf, "add NAME", "Add a group", "  gatehouse group add vpn-users", 1,
+		storeOp(&sf, "add NAME", "Add a group", "  gatehouse group add vpn-users", 1,
 			func(c *cobra.Command, st *store.Store, a []string) (string, error) {
 				return "group " + a[0] + " added", st.AddGroup(c.Context(), a[0])
 			}),
-		groupOp(&sf, "delete NAME", "Delete a group (its memberships go with it)", "  gatehouse group delete contractors", 1,
+		storeOp(&sf, "delete NAME", "Delete a group (its memberships go with it)", "  gatehouse group delete contractors", 1,
 			func(c *cobra.Command, st *store.Store, a []string) (string, error) {
 				return "group " + a[0] + " deleted", st.DeleteGroup(c.Context(), a[0])
 			}),
-		groupOp(&sf, "list", "List groups and their members", "  gatehouse group list", 0,
+		storeOp(&sf, "list", "List groups and their members", "  gatehouse group list", 0,
 			func(c *cobra.Command, st *store.Store, _ []string) (string, error) {
 				groups, err := st.Groups(c.Context())
 				if err != nil {
@@ -60,28 +60,4 @@ per group in the configuration (pptp.access.groups, firewall.groups).`,
 		member,
 	)
 	return c
-}
-
-// groupOp is a store command with a fixed number of arguments whose work is
-// fn; what fn returns is printed on success.
-func groupOp(sf *storeFlags, use, short, example string, nargs int, fn func(*cobra.Command, *store.Store, []string) (string, error)) *cobra.Command {
-	return &cobra.Command{
-		Use:     use,
-		Short:   short,
-		Example: example,
-		Args:    cobra.ExactArgs(nargs),
-		RunE: func(c *cobra.Command, args []string) error {
-			st, _, err := sf.open(c.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			msg, err := fn(c, st, args)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(c.OutOrStdout(), msg)
-			return nil
-		},
-	}
 }

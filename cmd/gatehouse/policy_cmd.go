@@ -278,15 +278,22 @@ func readSecret(c *cobra.Command, fromStdin bool) (authpolicy.Secret, error) {
 		}
 		return authpolicy.NewSecret(string(b)), nil
 	}
+	line, err := readStdinLine(in, "secret")
+	return authpolicy.NewSecret(line), err
+}
+
+// readStdinLine reads the first line of standard input, without its line
+// ending; what names it in errors ("secret", "password").
+func readStdinLine(in io.Reader, what string) (string, error) {
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return authpolicy.Secret{}, fmt.Errorf("read secret: %w", err)
+		return "", fmt.Errorf("read %s: %w", what, err)
 	}
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if line == "" {
-		return authpolicy.Secret{}, usagef("empty secret on standard input")
+		return "", usagef("empty %s on standard input", what)
 	}
-	return authpolicy.NewSecret(line), nil
+	return line, nil
 }
 
 // credential builds what a client would present for secret: for MS-CHAPv2

@@ -114,3 +114,27 @@ func addMode(path string, bits os.FileMode) error {
 	}
 	return os.Chmod(path, fi.Mode().Perm()|bits)
 }
+
+// storeOp is a store command with a fixed number of arguments whose work is
+// fn; what fn returns is printed on success.
+func storeOp(sf *storeFlags, use, short, example string, nargs int, fn func(*cobra.Command, *store.Store, []string) (string, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Example: example,
+		Args:    cobra.ExactArgs(nargs),
+		RunE: func(c *cobra.Command, args []string) error {
+			st, _, err := sf.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			msg, err := fn(c, st, args)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), msg)
+			return nil
+		},
+	}
+}

@@ -331,48 +331,6 @@ func tokensFromPSKC(kps []pskc.KeyPackage) ([]store.Token, error) {
 	return out, nil
 }
 
-func newTokenAssignCmd(sf *storeFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:     "assign SERIAL USER",
-		Short:   "Assign a token to a user",
-		Example: `  gatehouse token assign 12345678 bob`,
-		Args:    cobra.ExactArgs(2),
-		RunE: func(c *cobra.Command, args []string) error {
-			st, _, err := sf.open(c.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.AssignToken(c.Context(), args[0], args[1]); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.OutOrStdout(), "token %s assigned to %s\n", args[0], args[1])
-			return nil
-		},
-	}
-}
-
-func newTokenDeleteCmd(sf *storeFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:     "delete SERIAL",
-		Short:   "Delete a token",
-		Example: `  gatehouse token delete oath-1a2b3c4d`,
-		Args:    cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			st, _, err := sf.open(c.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.DeleteToken(c.Context(), args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.OutOrStdout(), "token %s deleted\n", args[0])
-			return nil
-		},
-	}
-}
-
 func newTokenListCmd(sf *storeFlags) *cobra.Command {
 	var user string
 	c := &cobra.Command{
@@ -468,4 +426,18 @@ func resync(ctx context.Context, w io.Writer, st *store.Store, serial, code1, co
 	}
 	fmt.Fprintf(w, "token %s resynchronised: clock drift %d steps\n", serial, next.Drift)
 	return nil
+}
+
+func newTokenAssignCmd(sf *storeFlags) *cobra.Command {
+	return storeOp(sf, "assign SERIAL USER", "Assign a token to a user", "  gatehouse token assign 12345678 bob", 2,
+		func(c *cobra.Command, st *store.Store, a []string) (string, error) {
+			return "token " + a[0] + " assigned to " + a[1], st.AssignToken(c.Context(), a[0], a[1])
+		})
+}
+
+func newTokenDeleteCmd(sf *storeFlags) *cobra.Command {
+	return storeOp(sf, "delete SERIAL", "Delete a token", "  gatehouse token delete oath-1a2b3c4d", 1,
+		func(c *cobra.Command, st *store.Store, a []string) (string, error) {
+			return "token " + a[0] + " deleted", st.DeleteToken(c.Context(), a[0])
+		})
 }

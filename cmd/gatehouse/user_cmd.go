@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -121,75 +119,6 @@ func newUserPasswdCmd(sf *storeFlags) *cobra.Command {
 	return c
 }
 
-func newUserToggleCmd(sf *storeFlags, verb string, disabled bool) *cobra.Command {
-	return &cobra.Command{
-		Use:     verb + " NAME",
-		Short:   strings.ToUpper(verb[:1]) + verb[1:] + " a user",
-		Example: fmt.Sprintf("  gatehouse user %s bob", verb),
-		Args:    cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			st, _, err := sf.open(c.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.SetDisabled(c.Context(), args[0], disabled); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.OutOrStdout(), "user %s %sd\n", args[0], verb)
-			return nil
-		},
-	}
-}
-
-func newUserDeleteCmd(sf *storeFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:     "delete NAME",
-		Short:   "Delete a user (their tokens become unassigned)",
-		Example: `  gatehouse user delete bob`,
-		Args:    cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			st, _, err := sf.open(c.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.DeleteUser(c.Context(), args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.OutOrStdout(), "user %s deleted\n", args[0])
-			return nil
-		},
-	}
-}
-
-func newUserVPNCmd(sf *storeFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "vpn NAME use_group|on|off",
-		Short: "Set a user's VPN access",
-		Long: `A user's VPN access: "use_group" follows the groups' grants
-(pptp.access.groups in the configuration), "on" and "off" override them.`,
-		Example: `  gatehouse user vpn carol on`,
-		Args:    cobra.ExactArgs(2),
-		RunE: func(c *cobra.Command, args []string) error {
-			mode := store.VPNAccess(args[1])
-			if mode != store.VPNUseGroup && mode != store.VPNOn && mode != store.VPNOff {
-				return usagef("VPN access must be use_group, on or off, not %q", args[1])
-			}
-			st, _, err := sf.open(c.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.SetVPNAccess(c.Context(), args[0], mode); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.OutOrStdout(), "VPN access of %s: %s\n", args[0], mode)
-			return nil
-		},
-	}
-}
-
 func newUserListCmd(sf *storeFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
@@ -267,15 +196,7 @@ func yesNo(b bool) string {
 func readNewPassword(c *cobra.Command, fromStdin bool) (string, error) {
 	in := c.InOrStdin()
 	if fromStdin {
-		line, err := bufio.NewReader(in).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", fmt.Errorf("read password: %w", err)
-		}
-		pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if pw == "" {
-			return "", usagef("empty password on standard input")
-		}
-		return pw, nil
+		return readStdinLine(in, "password")
 	}
 	f, ok := in.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
@@ -302,4 +223,35 @@ func readNewPassword(c *cobra.Command, fromStdin bool) (string, error) {
 		return "", errors.New("empty password")
 	}
 	return pw, nil
+}
+
+func newUserToggleCmd(sf *storeFlags, verb string, disabled bool) *cobra.Command {
+	return storeOp(sf, verb+" NAME", strings.ToUpper(verb[:1])+verb[1:]+" a user", "  gatehouse user "+verb+" bob", 1,
+		func(c *cobra.Command, st *store.Store, a []string) (string, error) {
+			return "user " + a[0] + " " + verb + "d", st.SetDisabled(c.Context(), a[0], disabled)
+		})
+}
+
+func newUserDeleteCmd(sf *storeFlags) *cobra.Command {
+	return storeOp(sf, "delete NAME", "Delete a user (their tokens become unassigned)", "  gatehouse user delete bob", 1,
+		func(c *cobra.Command, st *store.Store, a []string) (string, error) {
+			return "user " + a[0] + " deleted", st.DeleteUser(c.Context(), a[0])
+		})
+}
+
+func newUserVPNCmd(sf *storeFlags) *cobra.Command {
+	c := storeOp(sf, "vpn NAME use_group|on|off", "Set a user's VPN access", "  gatehouse user vpn carol on", 2,
+		func(c *cobra.Command, st *store.Store, a []string) (string, error) {
+			return "VPN access of " + a[0] + ": " + a[1], st.SetVPNAccess(c.Context(), a[0], store.VPNAccess(a[1]))
+		})
+	c.Long = `A user's VPN access: "use_group" follows the groups' grants
+(pptp.access.groups in the configuration), "on" and "off" override them.`
+	run := c.RunE
+	c.RunE = func(c *cobra.Command, args []string) error {
+		if m := store.VPNAccess(args[1]); m != store.VPNUseGroup && m != store.VPNOn && m != store.VPNOff {
+			return usagef("VPN access must be use_group, on or off, not %q", args[1])
+		}
+		return run(c, args)
+	}
+	return c
 }
