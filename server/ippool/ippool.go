@@ -30,9 +30,9 @@ type Pool struct {
 	mu   sync.Mutex
 	used []uint64 // bitmap, 1 = in use or excluded
 	excl map[uint32]bool
-	next uint32   // offset to try first
-	n    int      // addresses in use (not counting excluded ones)
-	free int      // addresses free
+	next uint32 // offset to try first
+	n    int    // addresses in use (not counting excluded ones)
+	free int    // addresses free
 }
 
 // New returns a pool of first..last, both included, without the excluded
