@@ -2,8 +2,13 @@ package main
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"os"
 	"slices"
 	"strings"
 
@@ -59,9 +64,45 @@ func loadChecked(path string) (*config.Config, map[string]*authpolicy.Policy, co
 		return nil, nil, nil, err
 	}
 	policies, pps := cfg.CheckPolicies()
-	all := append(ps, pps...)
+	all := append(append(ps, pps...), checkPluginBinaries(cfg)...)
 	sortProblems(all)
 	return cfg, policies, all, nil
+}
+
+// checkPluginBinaries hashes every external plugin binary and compares it
+// with its pin, so that a rebuilt or missing plugin shows up in "config
+// check" rather than at the next start.
+func checkPluginBinaries(cfg *config.Config) config.Problems {
+	var ps config.Problems
+	for _, name := range slices.Sorted(maps.Keys(cfg.Plugins.External)) {
+		ext := cfg.Plugins.External[name]
+		path := "plugins.external." + name + ".binary"
+		pos := cfg.Pos(path)
+		problem := func(sev config.Severity, msg string) {
+			ps = append(ps, config.Problem{File: cfg.File, Line: pos.Line, Col: pos.Col, Path: path, Msg: msg, Severity: sev})
+		}
+		f, err := os.Open(ext.Binary)
+		if errors.Is(err, os.ErrNotExist) {
+			// A configuration may be checked before the plugin is installed.
+			problem(config.Warning, fmt.Sprintf("%s is not installed yet: the gateway will not start until it is", ext.Binary))
+			continue
+		}
+		if err != nil {
+			problem(config.Error, fmt.Sprintf("cannot read the plugin binary: %v", err))
+			continue
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			problem(config.Error, fmt.Sprintf("cannot read the plugin binary: %v", err))
+			continue
+		}
+		if sum := hex.EncodeToString(h.Sum(nil)); sum != ext.SHA256 {
+			problem(config.Error, fmt.Sprintf("%s has SHA-256 %s, the configuration pins %s: the gateway will refuse to start it (update the pin if you rebuilt it)", ext.Binary, sum, ext.SHA256))
+		}
+	}
+	return ps
 }
 
 func sortProblems(ps config.Problems) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -77,7 +78,8 @@ func TestConfigCheckExamples(t *testing.T) {
 	// The reference policy is DESIGN.md's example, whose lone DIGIPASS
 	// branch is weak under MS-CHAPv2: the check must say so.
 	code, out, stderr := gh(t, "", "config", "check", "--config", "../../examples/reference.yaml")
-	if code != 0 || !strings.Contains(out, `branch "DIGIPASS" is weak over MS-CHAPv2`) || !strings.HasSuffix(out, "reference.yaml: OK, 1 warning\n") {
+	if code != 0 || !strings.Contains(out, `branch "DIGIPASS" is weak over MS-CHAPv2`) || !strings.Contains(out, "plugins.external.vendor-x.binary: /usr/lib/gatehouse/plugins/gatehouse-plugin-x is not installed yet") ||
+		!strings.HasSuffix(out, "reference.yaml: OK, 2 warnings\n") {
 		t.Errorf("reference.yaml: exit %d\n%s%s", code, out, stderr)
 	}
 	code, out, _ = gh(t, "", "config", "check", "--config", "../../examples/quickstart/gatehouse.yaml")
@@ -275,4 +277,28 @@ func waitFor(t *testing.T, b *syncBuffer, prefix string) string {
 	}
 	t.Fatalf("no %q in logs:\n%s", prefix, b.String())
 	return ""
+}
+
+// TestConfigCheckPluginPin: config check hashes external plugin binaries,
+// so a rebuilt plugin whose pin was not updated is caught before a start.
+func TestConfigCheckPluginPin(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p"), []byte("not the pinned build"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := writeFile(t, "g.yaml", fmt.Sprintf(`plugins:
+  dir: %s
+  external:
+    x: {binary: p, sha256: %s}
+backends:
+  X: {type: plugin, plugin: x, capabilities: [verify-plaintext]}
+services:
+  radius: {policy: X}
+pptp: {enabled: false}
+`, dir, strings.Repeat("ab", 32)))
+	code, out, _ := gh(t, "", "config", "check", "--config", path)
+	want := fmt.Sprintf("plugins.external.x.binary: %s has SHA-256 ", filepath.Join(dir, "p"))
+	if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, "the configuration pins "+strings.Repeat("ab", 32)) {
+		t.Errorf("exit %d\n%s", code, out)
+	}
 }
