@@ -1,0 +1,104 @@
+package lcp
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-vpn/gatehouse/server/ppp"
+)
+
+// CHAP algorithms in the Authentication-Protocol option: RFC 1994
+// section 3 (MD5), RFC 2433 section 2 (MS-CHAPv1), RFC 2759 section 2
+// (MS-CHAPv2).
+const (
+	AlgorithmMD5      = 0x05
+	AlgorithmMSCHAPv1 = 0x80
+	AlgorithmMSCHAPv2 = 0x81
+)
+
+// AuthMethod is an authentication method LCP can negotiate.
+type AuthMethod uint8
+
+// The methods. Only MS-CHAPv2 is on by default; the others are weaker
+// still and must be enabled by the operator.
+const (
+	MSCHAPv2 AuthMethod = iota + 1
+	MSCHAPv1
+	CHAPMD5
+	PAP
+)
+
+func (m AuthMethod) String() string {
+	switch m {
+	case MSCHAPv2:
+		return "MS-CHAPv2"
+	case MSCHAPv1:
+		return "MS-CHAPv1"
+	case CHAPMD5:
+		return "CHAP-MD5"
+	case PAP:
+		return "PAP"
+	}
+	return fmt.Sprintf("AuthMethod(%d)", uint8(m))
+}
+
+// Option returns the Authentication-Protocol option that asks for m.
+func (m AuthMethod) Option() AuthProtocol {
+	switch m {
+	case MSCHAPv2:
+		return AuthProtocol{Protocol: ppp.ProtoCHAP, Data: []byte{AlgorithmMSCHAPv2}}
+	case MSCHAPv1:
+		return AuthProtocol{Protocol: ppp.ProtoCHAP, Data: []byte{AlgorithmMSCHAPv1}}
+	case CHAPMD5:
+		return AuthProtocol{Protocol: ppp.ProtoCHAP, Data: []byte{AlgorithmMD5}}
+	case PAP:
+		return AuthProtocol{Protocol: ppp.ProtoPAP}
+	}
+	panic(fmt.Sprintf("lcp: no option for %v", m))
+}
+
+// Setting names the configuration key that enables m for PPTP, or ""
+// for MS-CHAPv2, which is always on.
+func (m AuthMethod) Setting() string {
+	switch m {
+	case PAP:
+		return "pptp.auth.pap"
+	case CHAPMD5:
+		return "pptp.auth.chap_md5"
+	case MSCHAPv1:
+		return "pptp.auth.mschapv1"
+	}
+	return ""
+}
+
+// ErrAuthRejected is the reason LCP closes when the peer Configure-Rejects
+// the Authentication-Protocol option: it will not authenticate at all.
+var ErrAuthRejected = errors.New("peer refuses to authenticate: it rejected the Authentication-Protocol option")
+
+// ErrLoopedBack is the reason LCP closes when it keeps receiving its own
+// Magic-Number (RFC 1661 section 6.4).
+var ErrLoopedBack = errors.New("link is looped back: LCP keeps receiving its own Magic-Number")
+
+// AuthRefusedError is the reason LCP closes when the peer kept Naking our
+// Authentication-Protocol for Max-Failure rounds, insisting on a method
+// the server refuses.
+type AuthRefusedError struct {
+	// Insisted is what the peer's last Configure-Nak asked for.
+	Insisted AuthProtocol
+	// Allowed is true when the policy allows that method: the peer
+	// Naked the very method it asks for, which no offer can satisfy.
+	Allowed bool
+}
+
+func (e *AuthRefusedError) Error() string {
+	m := e.Insisted.Method()
+	switch {
+	case e.Allowed:
+		return fmt.Sprintf("peer keeps refusing %v although it asks for it", m)
+	case m.Setting() != "":
+		return fmt.Sprintf("peer insists on %v, which is refused (enable %s to allow it)", m, m.Setting())
+	case m != 0:
+		return fmt.Sprintf("peer insists on %v, which is refused", m)
+	}
+	return fmt.Sprintf("peer insists on %v, which is not supported", e.Insisted)
+}
