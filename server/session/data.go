@@ -1,0 +1,157 @@
+package session
+
+import (
+	"errors"
+
+	"github.com/gatehouse-vpn/gatehouse/server/mppe"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp"
+)
+
+// The data path, on the callers' goroutines under s.data's mutex:
+//
+//  1. ReceivePPP parses the frame. Control protocols are copied into a
+//     pooled buffer and queued for RoutineSession (dropped when full).
+//  2. 0x00FD: Decrypt into s.data.rx; the inner protocol must be IP;
+//     deliver. ErrNeedReset asks RoutineSession for a Reset-Request.
+//  3. 0x0021 in the clear: refused when MPPE is required.
+//  4. SendIP writes frame header, protocol 0x0021 and the packet into
+//     s.data.tx, encrypts in place, and hands the frame to the Link.
+
+// ReceivePPP takes one GRE payload (a PPP frame) from the GRE reader.
+// It never blocks on the session goroutine and does not retain frame.
+func (s *Session) ReceivePPP(frame []byte) {
+	proto, info, err := ppp.ParseFrame(frame)
+	if err != nil {
+		s.stats.dropProtocol.Add(1)
+		return
+	}
+	switch proto {
+	case ppp.ProtoCompressedDatagram:
+		s.receiveEncrypted(info)
+	case ppp.ProtoIP:
+		s.receivePlain(info)
+	default:
+		s.queueControl(frame)
+	}
+}
+
+func (s *Session) queueControl(frame []byte) {
+	if len(frame) > MaxFrame {
+		s.stats.dropProtocol.Add(1)
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	fb := framePool.Get().(*frameBuf)
+	fb.n = copy(fb.b[:], frame)
+	select {
+	case s.control <- fb:
+	default:
+		framePool.Put(fb)
+		s.stats.dropQueue.Add(1)
+	}
+}
+
+func (s *Session) receiveEncrypted(packet []byte) {
+	s.data.Lock()
+	if !s.data.open || s.data.dec == nil {
+		s.data.Unlock()
+		s.stats.dropNotReady.Add(1)
+		return
+	}
+	pt, err := s.data.dec.Decrypt(s.data.rx[:0], packet)
+	if err != nil {
+		s.data.Unlock()
+		s.stats.dropDecrypt.Add(1)
+		if errors.Is(err, mppe.ErrNeedReset) {
+			s.askReset()
+		}
+		return
+	}
+	proto, ip, ok := innerProtocol(pt)
+	if !ok || proto != ppp.ProtoIP {
+		stateless := s.data.stateless
+		s.data.Unlock()
+		s.stats.dropProtocol.Add(1)
+		if !stateless && (!ok || proto < 0x0021 || proto > 0x00fa) {
+			// A protocol MPPE never carries (RFC 3078 section 3) is the
+			// only sign of a keystream out of step.
+			s.askReset()
+		}
+		return
+	}
+	s.stats.packetsIn.Add(1)
+	s.stats.bytesIn.Add(uint64(len(ip)))
+	s.deliver(ip)
+	s.data.Unlock()
+}
+
+// innerProtocol splits a decrypted datagram into its protocol field (one
+// octet when compressed, RFC 1661 section 6.5) and information.
+func innerProtocol(b []byte) (ppp.Protocol, []byte, bool) {
+	if len(b) == 0 {
+		return 0, nil, false
+	}
+	if b[0]&1 == 1 {
+		return ppp.Protocol(b[0]), b[1:], true
+	}
+	if len(b) < 2 {
+		return 0, nil, false
+	}
+	return ppp.Protocol(b[0])<<8 | ppp.Protocol(b[1]), b[2:], true
+}
+
+func (s *Session) askReset() {
+	select {
+	case s.resetReq <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Session) receivePlain(ip []byte) {
+	s.data.Lock()
+	defer s.data.Unlock()
+	if s.data.required || s.data.enc != nil {
+		s.stats.dropPlainIP.Add(1)
+		return
+	}
+	if !s.data.open {
+		s.stats.dropNotReady.Add(1)
+		return
+	}
+	s.stats.packetsIn.Add(1)
+	s.stats.bytesIn.Add(uint64(len(ip)))
+	s.deliver(ip)
+}
+
+// SendIP encrypts one IP packet from the TUN and sends it to the peer.
+// Before the data phase, or when the packet does not fit, it is dropped
+// and counted. ipPacket is not retained.
+func (s *Session) SendIP(ipPacket []byte) {
+	s.data.Lock()
+	defer s.data.Unlock()
+	if !s.data.open || s.data.enc == nil {
+		s.stats.dropNotReady.Add(1)
+		return
+	}
+	// Frame header, then MPPE header room, then protocol field and packet.
+	h := len(ppp.AppendFrame(s.data.tx[:0], ppp.ProtoCompressedDatagram, nil, s.data.acfc, s.data.pfc))
+	start := h + mppe.HeaderLen
+	if start+2+len(ipPacket) > len(s.data.tx) {
+		s.stats.dropProtocol.Add(1)
+		return
+	}
+	buf := s.data.tx[:]
+	buf[start], buf[start+1] = 0x00, byte(ppp.ProtoIP)
+	n := copy(buf[start+2:], ipPacket)
+	pkt := s.data.enc.Encrypt(buf[h:h], buf[start:start+2+n])
+	if err := s.link.SendPPP(buf[:h+len(pkt)]); err != nil {
+		s.stats.dropNotReady.Add(1)
+		return
+	}
+	s.stats.packetsOut.Add(1)
+	s.stats.bytesOut.Add(uint64(n))
+}

@@ -1,0 +1,493 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/server/mppe"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/ccp"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/chap"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/ipcp"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/lcp"
+)
+
+// The control pipeline of one session, all on RoutineSession:
+//
+//  1. setup: build the LCP, IPCP and CCP automata; LCP Up and Open.
+//  2. LCP This-Layer-Up: send the CHAP Challenge (16 random octets).
+//  3. CHAP Response: parse it, call Authenticate on its own goroutine
+//     under AuthTimeout; its answer comes back on authDone.
+//  4. Accepted: CHAP Success "S=... M=..."; IPCP and CCP Up and Open.
+//     Refused: CHAP Failure E=691 (647 when disabled); LCP closes after
+//     FailureDelay.
+//  5. IPCP and CCP This-Layer-Up: MPPE Encrypter (Send key) and
+//     Decrypter (Recv key); the data path opens.
+//  6. LCP This-Layer-Finished, or a Close: the session ends, the address
+//     goes back to the pool, Done is closed.
+
+// RoutineSession runs the session's control plane until it ends.
+func (s *Session) RoutineSession() {
+	s.log.Debug("routine session started")
+	defer s.log.Debug("routine session stopped")
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	defer cancel()
+
+	if err := s.setup(); err != nil {
+		s.finish(err.Error())
+		return
+	}
+	deadline := time.NewTimer(s.cfg.NegotiationTimeout)
+	defer deadline.Stop()
+	var failDelay *time.Timer
+	var failC <-chan time.Time
+	var echoC <-chan time.Time
+	if s.cfg.EchoInterval > 0 {
+		t := time.NewTicker(s.cfg.EchoInterval)
+		defer t.Stop()
+		echoC = t.C
+	}
+	s.lcpA.Up()
+	s.lcpA.Open()
+
+	for !s.finished {
+		select {
+		case fb := <-s.control:
+			s.receiveControl(ctx, fb.b[:fb.n])
+			framePool.Put(fb)
+		case out := <-s.authDone:
+			if !s.authenticated(out) && s.chapSt == chapFailed && failDelay == nil {
+				failDelay = time.NewTimer(s.cfg.FailureDelay)
+				failC = failDelay.C
+			}
+		case <-failC:
+			failC = nil
+			s.lcpA.Close(errors.New(s.ending))
+		case <-s.resetReq:
+			if s.ccpA.State() == ppp.Opened {
+				s.ccpA.SendPacket(s.ccpNeg.ResetRequest())
+			}
+		case cause := <-s.closeReq:
+			if s.ending == "" {
+				s.ending = cause
+			}
+			s.lcpA.Close(errors.New(cause))
+		case <-deadline.C:
+			if !s.established() {
+				s.ending = errNegotiationTimeout.Error()
+				s.lcpA.Close(errNegotiationTimeout)
+			}
+		case <-echoC:
+			s.keepalive()
+		case <-s.timers[lcpTimer].C:
+			s.lcpA.Timeout()
+		case <-s.timers[ipcpTimer].C:
+			s.ipcpA.Timeout()
+		case <-s.timers[ccpTimer].C:
+			s.ccpA.Timeout()
+		case <-s.timers[chapTimer].C:
+			s.resendChallenge()
+		}
+	}
+	if failDelay != nil {
+		failDelay.Stop()
+	}
+}
+
+// setup is step 1.
+func (s *Session) setup() error {
+	var err error
+	if s.lcpNeg, err = lcp.NewNegotiator(s.cfg.LCP); err != nil {
+		return fmt.Errorf("lcp policy: %w", err)
+	}
+	if s.ipcpNeg, err = ipcp.NewNegotiator(s.cfg.IPCP); err != nil {
+		return fmt.Errorf("ipcp policy: %w", err)
+	}
+	s.ccpNeg = ccp.NewNegotiator(s.cfg.CCP)
+	s.lcpA = ppp.NewAutomaton(ppp.ProtoLCP, s.lcpNeg, func(p []byte) { s.sendControl(ppp.ProtoLCP, p) })
+	s.ipcpA = ppp.NewAutomaton(ppp.ProtoIPCP, s.ipcpNeg, func(p []byte) { s.sendControl(ppp.ProtoIPCP, p) })
+	s.ccpA = ppp.NewAutomaton(ppp.ProtoCCP, s.ccpNeg, func(p []byte) { s.sendControl(ppp.ProtoCCP, p) })
+	for i, a := range []*ppp.Automaton{s.lcpA, s.ipcpA, s.ccpA} {
+		t := time.NewTimer(time.Hour)
+		t.Stop()
+		s.timers[i] = t
+		a.SetTimer = func(d time.Duration) {
+			if d == 0 {
+				t.Stop()
+			} else {
+				t.Reset(d)
+			}
+		}
+		if s.cfg.RestartInterval > 0 {
+			a.RestartInterval = s.cfg.RestartInterval
+		}
+	}
+	s.timers[chapTimer] = time.NewTimer(time.Hour)
+	s.timers[chapTimer].Stop()
+	s.lcpA.Notify = s.lcpEvent
+	s.ipcpA.Notify = s.ipcpEvent
+	s.ccpA.Notify = s.ccpEvent
+	s.lcpNeg.ProtocolRejected = func(p ppp.Protocol) {
+		switch p {
+		case ppp.ProtoIPCP:
+			s.ipcpA.ProtocolRejected()
+		case ppp.ProtoCCP:
+			s.ccpA.ProtocolRejected()
+		}
+	}
+	s.ccpNeg.OnResetRequest = func() {
+		s.data.Lock()
+		if s.data.enc != nil {
+			s.data.enc.ResetRequest()
+		}
+		s.data.Unlock()
+	}
+	return nil
+}
+
+// sendControl frames one control packet and sends it.
+func (s *Session) sendControl(proto ppp.Protocol, pkt []byte) {
+	s.ctrlTx = ppp.AppendFrame(s.ctrlTx[:0], proto, pkt, s.acfc, s.pfc)
+	if err := s.link.SendPPP(s.ctrlTx); err != nil {
+		s.log.Debug("send control frame", slog.String("protocol", proto.String()), slog.Any("error", err))
+	}
+}
+
+func (s *Session) receiveControl(ctx context.Context, frame []byte) {
+	proto, info, err := ppp.ParseFrame(frame)
+	if err != nil {
+		return
+	}
+	switch proto {
+	case ppp.ProtoLCP:
+		err = s.lcpA.Receive(info)
+	case ppp.ProtoCHAP:
+		s.receiveCHAP(ctx, info)
+	case ppp.ProtoIPCP:
+		if s.chapSt == chapSucceeded {
+			err = s.ipcpA.Receive(info)
+		}
+	case ppp.ProtoCCP:
+		if s.chapSt == chapSucceeded {
+			err = s.ccpA.Receive(info)
+		}
+	default:
+		s.stats.dropProtocol.Add(1)
+		if s.lcpA.State() == ppp.Opened {
+			s.rejectID++
+			s.sendControl(ppp.ProtoLCP, ppp.AppendProtocolReject(s.ctrlPkt[:0], s.rejectID, proto, info, s.peerMRU()))
+		}
+	}
+	if err != nil {
+		s.log.Debug("control packet discarded", slog.String("protocol", proto.String()), slog.Any("error", err))
+	}
+}
+
+func (s *Session) peerMRU() int {
+	if s.lcpA.State() == ppp.Opened {
+		return int(s.lcpNeg.Result().PeerMRU)
+	}
+	return ppp.DefaultMRU
+}
+
+// lcpEvent drives steps 2 and 6.
+func (s *Session) lcpEvent(ev ppp.LayerEvent) {
+	switch ev {
+	case ppp.ThisLayerUp:
+		r := s.lcpNeg.Result()
+		s.acfc, s.pfc = r.SendACFC, r.SendPFC
+		s.data.Lock()
+		s.data.acfc, s.data.pfc = r.SendACFC, r.SendPFC
+		s.data.Unlock()
+		if r.Auth != lcp.MSCHAPv2 {
+			s.lcpA.Close(fmt.Errorf("authentication method %s is not supported by the session", r.Auth))
+			return
+		}
+		s.sendChallenge()
+	case ppp.ThisLayerDown:
+		s.closeData()
+		s.ipcpA.Down()
+		s.ccpA.Down()
+	case ppp.ThisLayerFinished:
+		cause := s.ending
+		if cause == "" {
+			if err := s.lcpA.Err(); err != nil {
+				cause = err.Error()
+			} else {
+				cause = "link closed"
+			}
+		}
+		s.finish(cause)
+	}
+}
+
+// sendChallenge is step 2.
+func (s *Session) sendChallenge() {
+	s.chapID++
+	s.chapVal = newChallenge()
+	s.chapSt = chapChallenged
+	s.chapSent = 0
+	s.resendChallenge()
+}
+
+// resendChallenge sends the current Challenge again while no Response
+// has come (RFC 1994 section 4.1), until MaxConfigure are unanswered.
+func (s *Session) resendChallenge() {
+	if s.chapSt != chapChallenged {
+		return
+	}
+	if s.chapSent >= s.lcpA.MaxConfigure {
+		s.ending = "peer does not answer the CHAP Challenge"
+		s.lcpA.Close(errors.New(s.ending))
+		return
+	}
+	s.chapSent++
+	s.sendControl(ppp.ProtoCHAP, chap.AppendChallenge(s.ctrlPkt[:0], s.chapID, s.chapVal, s.cfg.ServerName))
+	s.timers[chapTimer].Reset(s.lcpA.RestartInterval)
+}
+
+// receiveCHAP is step 3.
+func (s *Session) receiveCHAP(ctx context.Context, info []byte) {
+	if len(info) == 0 {
+		return
+	}
+	if chap.Code(info[0]) == chap.CodeChangePassword && len(info) >= 2 && s.chapSt == chapFailed {
+		// RFC 2759 section 7; not supported (package chap).
+		f := chap.NewFailure(info[1], chap.ChangingPassword, newChallenge(), "Changing the password is not supported")
+		s.sendControl(ppp.ProtoCHAP, f.Append(s.ctrlPkt[:0]))
+		return
+	}
+	if chap.Code(info[0]) != chap.CodeResponse {
+		return
+	}
+	r, err := chap.ParseResponse(info)
+	if err != nil || r.Identifier != s.chapID {
+		return
+	}
+	switch s.chapSt {
+	case chapChallenged:
+	case chapSucceeded:
+		s.sendControl(ppp.ProtoCHAP, s.success) // our Success was lost
+		return
+	default:
+		return
+	}
+	s.chapSt = chapAuthenticating
+	s.timers[chapTimer].Stop()
+	resp := r.MSCHAPv2(s.chapVal)
+	cred := authpolicy.Credential{Kind: authpolicy.MSCHAPv2, User: r.Name, MSCHAPv2: &resp}
+	s.info.Lock()
+	s.info.user = r.Name
+	s.info.Unlock()
+	id := r.Identifier
+	auth := s.cfg.Auth
+	timeout := s.cfg.AuthTimeout
+	go func() {
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		res, err := auth.Authenticate(actx, cred)
+		s.authDone <- authOutcome{id: id, res: res, err: err}
+	}()
+}
+
+// authenticated is step 4; it reports whether the login was accepted.
+func (s *Session) authenticated(out authOutcome) bool {
+	if s.chapSt != chapAuthenticating || out.id != s.chapID {
+		return false
+	}
+	if out.err != nil || out.res == nil || !out.res.Accepted || out.res.Keys == nil {
+		var cause string
+		code := chap.AuthenticationFailure
+		switch {
+		case out.err != nil:
+			cause = "authentication error: " + out.err.Error()
+		case out.res == nil:
+			cause = "authentication error: no result"
+		case !out.res.Accepted:
+			cause = "authentication rejected: " + out.res.Reason()
+			code = errorCode(out.res)
+		default:
+			cause = "authentication accepted without MPPE keys"
+		}
+		s.chapSt = chapFailed
+		s.ending = cause
+		s.log.Info("login refused", slog.String("cause", cause), slog.Int("code", int(code)))
+		f := chap.NewFailure(s.chapID, code, newChallenge(), "Access denied")
+		s.sendControl(ppp.ProtoCHAP, f.Append(s.ctrlPkt[:0]))
+		return false
+	}
+	res := out.res
+	s.chapSt = chapSucceeded
+	s.keys = res.Keys
+	s.success = chap.AppendSuccess(nil, s.chapID, res.AuthenticatorResponse, "Welcome")
+	s.info.Lock()
+	s.info.branch = res.Branch
+	s.info.Unlock()
+	s.log.Info("login accepted", slog.String("user", res.User), slog.String("branch", res.Branch))
+	s.sendControl(ppp.ProtoCHAP, s.success)
+	s.ipcpA.Up()
+	s.ipcpA.Open()
+	s.ccpA.Up()
+	s.ccpA.Open()
+	return true
+}
+
+func (s *Session) ipcpEvent(ev ppp.LayerEvent) {
+	switch ev {
+	case ppp.ThisLayerUp:
+		s.info.Lock()
+		s.info.addr = s.ipcpNeg.Result().PeerAddress
+		s.info.Unlock()
+		s.openData()
+	case ppp.ThisLayerDown:
+		s.closeData()
+	case ppp.ThisLayerFinished:
+		if s.lcpA.State() == ppp.Opened {
+			s.ending = "IPCP finished: " + errString(s.ipcpA.Err())
+			s.lcpA.Close(errors.New(s.ending))
+		}
+	}
+}
+
+func (s *Session) ccpEvent(ev ppp.LayerEvent) {
+	switch ev {
+	case ppp.ThisLayerUp:
+		if err := s.ccpNeg.Err(); err != nil {
+			s.ending = err.Error()
+			s.lcpA.Close(err)
+			return
+		}
+		if err := s.startMPPE(); err != nil {
+			s.ending = err.Error()
+			s.lcpA.Close(err)
+			return
+		}
+		s.openData()
+	case ppp.ThisLayerDown:
+		s.closeData()
+	case ppp.ThisLayerFinished:
+		if err := s.ccpNeg.Err(); err != nil && s.lcpA.State() == ppp.Opened {
+			s.ending = err.Error()
+			s.lcpA.Close(err)
+		}
+	}
+}
+
+// startMPPE is step 5: the server's Send key encrypts, its Recv key
+// decrypts; bits and mode come from CCP.
+func (s *Session) startMPPE() error {
+	r := s.ccpNeg.Result()
+	if !r.Encrypted() {
+		return nil
+	}
+	enc, err := mppe.NewEncrypter(s.keys.Send, r.Send.KeyBits(), r.Send&ccp.Stateless != 0)
+	if err != nil {
+		return fmt.Errorf("mppe encrypter: %w", err)
+	}
+	dec, err := mppe.NewDecrypter(s.keys.Recv, r.Receive.KeyBits(), r.Receive&ccp.Stateless != 0)
+	if err != nil {
+		return fmt.Errorf("mppe decrypter: %w", err)
+	}
+	s.data.Lock()
+	s.data.enc, s.data.dec = enc, dec
+	s.data.stateless = r.Receive&ccp.Stateless != 0
+	s.data.Unlock()
+	s.info.Lock()
+	s.info.bits = r.Send.KeyBits()
+	s.info.stateless = r.Send&ccp.Stateless != 0
+	s.info.Unlock()
+	return nil
+}
+
+// openData opens the data path once IPCP is up and, when MPPE is
+// required, CCP too.
+func (s *Session) openData() {
+	if s.ipcpA.State() != ppp.Opened {
+		return
+	}
+	s.data.Lock()
+	ready := s.data.enc != nil || (!s.data.required && s.ccpA.State() != ppp.Opened)
+	if s.data.required && s.ccpA.State() != ppp.Opened {
+		ready = false
+	}
+	s.data.open = ready
+	s.data.Unlock()
+	if ready {
+		s.info.Lock()
+		s.info.established = true
+		s.info.Unlock()
+		s.log.Info("data phase", slog.Any("address", s.ipcpNeg.Result().PeerAddress))
+	}
+}
+
+func (s *Session) closeData() {
+	s.data.Lock()
+	s.data.open = false
+	s.data.enc, s.data.dec = nil, nil
+	s.data.Unlock()
+}
+
+func (s *Session) established() bool {
+	s.info.Lock()
+	defer s.info.Unlock()
+	return s.info.established
+}
+
+// keepalive sends an LCP Echo-Request, or ends a session whose peer no
+// longer answers.
+func (s *Session) keepalive() {
+	if s.lcpA.State() != ppp.Opened || s.lcpA.CodeRejected(ppp.EchoRequest) {
+		return
+	}
+	if s.lcpNeg.LoopedBack() {
+		s.ending = lcp.ErrLoopedBack.Error()
+		s.lcpA.Close(lcp.ErrLoopedBack)
+		return
+	}
+	if s.lcpNeg.EchoOutstanding() >= s.cfg.EchoFailures {
+		s.ending = "peer does not answer LCP Echo-Requests"
+		s.lcpA.Close(errors.New(s.ending))
+		return
+	}
+	s.lcpA.SendPacket(s.lcpNeg.EchoRequest())
+}
+
+// finish is step 6.
+func (s *Session) finish(cause string) {
+	if s.finished {
+		return
+	}
+	s.finished = true
+	s.closeData()
+	if s.cancel != nil {
+		s.cancel()
+	}
+	for _, t := range s.timers {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	if s.ipcpNeg != nil && !s.cfg.IPCP.Address.IsValid() && s.cfg.IPCP.Release != nil {
+		if a := s.ipcpNeg.Address(); a.IsValid() {
+			s.cfg.IPCP.Release(a)
+		}
+	}
+	s.info.Lock()
+	s.info.cause = cause
+	user := s.info.user
+	s.info.Unlock()
+	s.log.Info("session ended", slog.String("user", user), slog.String("cause", cause))
+	close(s.done)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no reason"
+	}
+	return err.Error()
+}
