@@ -1,0 +1,168 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-vpn/gatehouse/server/control"
+	"github.com/gatehouse-vpn/gatehouse/server/gre"
+	"github.com/gatehouse-vpn/gatehouse/server/session"
+)
+
+// ackDelay is how long an owed acknowledgment waits for a data packet to
+// ride on before it goes alone.
+const ackDelay = 100 * time.Millisecond
+
+// call is one PPTP call: its control.Call, its session and its GRE state.
+type call struct {
+	g       *Gateway
+	ctl     *control.Call
+	s       *session.Session
+	log     *slog.Logger
+	started time.Time
+
+	ctrlCause atomic.Pointer[string] // set by CallEnded
+
+	// rx is owned by RoutineReadGRE.
+	rx struct {
+		window gre.Window
+	}
+
+	// tx guards the send side and the acknowledgments owed, which the
+	// receive side records.
+	tx struct {
+		sync.Mutex
+		seq      uint32
+		sender   greSender
+		acks     gre.AckTracker
+		buf      []byte
+		ackTimer *time.Timer
+		ackArmed bool
+		stopped  bool
+		peerAck  uint32 // the last acknowledgment the peer sent
+	}
+}
+
+func newCall(g *Gateway, cc *control.Call) *call {
+	c := &call{g: g, ctl: cc, started: time.Now()}
+	c.tx.sender.init(g.gre, cc.Peer)
+	c.tx.buf = make([]byte, 0, 16+session.MaxFrame)
+	return c
+}
+
+// SendPPP implements session.Link: one GRE data packet to the peer, with the
+// next sequence number and any acknowledgment owed.
+func (c *call) SendPPP(frame []byte) error {
+	c.tx.Lock()
+	defer c.tx.Unlock()
+	h := gre.Header{CallID: c.ctl.PeerID, SequencePresent: true, SequenceNumber: c.tx.seq}
+	c.tx.seq++
+	c.tx.acks.Piggyback(&h)
+	c.tx.buf = gre.AppendPacket(c.tx.buf[:0], h, frame)
+	return c.sendLocked()
+}
+
+// sendLocked writes c.tx.buf to the peer.
+func (c *call) sendLocked() error {
+	if err := c.tx.sender.send(c.tx.buf); err != nil {
+		c.g.stats.greSendErrors.Add(1)
+		return err
+	}
+	return nil
+}
+
+// delivered records a data packet passed up to PPP and makes sure its
+// acknowledgment goes out within ackDelay.
+func (c *call) delivered(seq uint32) {
+	c.tx.Lock()
+	defer c.tx.Unlock()
+	c.tx.acks.Delivered(seq)
+	if c.tx.ackArmed || c.tx.stopped {
+		return
+	}
+	c.tx.ackArmed = true
+	if c.tx.ackTimer == nil {
+		c.tx.ackTimer = time.AfterFunc(ackDelay, c.sendAck)
+	} else {
+		c.tx.ackTimer.Reset(ackDelay)
+	}
+}
+
+// sendAck sends an acknowledgment-only packet if one is still owed.
+func (c *call) sendAck() {
+	c.tx.Lock()
+	defer c.tx.Unlock()
+	c.tx.ackArmed = false
+	if c.tx.stopped {
+		return
+	}
+	ack, ok := c.tx.acks.Take()
+	if !ok {
+		return
+	}
+	h := gre.Header{CallID: c.ctl.PeerID, AcknowledgmentPresent: true, AcknowledgmentNumber: ack}
+	c.tx.buf = gre.AppendPacket(c.tx.buf[:0], h, nil)
+	_ = c.sendLocked()
+}
+
+// acked records an acknowledgment from the peer. The gateway does not hold
+// packets back for the peer's receive window: PPP over GRE has no
+// retransmission, and the Linux and Windows clients do not enforce it.
+func (c *call) acked(n uint32) {
+	c.tx.Lock()
+	if gre.SeqLess(c.tx.peerAck, n) {
+		c.tx.peerAck = n
+	}
+	c.tx.Unlock()
+}
+
+func (c *call) stopAckTimer() {
+	c.tx.Lock()
+	c.tx.stopped = true
+	if c.tx.ackTimer != nil {
+		c.tx.ackTimer.Stop()
+	}
+	c.tx.Unlock()
+}
+
+// allocate is the session's IPCP Allocate: an address from the pool,
+// registered for RoutineReadTUN.
+func (c *call) allocate() (netip.Addr, bool) {
+	a, ok := c.g.cfg.Pool.Allocate()
+	if ok {
+		c.register(a)
+	}
+	return a, ok
+}
+
+// acceptPeer is the session's IPCP AcceptPeerAddress.
+func (c *call) acceptPeer(a netip.Addr) bool {
+	if !c.g.cfg.Pool.Request(a) {
+		return false
+	}
+	c.register(a)
+	return true
+}
+
+// release is the session's IPCP Release.
+func (c *call) release(a netip.Addr) {
+	g := c.g
+	g.calls.Lock()
+	if g.calls.byAddr[a] == c {
+		delete(g.calls.byAddr, a)
+	}
+	g.calls.Unlock()
+	if err := g.cfg.Pool.Release(a); err != nil {
+		c.log.Debug("release address", slog.String("address", a.String()), slog.Any("error", err))
+	}
+}
+
+func (c *call) register(a netip.Addr) {
+	c.g.calls.Lock()
+	c.g.calls.byAddr[a] = c
+	c.g.calls.Unlock()
+	c.log.Info("ipcp address", slog.String("address", a.String()))
+}

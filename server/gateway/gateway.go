@@ -1,0 +1,372 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-vpn/gatehouse/server/control"
+	"github.com/gatehouse-vpn/gatehouse/server/ippool"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/ccp"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/ipcp"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/lcp"
+	"github.com/gatehouse-vpn/gatehouse/server/session"
+	"github.com/gatehouse-vpn/gatehouse/server/tun"
+)
+
+// Config is the gateway's configuration.
+type Config struct {
+	// Listen is the TCP address of the control connections (port 1723);
+	// its IP is also the local GRE address.
+	Listen netip.AddrPort
+	// LocalAddress is the gateway's own PPP address.
+	LocalAddress netip.Addr
+	// Pool hands out the clients' PPP addresses; PoolPrefix is the prefix
+	// routed to the TUN.
+	Pool       *ippool.Pool
+	PoolPrefix netip.Prefix
+	// DNS and WINS are offered to clients by IPCP.
+	DNS, WINS []netip.Addr
+	// AcceptClientAddress lets a client keep an address it proposes when
+	// it is in the pool and free.
+	AcceptClientAddress bool
+	// MaxConnections is the most calls carried at once (control.MaxCalls).
+	MaxConnections int
+	// MTU bounds the IP packets read from the TUN; default 1400.
+	MTU int
+	// EchoInterval and EchoTimeout are the control connection's keep-alive.
+	EchoInterval, EchoTimeout time.Duration
+	// LCP and CCP are the PPP policies, built by the caller.
+	LCP lcp.Policy
+	CCP ccp.Policy
+	// Auth decides logins; the caller adapts authpolicy.Engine to it.
+	Auth session.Authenticator
+	// TUN is opened and configured by the caller; the Gateway reads and
+	// writes it while Run serves and closes it when Run has served, so
+	// that RoutineReadTUN ends. (Run does not close it when it fails to
+	// start.)
+	TUN tun.Device
+	// Log receives the gateway's events; default slog.Default().
+	Log *slog.Logger
+
+	// session is a test hook to shorten the session's timers.
+	session func(*session.Config)
+}
+
+// Stats are the gateway's counters since New.
+type Stats struct {
+	GREReceived    uint64 // datagrams read from the GRE socket
+	GREMalformed   uint64 // bad IPv4 header or gre.Parse failed
+	GREUnknownCall uint64 // Call ID of no call
+	GREWrongSource uint64 // source address not the call's peer
+	GREOld         uint64 // dropped by the Window: old, duplicate, far ahead
+	GRESendErrors  uint64 // sendto failed
+	TUNReceived    uint64 // packets read from the TUN
+	TUNMalformed   uint64 // not an IPv4 packet
+	TUNNoSession   uint64 // destination of no session
+}
+
+// SessionInfo is a snapshot of one call for status pages.
+type SessionInfo struct {
+	// CallID is ours, PeerCallID the client's.
+	CallID, PeerCallID uint16
+	// Client is the client's public address.
+	Client netip.Addr
+	// Started is when the call was set up.
+	Started time.Time
+	// Info is the session's snapshot: user, PPP address, MPPE, counters.
+	session.Info
+}
+
+// Gateway is the PPTP front door: control connections, GRE and the TUN.
+type Gateway struct {
+	cfg Config
+	log *slog.Logger
+	mtu int
+
+	ctrl *control.Server
+	gre  *greSocket // set by Run before any call exists
+
+	calls struct {
+		sync.RWMutex
+		byID   map[uint16]*call
+		byAddr map[netip.Addr]*call
+	}
+
+	stats struct {
+		greReceived, greMalformed, greUnknownCall, greWrongSource, greOld, greSendErrors atomic.Uint64
+		tunReceived, tunMalformed, tunNoSession                                          atomic.Uint64
+	}
+
+	wg      sync.WaitGroup // Routine… goroutines
+	callsWG sync.WaitGroup // one per call, until its session is done
+}
+
+// New checks cfg and returns a Gateway that has not started.
+func New(cfg Config) (*Gateway, error) {
+	switch {
+	case !cfg.Listen.IsValid() || !cfg.Listen.Addr().Is4():
+		return nil, errors.New("gateway: Listen must be an IPv4 address and port")
+	case cfg.Pool == nil:
+		return nil, errors.New("gateway: no address pool")
+	case cfg.Auth == nil:
+		return nil, errors.New("gateway: no authenticator")
+	case cfg.TUN == nil:
+		return nil, errors.New("gateway: no TUN device")
+	}
+	g := &Gateway{cfg: cfg, log: cfg.Log, mtu: cfg.MTU}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	if g.mtu <= 0 {
+		g.mtu = 1400
+	}
+	g.calls.byID = map[uint16]*call{}
+	g.calls.byAddr = map[netip.Addr]*call{}
+	g.ctrl = control.New(control.Config{
+		EchoInterval: cfg.EchoInterval,
+		EchoTimeout:  cfg.EchoTimeout,
+		MaxCalls:     cfg.MaxConnections,
+		Log:          g.log,
+	}, g)
+	return g, nil
+}
+
+// shutdownWait bounds how long Run waits for sessions to finish their LCP
+// Terminate exchange after the control server closed.
+const shutdownWait = 5 * time.Second
+
+// Run opens the GRE socket and the TCP listener, serves until ctx ends, then
+// closes every call (Stop-Control-Connection-Request, LCP Terminate) and
+// returns nil, or the error that kept it from starting.
+func (g *Gateway) Run(ctx context.Context) error {
+	gs, err := openGRE(g.cfg.Listen.Addr())
+	if err != nil {
+		return err
+	}
+	g.gre = gs
+	ln, err := net.Listen("tcp4", g.cfg.Listen.String())
+	if err != nil {
+		gs.close()
+		return fmt.Errorf("gateway: listen: %w", err)
+	}
+	g.log.Info("gateway started", slog.String("listen", ln.Addr().String()), slog.String("tun", g.cfg.TUN.Name()))
+
+	g.wg.Add(1)
+	go g.RoutineReadGRE()
+	g.wg.Add(1)
+	go g.RoutineReadTUN()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- g.ctrl.Serve(ln) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, control.ErrServerClosed) {
+			runErr = fmt.Errorf("gateway: serve: %w", err)
+		}
+	}
+	g.ctrl.Close() // every call gets CallEnded, which closes its session
+	done := make(chan struct{})
+	go func() { g.callsWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownWait):
+		g.log.Warn("sessions did not end in time", slog.Duration("waited", shutdownWait))
+	}
+	gs.close()
+	g.cfg.TUN.Close()
+	g.wg.Wait()
+	g.log.Info("gateway stopped")
+	return runErr
+}
+
+// Stats returns the counters since New.
+func (g *Gateway) Stats() Stats {
+	s := &g.stats
+	return Stats{
+		GREReceived: s.greReceived.Load(), GREMalformed: s.greMalformed.Load(),
+		GREUnknownCall: s.greUnknownCall.Load(), GREWrongSource: s.greWrongSource.Load(),
+		GREOld: s.greOld.Load(), GRESendErrors: s.greSendErrors.Load(),
+		TUNReceived: s.tunReceived.Load(), TUNMalformed: s.tunMalformed.Load(), TUNNoSession: s.tunNoSession.Load(),
+	}
+}
+
+// Sessions returns a snapshot of every call.
+func (g *Gateway) Sessions() []SessionInfo {
+	g.calls.RLock()
+	cs := make([]*call, 0, len(g.calls.byID))
+	for _, c := range g.calls.byID {
+		cs = append(cs, c)
+	}
+	g.calls.RUnlock()
+	out := make([]SessionInfo, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, SessionInfo{CallID: c.ctl.ID, PeerCallID: c.ctl.PeerID, Client: c.ctl.Peer, Started: c.started, Info: c.s.Info()})
+	}
+	return out
+}
+
+// NewCall implements control.CallHandler: it creates the call's session and
+// starts it.
+func (g *Gateway) NewCall(cc *control.Call) error {
+	if g.cfg.Pool.Free() == 0 {
+		return fmt.Errorf("address pool exhausted: %w", control.ErrNoResource)
+	}
+	c := newCall(g, cc)
+	log := g.log.With(slog.String("client", cc.Peer.String()), slog.Int("call_id", int(cc.ID)), slog.Int("peer_call_id", int(cc.PeerID)))
+	c.log = log
+	scfg := session.Config{
+		LCP: g.cfg.LCP,
+		IPCP: ipcp.Policy{
+			LocalAddress: g.cfg.LocalAddress,
+			Allocate:     c.allocate,
+			Release:      c.release,
+			DNS:          g.cfg.DNS,
+			WINS:         g.cfg.WINS,
+		},
+		CCP:        g.cfg.CCP,
+		Auth:       g.cfg.Auth,
+		ServerName: "gatehouse",
+		Log:        log,
+	}
+	if g.cfg.AcceptClientAddress {
+		scfg.IPCP.AcceptPeerAddress = c.acceptPeer
+	}
+	if g.cfg.session != nil {
+		g.cfg.session(&scfg)
+	}
+	c.s = session.New(scfg, c, g.deliver)
+
+	g.calls.Lock()
+	g.calls.byID[cc.ID] = c
+	g.calls.Unlock()
+	log.Info("pptp connection opened")
+	g.callsWG.Add(1)
+	go g.watch(c)
+	c.s.Start()
+	return nil
+}
+
+// CallEnded implements control.CallHandler: the control side is gone, so the
+// session is asked to end; watch cleans up once it has.
+func (g *Gateway) CallEnded(cc *control.Call, cause string) {
+	g.calls.RLock()
+	c := g.calls.byID[cc.ID]
+	g.calls.RUnlock()
+	if c == nil {
+		return
+	}
+	c.ctrlCause.Store(&cause)
+	c.s.Close(cause)
+}
+
+// LinkInfo implements control.CallHandler; PPP over GRE has no use for ACCMs.
+func (g *Gateway) LinkInfo(cc *control.Call, sendACCM, receiveACCM uint32) {
+	g.log.Debug("set link info", slog.Int("call_id", int(cc.ID)), slog.Uint64("send_accm", uint64(sendACCM)), slog.Uint64("receive_accm", uint64(receiveACCM)))
+}
+
+// watch waits for the call's session to end, disconnects the call and
+// removes it from the maps.
+func (g *Gateway) watch(c *call) {
+	defer g.callsWG.Done()
+	g.awaitEstablished(c)
+	<-c.s.Done()
+	cause := c.s.Cause()
+	if p := c.ctrlCause.Load(); p != nil {
+		cause = *p
+	}
+	c.ctl.Disconnect(cause)
+	c.stopAckTimer()
+
+	g.calls.Lock()
+	delete(g.calls.byID, c.ctl.ID)
+	for a, o := range g.calls.byAddr {
+		if o == c {
+			delete(g.calls.byAddr, a)
+			g.cfg.Pool.Release(a) // only if the session did not release it
+		}
+	}
+	g.calls.Unlock()
+
+	in := c.s.Info()
+	c.log.Info("pptp connection closed",
+		slog.String("cause", cause),
+		slog.String("user", in.User),
+		slog.String("branch", in.Branch),
+		slog.String("address", addrString(in.Address)),
+		slog.Int("mppe_bits", in.MPPEBits),
+		slog.Bool("mppe_stateless", in.Stateless),
+		slog.Uint64("bytes_in", in.BytesIn), slog.Uint64("bytes_out", in.BytesOut),
+		slog.Uint64("packets_in", in.PacketsIn), slog.Uint64("packets_out", in.PacketsOut),
+		slog.Duration("duration", time.Since(c.started)))
+}
+
+// establishedPoll is how often watch looks whether a session reached the
+// data phase; the session has no callback for it.
+const establishedPoll = 100 * time.Millisecond
+
+// awaitEstablished logs the data phase's address and MPPE once the session
+// reaches it, or returns when the session ends first.
+func (g *Gateway) awaitEstablished(c *call) {
+	tick := time.NewTicker(establishedPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.s.Done():
+			return
+		case <-tick.C:
+		}
+		if in := c.s.Info(); in.Established {
+			mode := "stateful"
+			if in.Stateless {
+				mode = "stateless"
+			}
+			c.log.Info("pptp session established",
+				slog.String("user", in.User),
+				slog.String("branch", in.Branch),
+				slog.String("address", addrString(in.Address)),
+				slog.Int("mppe_bits", in.MPPEBits),
+				slog.String("mppe_mode", mode))
+			return
+		}
+	}
+}
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// deliver writes an IP packet from a session to the TUN. It runs with the
+// session's data mutex held, on RoutineReadGRE.
+func (g *Gateway) deliver(ip []byte) {
+	if _, err := g.cfg.TUN.Write(ip); err != nil {
+		g.log.Debug("tun write", slog.Any("error", err))
+	}
+}
+
+// lookupID returns the call with our Call ID id.
+func (g *Gateway) lookupID(id uint16) *call {
+	g.calls.RLock()
+	c := g.calls.byID[id]
+	g.calls.RUnlock()
+	return c
+}
+
+// lookupAddr returns the call holding PPP address a.
+func (g *Gateway) lookupAddr(a netip.Addr) *call {
+	g.calls.RLock()
+	c := g.calls.byAddr[a]
+	g.calls.RUnlock()
+	return c
+}

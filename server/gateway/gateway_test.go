@@ -1,0 +1,583 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/authpolicy/memory"
+	"github.com/gatehouse-vpn/gatehouse/server/control/controltest"
+	"github.com/gatehouse-vpn/gatehouse/server/gre"
+	"github.com/gatehouse-vpn/gatehouse/server/ippool"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/ccp"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/lcp"
+	"github.com/gatehouse-vpn/gatehouse/server/pptp"
+	"github.com/gatehouse-vpn/gatehouse/server/session"
+	"golang.org/x/sys/unix"
+)
+
+const nsEnv = "GATEHOUSE_GATEWAY_TEST_NETNS"
+
+// inNetns re-runs the named test inside a fresh network namespace (as
+// root) and reports its result; inside, it returns true and the test body
+// runs. The pattern is server/tun's.
+func inNetns(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(nsEnv) != "" {
+		return true
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("SKIP: needs root to create a network namespace and raw GRE sockets; CI runs it as root")
+	}
+	ns := fmt.Sprintf("ghgw%d", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v %s", err, out)
+	}
+	defer exec.Command("ip", "netns", "del", ns).Run()
+	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run", "^"+t.Name()+"$", "-test.v")
+	cmd.Env = append(os.Environ(), nsEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
+		t.Fatalf("in namespace %s: %v\n%s", ns, err, out)
+	}
+	t.Logf("in namespace %s:\n%s", ns, out)
+	return false
+}
+
+// fakeTUN is a channel-backed tun.Device: packets the gateway writes come
+// out of written; packets sent on toGateway are what it reads.
+type fakeTUN struct {
+	toGateway chan []byte
+	written   chan []byte
+	closed    chan struct{}
+	once      sync.Once
+}
+
+func newFakeTUN() *fakeTUN {
+	return &fakeTUN{toGateway: make(chan []byte, 16), written: make(chan []byte, 16), closed: make(chan struct{})}
+}
+
+func (f *fakeTUN) Read(p []byte) (int, error) {
+	select {
+	case b := <-f.toGateway:
+		return copy(p, b), nil
+	case <-f.closed:
+		return 0, os.ErrClosed
+	}
+}
+
+func (f *fakeTUN) Write(p []byte) (int, error) {
+	select {
+	case f.written <- bytes.Clone(p):
+	default:
+	}
+	return len(p), nil
+}
+
+func (f *fakeTUN) Name() string { return "fake0" }
+
+func (f *fakeTUN) Close() error {
+	f.once.Do(func() { close(f.closed) })
+	return nil
+}
+
+// engineAuth adapts authpolicy.Engine as cmd/gatehouse does.
+type engineAuth struct{ e *authpolicy.Engine }
+
+func (a engineAuth) Authenticate(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error) {
+	return a.e.Authenticate(ctx, "pptp", cred)
+}
+
+func newAuth(t testing.TB) engineAuth {
+	pw := memory.New(memory.Options{})
+	pw.SetUser("alice", memory.User{Secrets: []string{"correct horse"}})
+	e, err := authpolicy.NewEngine(map[string]authpolicy.Backend{"Password": pw},
+		[]authpolicy.Service{{Name: "pptp", Policy: "Password"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engineAuth{e}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// rawGRE is a test's raw GRE socket bound to one loopback address.
+type rawGRE struct{ fd int }
+
+func openRawGRE(t *testing.T, local string) *rawGRE {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_GRE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: netip.MustParseAddr(local).As4()}); err != nil {
+		t.Fatal(err)
+	}
+	tv := unix.Timeval{Usec: 100000}
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	return &rawGRE{fd: fd}
+}
+
+func (r *rawGRE) send(t testing.TB, to string, b []byte) {
+	if err := unix.Sendto(r.fd, b, 0, &unix.SockaddrInet4{Addr: netip.MustParseAddr(to).As4()}); err != nil {
+		t.Error(err)
+	}
+}
+
+// ipv4UDP builds a minimal IPv4/UDP packet (checksums zero; nothing here
+// checks them).
+func ipv4UDP(src, dst netip.Addr, payload string) []byte {
+	b := make([]byte, 28+len(payload))
+	b[0] = 0x45
+	binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
+	b[8] = 64
+	b[9] = 17
+	s, d := src.As4(), dst.As4()
+	copy(b[12:], s[:])
+	copy(b[16:], d[:])
+	binary.BigEndian.PutUint16(b[20:], 1000)
+	binary.BigEndian.PutUint16(b[22:], 2000)
+	binary.BigEndian.PutUint16(b[24:], uint16(8+len(payload)))
+	copy(b[28:], payload)
+	return b
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestEndToEnd runs the Gateway on 127.0.0.1 in a fresh namespace and drives
+// it from 127.0.0.2 with the scripted control client, a raw GRE socket and
+// the PPP client: login, IPCP, MPPE, one IP packet each way; then crafted
+// GRE packets (garbage, a foreign source, a duplicate) are dropped and
+// counted; then Run ends and the call closes with its cause logged.
+func TestEndToEnd(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("lo up: %v %s", err, out)
+	}
+	gw := startGateway(t)
+	g, ft, pool, logs := gw.g, gw.tun, gw.pool, &gw.logs
+	cl := dialCall(t, "alice", "correct horse")
+	pc, cg, serverCallID, seq, rxAcks := cl.pc, cl.gre, cl.serverCallID, &cl.seq, &cl.rxAcks
+	pc.start()
+	waitFor(t, "data phase", 10*time.Second, pc.dataReady)
+	addr, _ := pc.addresses()
+	if !pool.Contains(addr) {
+		t.Fatalf("client address %v not from the pool", addr)
+	}
+	waitFor(t, "gateway data phase", 5*time.Second, func() bool {
+		ss := g.Sessions()
+		return len(ss) == 1 && ss[0].Established
+	})
+	waitFor(t, "established logged", 2*time.Second, func() bool {
+		return strings.Contains(logs.String(), `"msg":"pptp session established"`)
+	})
+
+	// Client → TUN.
+	out := ipv4UDP(addr, netip.MustParseAddr("192.0.2.9"), "hello tun")
+	pc.sendIP(out)
+	select {
+	case got := <-ft.written:
+		if !bytes.Equal(got, out) {
+			t.Fatalf("TUN got %x, want %x", got, out)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no packet reached the TUN")
+	}
+	// TUN → client.
+	in := ipv4UDP(netip.MustParseAddr("192.0.2.9"), addr, "hello client")
+	ft.toGateway <- in
+	select {
+	case got := <-pc.gotIP:
+		if !bytes.Equal(got, in) {
+			t.Fatalf("client got %x, want %x", got, in)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no packet reached the client")
+	}
+	// A destination no session holds.
+	ft.toGateway <- ipv4UDP(netip.MustParseAddr("192.0.2.9"), netip.MustParseAddr("10.8.0.19"), "nobody")
+	waitFor(t, "TUN no-session count", 2*time.Second, func() bool { return g.Stats().TUNNoSession == 1 })
+	waitFor(t, "an acknowledgment", 2*time.Second, func() bool { return rxAcks.Load() > 0 })
+
+	// The send path allocates nothing (the frame is IP in the clear, which
+	// the client ignores).
+	c := g.lookupID(serverCallID)
+	frame := append([]byte{0x00, 0x21}, in...)
+	if n := testing.AllocsPerRun(50, func() { c.SendPPP(frame) }); n != 0 && !raceEnabled {
+		t.Errorf("SendPPP allocates %v times", n)
+	}
+
+	ss := g.Sessions()
+	if s := ss[0]; s.User != "alice" || s.Address != addr || s.Client != netip.MustParseAddr("127.0.0.2") ||
+		s.CallID != serverCallID || s.PeerCallID != 77 || s.MPPEBits != 128 || s.PacketsIn == 0 || s.PacketsOut == 0 {
+		t.Fatalf("Sessions() = %+v", s)
+	}
+
+	// Crafted packets: garbage, a foreign source, a replayed sequence number.
+	before := g.Stats()
+	cg.send(t, "127.0.0.1", []byte{0xde, 0xad, 0xbe, 0xef})
+	cg.send(t, "127.0.0.1", gre.AppendPacket(nil, gre.Header{CallID: 0xffff ^ serverCallID, SequencePresent: true}, []byte{0xc0, 0x21}))
+	foreign := openRawGRE(t, "127.0.0.3")
+	defer unix.Close(foreign.fd)
+	foreign.send(t, "127.0.0.1", gre.AppendPacket(nil, gre.Header{CallID: serverCallID, SequencePresent: true, SequenceNumber: seq.Load()}, []byte{0xc0, 0x21, 9, 1, 0, 4}))
+	cg.send(t, "127.0.0.1", gre.AppendPacket(nil, gre.Header{CallID: serverCallID, SequencePresent: true, SequenceNumber: 0}, []byte{0xc0, 0x21, 9, 1, 0, 4}))
+	waitFor(t, "drop counters", 2*time.Second, func() bool {
+		s := g.Stats()
+		return s.GREMalformed == before.GREMalformed+1 && s.GREUnknownCall == before.GREUnknownCall+1 &&
+			s.GREWrongSource == before.GREWrongSource+1 && s.GREOld == before.GREOld+1
+	})
+
+	// Shut down: the call ends cleanly, the address goes back to the pool.
+	gw.stop(t)
+	if n := pool.InUse(); n != 0 {
+		t.Errorf("pool has %d addresses in use after Run", n)
+	}
+	l := logs.String()
+	for _, want := range []string{`"msg":"pptp connection opened"`, `"msg":"login accepted"`, `"msg":"ipcp address"`, `"msg":"pptp connection closed"`, `"cause":"local shutdown"`, `"mppe_bits":128`, `"msg":"pptp session established"`, `"mppe_mode":"stateless"`} {
+		if !strings.Contains(l, want) {
+			t.Errorf("log lacks %s:\n%s", want, l)
+		}
+	}
+	if strings.Contains(l, "correct horse") {
+		t.Error("the password is in the log")
+	}
+}
+
+// gateway is a Gateway running on 127.0.0.1 with a fake TUN.
+type gateway struct {
+	g      *Gateway
+	tun    *fakeTUN
+	pool   *ippool.Pool
+	logs   syncBuffer
+	cancel context.CancelFunc
+	runErr chan error
+}
+
+func startGateway(t *testing.T) *gateway {
+	t.Helper()
+	checkLeaks(t)
+	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("lo up: %v %s", err, out)
+	}
+	local := netip.MustParseAddr("10.8.0.1")
+	pool, err := ippool.New(netip.MustParseAddr("10.8.0.10"), netip.MustParseAddr("10.8.0.20"), local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := &gateway{tun: newFakeTUN(), pool: pool, runErr: make(chan error, 1)}
+	gw.g, err = New(Config{
+		Listen:         netip.MustParseAddrPort("127.0.0.1:1723"),
+		LocalAddress:   local,
+		Pool:           pool,
+		PoolPrefix:     netip.MustParsePrefix("10.8.0.0/24"),
+		DNS:            []netip.Addr{netip.MustParseAddr("10.8.0.53")},
+		MaxConnections: 4,
+		LCP:            lcp.DefaultPolicy(),
+		CCP:            ccp.DefaultPolicy(),
+		Auth:           newAuth(t),
+		TUN:            gw.tun,
+		Log:            slog.New(slog.NewJSONHandler(&gw.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		session: func(c *session.Config) {
+			c.FailureDelay = 20 * time.Millisecond
+			c.RestartInterval = 500 * time.Millisecond
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ctx context.Context
+	ctx, gw.cancel = context.WithCancel(context.Background())
+	go func() { gw.runErr <- gw.g.Run(ctx) }()
+	t.Cleanup(gw.cancel)
+	return gw
+}
+
+// stop ends Run and checks it returns nil in time.
+func (gw *gateway) stop(t *testing.T) {
+	t.Helper()
+	gw.cancel()
+	select {
+	case err := <-gw.runErr:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if testing.Verbose() {
+		t.Logf("log:\n%s", gw.logs.String())
+	}
+}
+
+// clientCall is one client at 127.0.0.2: control connection, raw GRE
+// socket and PPP client, with its call set up.
+type clientCall struct {
+	cc           *controltest.Client
+	gre          *rawGRE
+	pc           *client
+	serverCallID uint16
+	seq          atomic.Uint32
+	rxAcks       atomic.Int64
+}
+
+func dialCall(t *testing.T, user, password string) *clientCall {
+	t.Helper()
+	cl := &clientCall{gre: openRawGRE(t, "127.0.0.2"), pc: newClient(user, password)}
+	var serverCallID atomic.Uint32
+	cl.pc.toSrv = func(frame []byte) {
+		h := gre.Header{CallID: uint16(serverCallID.Load()), SequencePresent: true, SequenceNumber: cl.seq.Add(1) - 1}
+		cl.gre.send(t, "127.0.0.1", gre.AppendPacket(nil, h, frame))
+	}
+	// The GRE reader runs before the call is set up, so the server's first
+	// LCP Configure-Request is not lost.
+	stop := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		buf := make([]byte, 65536)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n, _, err := unix.Recvfrom(cl.gre.fd, buf, 0)
+			if err != nil {
+				continue
+			}
+			_, pkt, ok := parseIPv4(buf[:n])
+			if !ok {
+				continue
+			}
+			h, payload, err := gre.Parse(pkt)
+			if err != nil || h.CallID != 77 {
+				continue
+			}
+			if h.AcknowledgmentPresent {
+				cl.rxAcks.Add(1)
+			}
+			if h.SequencePresent {
+				cl.pc.receive(payload)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-readerDone; unix.Close(cl.gre.fd) })
+
+	var conn net.Conn
+	var err error
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	waitFor(t, "listener", 3*time.Second, func() bool {
+		conn, err = d.Dial("tcp4", "127.0.0.1:1723")
+		return err == nil
+	})
+	cl.cc = controltest.NewClient(conn)
+	t.Cleanup(func() { cl.cc.Close() })
+	cl.cc.AnswerEcho(true)
+	if _, err := cl.cc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ocrp, err := cl.cc.Call(77)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.serverCallID = ocrp.CallID
+	serverCallID.Store(uint32(ocrp.CallID))
+	return cl
+}
+
+// TestLoginRefused: a wrong password ends the session; the gateway sends
+// Call-Disconnect-Notify on the control connection, frees the call and logs
+// the cause.
+func TestLoginRefused(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	gw := startGateway(t)
+	cl := dialCall(t, "alice", "hunter2-Wx9")
+	cl.pc.start()
+	cdn, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.cc, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cdn.CallID != cl.serverCallID {
+		t.Errorf("CDN for call %d, want %d", cdn.CallID, cl.serverCallID)
+	}
+	if _, ok := cl.pc.failure(); !ok {
+		t.Error("the client got no CHAP Failure")
+	}
+	waitFor(t, "call removed", 2*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
+	gw.stop(t)
+	l := gw.logs.String()
+	for _, want := range []string{`"msg":"login refused"`, `"msg":"pptp connection closed"`, `"cause":"authentication rejected`} {
+		if !strings.Contains(l, want) {
+			t.Errorf("log lacks %s:\n%s", want, l)
+		}
+	}
+	if strings.Contains(l, "hunter2-Wx9") {
+		t.Error("the password is in the log")
+	}
+	if n := gw.pool.InUse(); n != 0 {
+		t.Errorf("pool has %d addresses in use", n)
+	}
+}
+
+// TestClientClears: the client clears its call after the data phase; the
+// session ends, the address goes back to the pool and the call is gone.
+func TestClientClears(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	gw := startGateway(t)
+	cl := dialCall(t, "alice", "correct horse")
+	cl.pc.start()
+	waitFor(t, "data phase", 10*time.Second, cl.pc.dataReady)
+	if _, err := cl.cc.Clear(77); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "call removed", 5*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
+	waitFor(t, "address released", 2*time.Second, func() bool { return gw.pool.InUse() == 0 })
+	if !cl.pc.gotTerminate() {
+		t.Error("the client got no LCP Terminate-Request")
+	}
+	gw.stop(t)
+	if l := gw.logs.String(); !strings.Contains(l, `"msg":"pptp connection closed"`) {
+		t.Errorf("no close logged:\n%s", l)
+	}
+}
+
+// checkLeaks fails the test if goroutines started during it outlive it
+// (after every other cleanup has run).
+func checkLeaks(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(3 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<16)
+				t.Errorf("goroutines leaked: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// TestReceiveMalformed feeds receiveGRE and receiveTUN crafted input with no
+// sockets: everything is dropped and counted, nothing panics.
+func TestReceiveMalformed(t *testing.T) {
+	g, err := New(Config{
+		Listen: netip.MustParseAddrPort("127.0.0.1:1723"),
+		Pool:   mustPool(t), Auth: newAuth(t), TUN: newFakeTUN(),
+		Log: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := func(proto byte, ihl int, payload []byte) []byte {
+		b := make([]byte, ihl*4, ihl*4+len(payload))
+		b[0] = 0x40 | byte(ihl)
+		b[9] = proto
+		binary.BigEndian.PutUint16(b[2:], uint16(len(b)+len(payload)))
+		copy(b[12:], []byte{127, 0, 0, 2})
+		return append(b, payload...)
+	}
+	good := gre.AppendPacket(nil, gre.Header{CallID: 5, SequencePresent: true}, []byte{0xc0, 0x21})
+	tests := []struct {
+		name               string
+		pkt                []byte
+		malformed, unknown uint64
+	}{
+		{"empty", nil, 1, 0},
+		{"short", []byte{0x45, 0, 0}, 1, 0},
+		{"ipv6", append([]byte{0x60}, make([]byte, 40)...), 1, 0},
+		{"ihl too small", ip(47, 4, good), 1, 0},
+		{"ihl past end", ip(47, 15, nil)[:24], 1, 0},
+		{"not gre", ip(17, 5, good), 1, 0},
+		{"gre truncated", ip(47, 5, good[:5]), 1, 0},
+		{"gre version 0", ip(47, 5, []byte{0x20, 0x00, 0x08, 0x00, 0, 0, 0, 0}), 1, 0},
+		{"unknown call", ip(47, 5, good), 0, 1},
+		{"options, unknown call", ip(47, 6, good), 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := g.Stats()
+			g.receiveGRE(tt.pkt)
+			after := g.Stats()
+			if after.GREMalformed-before.GREMalformed != tt.malformed || after.GREUnknownCall-before.GREUnknownCall != tt.unknown {
+				t.Errorf("malformed +%d unknown +%d, want +%d +%d", after.GREMalformed-before.GREMalformed,
+					after.GREUnknownCall-before.GREUnknownCall, tt.malformed, tt.unknown)
+			}
+		})
+	}
+	unknown := ip(47, 5, good)
+	if n := testing.AllocsPerRun(100, func() { g.receiveGRE(unknown) }); n != 0 && !raceEnabled {
+		t.Errorf("receiveGRE of an unknown call allocates %v times", n)
+	}
+	g.receiveTUN([]byte{0x45})
+	g.receiveTUN(ipv4UDP(netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("10.8.0.10"), "x"))
+	if s := g.Stats(); s.TUNMalformed != 1 || s.TUNNoSession != 1 {
+		t.Errorf("TUN stats %+v", s)
+	}
+}
+
+func mustPool(t *testing.T) *ippool.Pool {
+	p, err := ippool.New(netip.MustParseAddr("10.8.0.10"), netip.MustParseAddr("10.8.0.20"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// FuzzReceiveGRE: no input crashes the receive path.
+func FuzzReceiveGRE(f *testing.F) {
+	f.Add([]byte{0x45, 0, 0, 28, 0, 0, 0, 0, 64, 47, 0, 0, 127, 0, 0, 2, 127, 0, 0, 1, 0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 5})
+	g, err := New(Config{Listen: netip.MustParseAddrPort("127.0.0.1:1723"), Pool: &ippool.Pool{}, Auth: engineAuth{}, TUN: newFakeTUN(), Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g.receiveGRE(b)
+	})
+}

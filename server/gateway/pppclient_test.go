@@ -1,0 +1,363 @@
+package gateway
+
+// This file is a copy of server/session/client_test.go (a test, so it cannot
+// be imported), with innerProtocol from session/data.go appended.
+
+import (
+	"net/netip"
+	"sync"
+
+	"github.com/gatehouse-vpn/gatehouse/authpolicy/mschapv2"
+	"github.com/gatehouse-vpn/gatehouse/server/mppe"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/ccp"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/chap"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/ipcp"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/lcp"
+)
+
+// client is the test's PPTP client, built from the same ppp packages:
+// three automata with client-side handlers, MS-CHAPv2 with
+// authpolicy/mschapv2 and MPPE with the client's keys. Its state is
+// guarded by mu; frames from the server arrive through receive.
+type client struct {
+	mu              sync.Mutex
+	user, pw        string
+	insistPAP       bool
+	mute            bool // send nothing
+	ignoreChallenge bool
+	toSrv           func(frame []byte)
+
+	lcp, ipcp, ccp *ppp.Automaton
+	ipcpH          *clientIPCP
+	ccpH           *clientCCP
+	tx             []byte
+
+	authChallenge [16]byte
+	peerChallenge [16]byte
+	ntResponse    [24]byte
+	success       bool
+	fail          *chap.Failure
+	terminated    bool
+	challenges    int
+	lcpCodes      map[ppp.Code]int
+	ccpCodes      map[ppp.Code]int
+
+	enc   *mppe.Encrypter
+	dec   *mppe.Decrypter
+	gotIP chan []byte
+}
+
+func newClient(user, pw string) *client {
+	c := &client{user: user, pw: pw, gotIP: make(chan []byte, 16), lcpCodes: map[ppp.Code]int{}, ccpCodes: map[ppp.Code]int{}}
+	c.peerChallenge = [16]byte{0x21, 0x40, 0x23, 0x24, 0x25, 0x5e, 0x26, 0x2a, 0x28, 0x29, 0x5f, 0x2b, 0x3a, 0x33, 0x7c, 0x7e}
+	c.lcp = ppp.NewAutomaton(ppp.ProtoLCP, &clientLCP{c: c}, c.sender(ppp.ProtoLCP))
+	c.ipcpH = &clientIPCP{}
+	c.ipcp = ppp.NewAutomaton(ppp.ProtoIPCP, c.ipcpH, c.sender(ppp.ProtoIPCP))
+	c.ccpH = &clientCCP{bits: ccp.MPPE128 | ccp.Stateless}
+	c.ccp = ppp.NewAutomaton(ppp.ProtoCCP, c.ccpH, c.sender(ppp.ProtoCCP))
+	c.lcp.Notify = func(ev ppp.LayerEvent) {
+		if ev == ppp.ThisLayerDown {
+			c.ipcp.Down()
+			c.ccp.Down()
+		}
+	}
+	c.ccp.Notify = func(ev ppp.LayerEvent) {
+		if ev == ppp.ThisLayerUp {
+			c.startMPPE()
+		}
+	}
+	return c
+}
+
+func (c *client) sender(proto ppp.Protocol) func([]byte) {
+	return func(pkt []byte) { c.send(proto, pkt) }
+}
+
+func (c *client) send(proto ppp.Protocol, pkt []byte) {
+	if c.mute {
+		return
+	}
+	c.tx = ppp.AppendFrame(c.tx[:0], proto, pkt, false, false)
+	c.toSrv(c.tx)
+}
+
+func (c *client) start() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lcp.Up()
+	c.lcp.Open()
+}
+
+func (c *client) receive(frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	proto, info, err := ppp.ParseFrame(frame)
+	if err != nil {
+		return
+	}
+	switch proto {
+	case ppp.ProtoLCP:
+		if len(info) > 0 {
+			c.lcpCodes[ppp.Code(info[0])]++
+			c.terminated = c.terminated || ppp.Code(info[0]) == ppp.TerminateRequest
+		}
+		_ = c.lcp.Receive(info)
+	case ppp.ProtoCHAP:
+		c.receiveCHAP(info)
+	case ppp.ProtoIPCP:
+		_ = c.ipcp.Receive(info)
+	case ppp.ProtoCCP:
+		if len(info) > 0 {
+			c.ccpCodes[ppp.Code(info[0])]++
+		}
+		_ = c.ccp.Receive(info)
+	case ppp.ProtoCompressedDatagram:
+		if c.dec == nil {
+			return
+		}
+		pt, err := c.dec.Decrypt(nil, info)
+		if err != nil {
+			return
+		}
+		if p, ip, ok := innerProtocol(pt); ok && p == ppp.ProtoIP {
+			c.gotIP <- ip
+		}
+	}
+}
+
+func (c *client) receiveCHAP(info []byte) {
+	if len(info) == 0 {
+		return
+	}
+	switch chap.Code(info[0]) {
+	case chap.CodeChallenge:
+		c.challenges++
+		if c.ignoreChallenge {
+			return
+		}
+		ch, err := chap.ParseChallenge(info)
+		if err != nil {
+			return
+		}
+		c.authChallenge = ch.Value
+		c.ntResponse = mschapv2.GenerateNTResponse(ch.Value, c.peerChallenge, c.user, mschapv2.NTHash(c.pw))
+		r := chap.Response{Identifier: ch.Identifier, PeerChallenge: c.peerChallenge, NTResponse: c.ntResponse, Name: c.user}
+		c.send(ppp.ProtoCHAP, r.Append(nil))
+	case chap.CodeSuccess:
+		s, err := chap.ParseSuccess(info)
+		if err != nil {
+			return
+		}
+		c.success = mschapv2.CheckAuthenticatorResponse(mschapv2.NTHash(c.pw), c.ntResponse, c.peerChallenge, c.authChallenge, c.user, s.AuthenticatorResponse)
+		if c.success {
+			c.ipcp.Up()
+			c.ipcp.Open()
+			c.ccp.Up()
+			c.ccp.Open()
+		}
+	case chap.CodeFailure:
+		f, err := chap.ParseFailure(info)
+		if err == nil {
+			c.fail = &f
+		}
+	}
+}
+
+// startMPPE keys the client the other way round: its Send key is the
+// server's Recv key.
+func (c *client) startMPPE() {
+	hh := mschapv2.HashNTHash(mschapv2.NTHash(c.pw))
+	send, recv := mschapv2.MasterSessionKeys(hh, c.ntResponse, false)
+	var err error
+	stateless := !c.ccpH.stateful
+	if c.enc, err = mppe.NewEncrypter(send, 128, stateless); err != nil {
+		panic(err)
+	}
+	if c.dec, err = mppe.NewDecrypter(recv, 128, stateless); err != nil {
+		panic(err)
+	}
+}
+
+func (c *client) sendIP(ip []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pt := append([]byte{0x00, 0x21}, ip...)
+	c.send(ppp.ProtoCompressedDatagram, c.enc.Encrypt(nil, pt))
+}
+
+func (c *client) dataReady() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.enc != nil && c.ipcp.State() == ppp.Opened && c.ccp.State() == ppp.Opened
+}
+
+func (c *client) successOK() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.success
+}
+
+func (c *client) failure() (chap.Failure, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fail == nil {
+		return chap.Failure{}, false
+	}
+	return *c.fail, true
+}
+
+func (c *client) gotTerminate() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.terminated
+}
+
+func (c *client) addresses() (addr, dns netip.Addr) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ipcpH.addr, c.ipcpH.dns
+}
+
+// clientLCP accepts the server's options, MS-CHAPv2 included, or Naks
+// the Authentication-Protocol with PAP when insistPAP is set.
+type clientLCP struct{ c *client }
+
+func (h *clientLCP) AppendConfigureRequest(dst []byte, _ bool) []byte {
+	return lcp.MagicNumber(0x0badcafe).Append(dst)
+}
+
+func (h *clientLCP) ReceiveConfigureRequest(v *ppp.Verdict) {
+	for o := range v.Options.All() {
+		if lcp.OptionType(o.Type) == lcp.OptAuthProtocol && h.c.insistPAP {
+			v.Nak(ppp.Option{Type: o.Type, Data: []byte{0xc0, 0x23}})
+		}
+	}
+}
+
+func (h *clientLCP) ReceiveConfigureNak(*ppp.Nak) error { return nil }
+func (h *clientLCP) ThisLayerUp()                       {}
+func (h *clientLCP) ThisLayerDown()                     {}
+func (h *clientLCP) ThisLayerStarted()                  {}
+func (h *clientLCP) ThisLayerFinished(error)            {}
+
+// clientIPCP asks for an address and a DNS server and takes what the
+// server Naks with.
+type clientIPCP struct{ addr, dns netip.Addr }
+
+func (h *clientIPCP) AppendConfigureRequest(dst []byte, _ bool) []byte {
+	zero := netip.AddrFrom4([4]byte{})
+	addr, dns := h.addr, h.dns
+	if !addr.IsValid() {
+		addr = zero
+	}
+	if !dns.IsValid() {
+		dns = zero
+	}
+	return ipcp.AppendOptions(dst, ipcp.Address{Kind: ipcp.OptIPAddress, Addr: addr}, ipcp.Address{Kind: ipcp.OptPrimaryDNS, Addr: dns})
+}
+
+func (h *clientIPCP) ReceiveConfigureRequest(*ppp.Verdict) {}
+
+func (h *clientIPCP) ReceiveConfigureNak(n *ppp.Nak) error {
+	for o := range n.Options.All() {
+		opt, err := ipcp.ParseOption(o)
+		if err != nil {
+			continue
+		}
+		if a, ok := opt.(ipcp.Address); ok && !n.Reject {
+			switch a.Kind {
+			case ipcp.OptIPAddress:
+				h.addr = a.Addr
+			case ipcp.OptPrimaryDNS:
+				h.dns = a.Addr
+			}
+		}
+	}
+	return nil
+}
+
+func (h *clientIPCP) ThisLayerUp()            {}
+func (h *clientIPCP) ThisLayerDown()          {}
+func (h *clientIPCP) ThisLayerStarted()       {}
+func (h *clientIPCP) ThisLayerFinished(error) {}
+
+// clientCCP requests 128-bit stateless MPPE and accepts the server's.
+type clientCCP struct {
+	bits     ccp.Bits
+	stateful bool // Nak the server's H bit
+}
+
+func (h *clientCCP) AppendConfigureRequest(dst []byte, _ bool) []byte {
+	return ccp.MPPE{Bits: h.bits}.Append(dst)
+}
+
+func (h *clientCCP) ReceiveConfigureRequest(v *ppp.Verdict) {
+	if !h.stateful {
+		return
+	}
+	for o := range v.Options.All() {
+		if ccp.OptionType(o.Type) == ccp.OptMPPE && len(o.Data) == 4 && o.Data[0]&0x01 != 0 {
+			v.Nak(ppp.Option{Type: o.Type, Data: []byte{0, 0, 0, byte(ccp.MPPE128)}})
+		}
+	}
+}
+
+func (h *clientCCP) ReceiveConfigureNak(n *ppp.Nak) error {
+	for o := range n.Options.All() {
+		if opt, err := ccp.ParseOption(o); err == nil {
+			if m, ok := opt.(ccp.MPPE); ok && !n.Reject {
+				h.bits = m.Bits
+			}
+		}
+	}
+	return nil
+}
+
+func (h *clientCCP) ThisLayerUp()            {}
+func (h *clientCCP) ThisLayerDown()          {}
+func (h *clientCCP) ThisLayerStarted()       {}
+func (h *clientCCP) ThisLayerFinished(error) {}
+
+func (c *client) codes(proto ppp.Protocol, code ppp.Code) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if proto == ppp.ProtoCCP {
+		return c.ccpCodes[code]
+	}
+	return c.lcpCodes[code]
+}
+
+func (c *client) sendEchoRequest() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.send(ppp.ProtoLCP, ppp.AppendEcho(nil, ppp.EchoRequest, 7, 0x0badcafe, []byte("ping")))
+}
+
+// loseIP encrypts a packet and throws it away, as a lossy network would.
+func (c *client) loseIP(ip []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.enc.Encrypt(nil, append([]byte{0x00, 0x21}, ip...))
+}
+
+func (c *client) challengeCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.challenges
+}
+
+// innerProtocol splits a decrypted datagram into its protocol field (one
+// octet when compressed, RFC 1661 section 6.5) and information.
+func innerProtocol(b []byte) (ppp.Protocol, []byte, bool) {
+	if len(b) == 0 {
+		return 0, nil, false
+	}
+	if b[0]&1 == 1 {
+		return ppp.Protocol(b[0]), b[1:], true
+	}
+	if len(b) < 2 {
+		return 0, nil, false
+	}
+	return ppp.Protocol(b[0])<<8 | ppp.Protocol(b[1]), b[2:], true
+}
