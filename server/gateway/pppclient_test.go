@@ -192,12 +192,6 @@ func (c *client) dataReady() bool {
 	return c.enc != nil && c.ipcp.State() == ppp.Opened && c.ccp.State() == ppp.Opened
 }
 
-func (c *client) successOK() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.success
-}
-
 func (c *client) failure() (chap.Failure, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -318,34 +312,6 @@ func (h *clientCCP) ThisLayerUp()            {}
 func (h *clientCCP) ThisLayerDown()          {}
 func (h *clientCCP) ThisLayerStarted()       {}
 func (h *clientCCP) ThisLayerFinished(error) {}
-
-func (c *client) codes(proto ppp.Protocol, code ppp.Code) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if proto == ppp.ProtoCCP {
-		return c.ccpCodes[code]
-	}
-	return c.lcpCodes[code]
-}
-
-func (c *client) sendEchoRequest() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.send(ppp.ProtoLCP, ppp.AppendEcho(nil, ppp.EchoRequest, 7, 0x0badcafe, []byte("ping")))
-}
-
-// loseIP encrypts a packet and throws it away, as a lossy network would.
-func (c *client) loseIP(ip []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.enc.Encrypt(nil, append([]byte{0x00, 0x21}, ip...))
-}
-
-func (c *client) challengeCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.challenges
-}
 
 // innerProtocol splits a decrypted datagram into its protocol field (one
 // octet when compressed, RFC 1661 section 6.5) and information.

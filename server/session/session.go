@@ -115,7 +115,6 @@ type Session struct {
 	resetReq  chan struct{}
 	done      chan struct{}
 	startOnce sync.Once
-	closeOnce sync.Once
 
 	// Owned by RoutineSession.
 	lcpNeg   *lcp.Negotiator
