@@ -251,8 +251,15 @@ func TestEndToEnd(t *testing.T) {
 	// the client ignores).
 	c := g.lookupID(serverCallID)
 	frame := append([]byte{0x00, 0x21}, in...)
-	if n := testing.AllocsPerRun(50, func() { c.SendPPP(frame) }); n != 0 && !raceEnabled {
-		t.Errorf("SendPPP allocates %v times", n)
+	// AllocsPerRun counts the whole process's allocations, and the
+	// session's and the GRE reader's goroutines run meanwhile: take the
+	// least of a few tries, which is 0 unless SendPPP itself allocates.
+	least := 1e9
+	for range 5 {
+		least = min(least, testing.AllocsPerRun(50, func() { c.SendPPP(frame) }))
+	}
+	if least != 0 && !raceEnabled {
+		t.Errorf("SendPPP allocates %v times", least)
 	}
 
 	ss := g.Sessions()
