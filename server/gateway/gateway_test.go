@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/gatehouse-vpn/gatehouse/server/session/sessiontest"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -206,9 +207,9 @@ func TestEndToEnd(t *testing.T) {
 	g, ft, pool, logs := gw.g, gw.tun, gw.pool, &gw.logs
 	cl := dialCall(t, "alice", "correct horse")
 	pc, cg, serverCallID, seq, rxAcks := cl.pc, cl.gre, cl.serverCallID, &cl.seq, &cl.rxAcks
-	pc.start()
-	waitFor(t, "data phase", 10*time.Second, pc.dataReady)
-	addr, _ := pc.addresses()
+	pc.Start()
+	waitFor(t, "data phase", 10*time.Second, pc.DataReady)
+	addr, _ := pc.Addresses()
 	if !pool.Contains(addr) {
 		t.Fatalf("client address %v not from the pool", addr)
 	}
@@ -222,7 +223,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Client → TUN.
 	out := ipv4UDP(addr, netip.MustParseAddr("192.0.2.9"), "hello tun")
-	pc.sendIP(out)
+	pc.SendIP(out)
 	select {
 	case got := <-ft.written:
 		if !bytes.Equal(got, out) {
@@ -235,7 +236,7 @@ func TestEndToEnd(t *testing.T) {
 	in := ipv4UDP(netip.MustParseAddr("192.0.2.9"), addr, "hello client")
 	ft.toGateway <- in
 	select {
-	case got := <-pc.gotIP:
+	case got := <-pc.GotIP:
 		if !bytes.Equal(got, in) {
 			t.Fatalf("client got %x, want %x", got, in)
 		}
@@ -369,7 +370,7 @@ func (gw *gateway) stop(t *testing.T) {
 type clientCall struct {
 	cc           *controltest.Client
 	gre          *rawGRE
-	pc           *client
+	pc           *sessiontest.Client
 	serverCallID uint16
 	seq          atomic.Uint32
 	rxAcks       atomic.Int64
@@ -377,9 +378,9 @@ type clientCall struct {
 
 func dialCall(t *testing.T, user, password string) *clientCall {
 	t.Helper()
-	cl := &clientCall{gre: openRawGRE(t, "127.0.0.2"), pc: newClient(user, password)}
+	cl := &clientCall{gre: openRawGRE(t, "127.0.0.2"), pc: sessiontest.NewClient(user, password)}
 	var serverCallID atomic.Uint32
-	cl.pc.toSrv = func(frame []byte) {
+	cl.pc.ToServer = func(frame []byte) {
 		h := gre.Header{CallID: uint16(serverCallID.Load()), SequencePresent: true, SequenceNumber: cl.seq.Add(1) - 1}
 		cl.gre.send(t, "127.0.0.1", gre.AppendPacket(nil, h, frame))
 	}
@@ -412,7 +413,7 @@ func dialCall(t *testing.T, user, password string) *clientCall {
 				cl.rxAcks.Add(1)
 			}
 			if h.SequencePresent {
-				cl.pc.receive(payload)
+				cl.pc.Receive(payload)
 			}
 		}
 	}()
@@ -449,7 +450,7 @@ func TestLoginRefused(t *testing.T) {
 	}
 	gw := startGateway(t)
 	cl := dialCall(t, "alice", "hunter2-Wx9")
-	cl.pc.start()
+	cl.pc.Start()
 	cdn, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.cc, slack*10*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -457,7 +458,7 @@ func TestLoginRefused(t *testing.T) {
 	if cdn.CallID != cl.serverCallID {
 		t.Errorf("CDN for call %d, want %d", cdn.CallID, cl.serverCallID)
 	}
-	if _, ok := cl.pc.failure(); !ok {
+	if _, ok := cl.pc.Failure(); !ok {
 		t.Error("the client got no CHAP Failure")
 	}
 	waitFor(t, "call removed", 2*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
@@ -484,14 +485,14 @@ func TestClientClears(t *testing.T) {
 	}
 	gw := startGateway(t)
 	cl := dialCall(t, "alice", "correct horse")
-	cl.pc.start()
-	waitFor(t, "data phase", 10*time.Second, cl.pc.dataReady)
+	cl.pc.Start()
+	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
 	if _, err := cl.cc.Clear(77); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "call removed", 5*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
 	waitFor(t, "address released", 2*time.Second, func() bool { return gw.pool.InUse() == 0 })
-	if !cl.pc.gotTerminate() {
+	if !cl.pc.GotTerminate() {
 		t.Error("the client got no LCP Terminate-Request")
 	}
 	gw.stop(t)

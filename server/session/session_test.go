@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"github.com/gatehouse-vpn/gatehouse/server/session/sessiontest"
 	"net/netip"
 	"strings"
 	"sync"
@@ -77,7 +78,7 @@ func (p *pool) Held() int {
 type fixture struct {
 	t       *testing.T
 	s       *Session
-	c       *client
+	c       *sessiontest.Client
 	pool    *pool
 	fromSrv chan []byte
 	gotIP   chan []byte // delivered by the session (towards the TUN)
@@ -99,16 +100,16 @@ func testConfig(t testing.TB, p *pool) Config {
 	}
 }
 
-func newFixture(t *testing.T, user, password string, mod func(*Config, *client)) *fixture {
+func newFixture(t *testing.T, user, password string, mod func(*Config, *sessiontest.Client)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, pool: &pool{held: map[netip.Addr]bool{}}, fromSrv: make(chan []byte, 256), gotIP: make(chan []byte, 16)}
 	cfg := testConfig(t, f.pool)
-	f.c = newClient(user, password)
+	f.c = sessiontest.NewClient(user, password)
 	if mod != nil {
 		mod(&cfg, f.c)
 	}
 	f.s = New(cfg, chanLink{f.fromSrv}, func(ip []byte) { f.gotIP <- bytes.Clone(ip) })
-	f.c.toSrv = f.s.ReceivePPP
+	f.c.ToServer = f.s.ReceivePPP
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -117,7 +118,7 @@ func newFixture(t *testing.T, user, password string, mod func(*Config, *client))
 		for {
 			select {
 			case fr := <-f.fromSrv:
-				f.c.receive(fr)
+				f.c.Receive(fr)
 			case <-stop:
 				return
 			}
@@ -133,7 +134,7 @@ func newFixture(t *testing.T, user, password string, mod func(*Config, *client))
 		close(stop)
 		wg.Wait()
 	})
-	f.c.start()
+	f.c.Start()
 	f.s.Start()
 	return f
 }
@@ -177,22 +178,22 @@ func ipPacket(n int, src, dst [4]byte) []byte {
 
 func TestFullNegotiationAndData(t *testing.T) {
 	f := newFixture(t, "alice", "correct horse", nil)
-	eventually(t, "data phase", func() bool { return f.s.Info().Established && f.c.dataReady() })
-	if !f.c.successOK() {
+	eventually(t, "data phase", func() bool { return f.s.Info().Established && f.c.DataReady() })
+	if !f.c.SuccessOK() {
 		t.Fatal("client did not verify the server's S= authenticator response")
 	}
 	info := f.s.Info()
 	if info.User != "alice" || info.Branch != "Password" || info.MPPEBits != 128 || !info.Stateless {
 		t.Fatalf("info = %+v", info)
 	}
-	addr, dns := f.c.addresses()
+	addr, dns := f.c.Addresses()
 	if addr != info.Address || !addr.IsValid() || dns != netip.MustParseAddr("10.8.0.53") {
 		t.Fatalf("client address %v dns %v, server says %v", addr, dns, info.Address)
 	}
 
 	// Client → server.
 	up := ipPacket(100, addr.As4(), [4]byte{8, 8, 8, 8})
-	f.c.sendIP(up)
+	f.c.SendIP(up)
 	select {
 	case got := <-f.gotIP:
 		if !bytes.Equal(got, up) {
@@ -205,7 +206,7 @@ func TestFullNegotiationAndData(t *testing.T) {
 	down := ipPacket(1400, [4]byte{8, 8, 8, 8}, addr.As4())
 	f.s.SendIP(down)
 	select {
-	case got := <-f.c.gotIP:
+	case got := <-f.c.GotIP:
 		if !bytes.Equal(got, down) {
 			t.Fatal("client decrypted a different packet")
 		}
@@ -225,7 +226,7 @@ func TestPlainIPRefused(t *testing.T) {
 	f.s.ReceivePPP(ppp.AppendFrame(nil, ppp.ProtoIP, pkt, false, false))
 	f.s.ReceivePPP(ppp.AppendFrame(nil, ppp.ProtoCompressedDatagram, []byte{0x90, 0x00, 1, 2, 3}, false, false))
 	f.s.SendIP(pkt)
-	eventually(t, "data phase", func() bool { return f.s.Info().Established && f.c.dataReady() })
+	eventually(t, "data phase", func() bool { return f.s.Info().Established && f.c.DataReady() })
 	// In the data phase, plain IP is still refused: MPPE is required.
 	f.s.ReceivePPP(ppp.AppendFrame(nil, ppp.ProtoIP, pkt, false, false))
 	select {
@@ -256,11 +257,11 @@ func TestWrongPassword(t *testing.T) {
 			if !strings.Contains(cause, tc.cause) || !strings.Contains(cause, "Password") {
 				t.Fatalf("cause %q does not name the policy reason %q", cause, tc.cause)
 			}
-			fl, ok := f.c.failure()
+			fl, ok := f.c.Failure()
 			if !ok || fl.Error != tc.code {
 				t.Fatalf("client got Failure %+v (%v), want E=%d", fl, ok, tc.code)
 			}
-			if !f.c.gotTerminate() {
+			if !f.c.GotTerminate() {
 				t.Fatal("no LCP Terminate-Request after the Failure")
 			}
 			if f.pool.Held() != 0 {
@@ -271,7 +272,7 @@ func TestWrongPassword(t *testing.T) {
 }
 
 func TestClientInsistsOnPAP(t *testing.T) {
-	f := newFixture(t, "alice", "correct horse", func(_ *Config, c *client) { c.insistPAP = true })
+	f := newFixture(t, "alice", "correct horse", func(_ *Config, c *sessiontest.Client) { c.InsistPAP = true })
 	cause := f.waitDone()
 	t.Logf("cause: %s", cause)
 	if !strings.Contains(cause, "PAP") || !strings.Contains(cause, "refused") {
@@ -281,12 +282,12 @@ func TestClientInsistsOnPAP(t *testing.T) {
 
 func TestCloseSendsTerminateRequest(t *testing.T) {
 	f := newFixture(t, "alice", "correct horse", nil)
-	eventually(t, "data phase", func() bool { return f.s.Info().Established && f.c.dataReady() })
+	eventually(t, "data phase", func() bool { return f.s.Info().Established && f.c.DataReady() })
 	f.s.Close("administrator hung up")
 	if cause := f.waitDone(); cause != "administrator hung up" {
 		t.Fatalf("cause %q", cause)
 	}
-	if !f.c.gotTerminate() {
+	if !f.c.GotTerminate() {
 		t.Fatal("no LCP Terminate-Request")
 	}
 	if f.pool.Held() != 0 {
@@ -314,34 +315,33 @@ func TestQueueFullDrops(t *testing.T) {
 
 func TestEchoAnswered(t *testing.T) {
 	f := newFixture(t, "alice", "correct horse", nil)
-	eventually(t, "data phase", func() bool { return f.s.Info().Established && f.c.dataReady() })
-	f.c.sendEchoRequest()
-	eventually(t, "Echo-Reply", func() bool { return f.c.codes(ppp.ProtoLCP, ppp.EchoReply) == 1 })
+	eventually(t, "data phase", func() bool { return f.s.Info().Established && f.c.DataReady() })
+	f.c.SendEchoRequest()
+	eventually(t, "Echo-Reply", func() bool { return f.c.Codes(ppp.ProtoLCP, ppp.EchoReply) == 1 })
 }
 
 func TestUnknownProtocolRejected(t *testing.T) {
 	f := newFixture(t, "alice", "correct horse", nil)
-	eventually(t, "data phase", func() bool { return f.s.Info().Established && f.c.dataReady() })
+	eventually(t, "data phase", func() bool { return f.s.Info().Established && f.c.DataReady() })
 	f.s.ReceivePPP(ppp.AppendFrame(nil, ppp.ProtoIPV6CP, []byte{1, 1, 0, 4}, false, false))
-	eventually(t, "Protocol-Reject", func() bool { return f.c.codes(ppp.ProtoLCP, ppp.ProtocolReject) == 1 })
+	eventually(t, "Protocol-Reject", func() bool { return f.c.Codes(ppp.ProtoLCP, ppp.ProtocolReject) == 1 })
 }
 
 func TestStatefulLossAsksForReset(t *testing.T) {
-	f := newFixture(t, "alice", "correct horse", func(cfg *Config, c *client) {
+	f := newFixture(t, "alice", "correct horse", func(cfg *Config, c *sessiontest.Client) {
 		cfg.CCP.Stateless = ccp.StatelessPreferred
-		c.ccpH.bits = ccp.MPPE128
-		c.ccpH.stateful = true
+		c.WantStatefulMPPE()
 	})
-	eventually(t, "data phase", func() bool { return f.s.Info().Established && f.c.dataReady() })
+	eventually(t, "data phase", func() bool { return f.s.Info().Established && f.c.DataReady() })
 	if f.s.Info().Stateless {
 		t.Fatal("session is stateless; want stateful")
 	}
 	ip := ipPacket(60, [4]byte{10, 8, 0, 2}, [4]byte{8, 8, 8, 8})
-	f.c.sendIP(ip)
+	f.c.SendIP(ip)
 	<-f.gotIP
-	f.c.loseIP(ip)
-	f.c.sendIP(ip)
-	eventually(t, "CCP Reset-Request", func() bool { return f.c.codes(ppp.ProtoCCP, ppp.ResetRequest) >= 1 })
+	f.c.LoseIP(ip)
+	f.c.SendIP(ip)
+	eventually(t, "CCP Reset-Request", func() bool { return f.c.Codes(ppp.ProtoCCP, ppp.ResetRequest) >= 1 })
 	if i := f.s.Info(); i.DroppedDecrypt != 1 || i.PacketsIn != 1 {
 		t.Fatalf("info %+v", i)
 	}
@@ -350,27 +350,27 @@ func TestStatefulLossAsksForReset(t *testing.T) {
 func TestTimeouts(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		mod   func(*Config, *client)
+		mod   func(*Config, *sessiontest.Client)
 		cause string
 	}{
-		{"negotiation deadline", func(cfg *Config, c *client) {
+		{"negotiation deadline", func(cfg *Config, c *sessiontest.Client) {
 			cfg.NegotiationTimeout = 30 * time.Millisecond
 			cfg.RestartInterval = 20 * time.Millisecond
-			c.ignoreChallenge = true
+			c.IgnoreChallenge = true
 		}, errNegotiationTimeout.Error()},
-		{"challenge unanswered", func(cfg *Config, c *client) {
+		{"challenge unanswered", func(cfg *Config, c *sessiontest.Client) {
 			cfg.RestartInterval = 5 * time.Millisecond
-			c.ignoreChallenge = true
+			c.IgnoreChallenge = true
 		}, "peer does not answer the CHAP Challenge"},
-		{"silent peer", func(cfg *Config, c *client) {
+		{"silent peer", func(cfg *Config, c *sessiontest.Client) {
 			cfg.RestartInterval = 5 * time.Millisecond
-			c.mute = true
+			c.Mute = true
 		}, "LCP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, "alice", "correct horse", tc.mod)
 			cause := f.waitDone()
-			t.Logf("cause: %s (challenges seen: %d)", cause, f.c.challengeCount())
+			t.Logf("cause: %s (challenges seen: %d)", cause, f.c.ChallengeCount())
 			if !strings.Contains(cause, tc.cause) {
 				t.Fatalf("cause %q, want %q", cause, tc.cause)
 			}

@@ -1,7 +1,10 @@
-package gateway
-
-// This file is a copy of server/session/client_test.go (a test, so it cannot
-// be imported), with innerProtocol from session/data.go appended.
+// Package sessiontest is a PPP client for tests of the PPTP server: the
+// client side of LCP, MS-CHAPv2 (answers computed with authpolicy/mschapv2,
+// the server's authenticator response checked), IPCP and CCP, and MPPE with
+// the client's keys. It is built from the same server/ppp packages as the
+// server, so it proves the session logic, not interoperability: that is
+// the Linux client's job (test/interop).
+package sessiontest
 
 import (
 	"net/netip"
@@ -20,13 +23,13 @@ import (
 // three automata with client-side handlers, MS-CHAPv2 with
 // authpolicy/mschapv2 and MPPE with the client's keys. Its state is
 // guarded by mu; frames from the server arrive through receive.
-type client struct {
+type Client struct {
 	mu              sync.Mutex
 	user, pw        string
-	insistPAP       bool
-	mute            bool // send nothing
-	ignoreChallenge bool
-	toSrv           func(frame []byte)
+	InsistPAP       bool
+	Mute            bool // send nothing
+	IgnoreChallenge bool
+	ToServer        func(frame []byte)
 
 	lcp, ipcp, ccp *ppp.Automaton
 	ipcpH          *clientIPCP
@@ -45,11 +48,11 @@ type client struct {
 
 	enc   *mppe.Encrypter
 	dec   *mppe.Decrypter
-	gotIP chan []byte
+	GotIP chan []byte
 }
 
-func newClient(user, pw string) *client {
-	c := &client{user: user, pw: pw, gotIP: make(chan []byte, 16), lcpCodes: map[ppp.Code]int{}, ccpCodes: map[ppp.Code]int{}}
+func NewClient(user, pw string) *Client {
+	c := &Client{user: user, pw: pw, GotIP: make(chan []byte, 16), lcpCodes: map[ppp.Code]int{}, ccpCodes: map[ppp.Code]int{}}
 	c.peerChallenge = [16]byte{0x21, 0x40, 0x23, 0x24, 0x25, 0x5e, 0x26, 0x2a, 0x28, 0x29, 0x5f, 0x2b, 0x3a, 0x33, 0x7c, 0x7e}
 	c.lcp = ppp.NewAutomaton(ppp.ProtoLCP, &clientLCP{c: c}, c.sender(ppp.ProtoLCP))
 	c.ipcpH = &clientIPCP{}
@@ -70,26 +73,26 @@ func newClient(user, pw string) *client {
 	return c
 }
 
-func (c *client) sender(proto ppp.Protocol) func([]byte) {
+func (c *Client) sender(proto ppp.Protocol) func([]byte) {
 	return func(pkt []byte) { c.send(proto, pkt) }
 }
 
-func (c *client) send(proto ppp.Protocol, pkt []byte) {
-	if c.mute {
+func (c *Client) send(proto ppp.Protocol, pkt []byte) {
+	if c.Mute {
 		return
 	}
 	c.tx = ppp.AppendFrame(c.tx[:0], proto, pkt, false, false)
-	c.toSrv(c.tx)
+	c.ToServer(c.tx)
 }
 
-func (c *client) start() {
+func (c *Client) Start() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lcp.Up()
 	c.lcp.Open()
 }
 
-func (c *client) receive(frame []byte) {
+func (c *Client) Receive(frame []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	proto, info, err := ppp.ParseFrame(frame)
@@ -121,19 +124,19 @@ func (c *client) receive(frame []byte) {
 			return
 		}
 		if p, ip, ok := innerProtocol(pt); ok && p == ppp.ProtoIP {
-			c.gotIP <- ip
+			c.GotIP <- ip
 		}
 	}
 }
 
-func (c *client) receiveCHAP(info []byte) {
+func (c *Client) receiveCHAP(info []byte) {
 	if len(info) == 0 {
 		return
 	}
 	switch chap.Code(info[0]) {
 	case chap.CodeChallenge:
 		c.challenges++
-		if c.ignoreChallenge {
+		if c.IgnoreChallenge {
 			return
 		}
 		ch, err := chap.ParseChallenge(info)
@@ -166,7 +169,7 @@ func (c *client) receiveCHAP(info []byte) {
 
 // startMPPE keys the client the other way round: its Send key is the
 // server's Recv key.
-func (c *client) startMPPE() {
+func (c *Client) startMPPE() {
 	hh := mschapv2.HashNTHash(mschapv2.NTHash(c.pw))
 	send, recv := mschapv2.MasterSessionKeys(hh, c.ntResponse, false)
 	var err error
@@ -179,20 +182,26 @@ func (c *client) startMPPE() {
 	}
 }
 
-func (c *client) sendIP(ip []byte) {
+func (c *Client) SendIP(ip []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	pt := append([]byte{0x00, 0x21}, ip...)
 	c.send(ppp.ProtoCompressedDatagram, c.enc.Encrypt(nil, pt))
 }
 
-func (c *client) dataReady() bool {
+func (c *Client) DataReady() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.enc != nil && c.ipcp.State() == ppp.Opened && c.ccp.State() == ppp.Opened
 }
 
-func (c *client) failure() (chap.Failure, bool) {
+func (c *Client) SuccessOK() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.success
+}
+
+func (c *Client) Failure() (chap.Failure, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.fail == nil {
@@ -201,21 +210,21 @@ func (c *client) failure() (chap.Failure, bool) {
 	return *c.fail, true
 }
 
-func (c *client) gotTerminate() bool {
+func (c *Client) GotTerminate() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.terminated
 }
 
-func (c *client) addresses() (addr, dns netip.Addr) {
+func (c *Client) Addresses() (addr, dns netip.Addr) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ipcpH.addr, c.ipcpH.dns
 }
 
 // clientLCP accepts the server's options, MS-CHAPv2 included, or Naks
-// the Authentication-Protocol with PAP when insistPAP is set.
-type clientLCP struct{ c *client }
+// the Authentication-Protocol with PAP when InsistPAP is set.
+type clientLCP struct{ c *Client }
 
 func (h *clientLCP) AppendConfigureRequest(dst []byte, _ bool) []byte {
 	return lcp.MagicNumber(0x0badcafe).Append(dst)
@@ -223,7 +232,7 @@ func (h *clientLCP) AppendConfigureRequest(dst []byte, _ bool) []byte {
 
 func (h *clientLCP) ReceiveConfigureRequest(v *ppp.Verdict) {
 	for o := range v.Options.All() {
-		if lcp.OptionType(o.Type) == lcp.OptAuthProtocol && h.c.insistPAP {
+		if lcp.OptionType(o.Type) == lcp.OptAuthProtocol && h.c.InsistPAP {
 			v.Nak(ppp.Option{Type: o.Type, Data: []byte{0xc0, 0x23}})
 		}
 	}
@@ -312,6 +321,41 @@ func (h *clientCCP) ThisLayerUp()            {}
 func (h *clientCCP) ThisLayerDown()          {}
 func (h *clientCCP) ThisLayerStarted()       {}
 func (h *clientCCP) ThisLayerFinished(error) {}
+
+func (c *Client) Codes(proto ppp.Protocol, code ppp.Code) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if proto == ppp.ProtoCCP {
+		return c.ccpCodes[code]
+	}
+	return c.lcpCodes[code]
+}
+
+func (c *Client) SendEchoRequest() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.send(ppp.ProtoLCP, ppp.AppendEcho(nil, ppp.EchoRequest, 7, 0x0badcafe, []byte("ping")))
+}
+
+// loseIP encrypts a packet and throws it away, as a lossy network would.
+func (c *Client) LoseIP(ip []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.enc.Encrypt(nil, append([]byte{0x00, 0x21}, ip...))
+}
+
+func (c *Client) ChallengeCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.challenges
+}
+
+// WantStatefulMPPE makes the client ask for 128-bit stateful MPPE instead of
+// stateless.
+func (c *Client) WantStatefulMPPE() {
+	c.ccpH.bits = ccp.MPPE128
+	c.ccpH.stateful = true
+}
 
 // innerProtocol splits a decrypted datagram into its protocol field (one
 // octet when compressed, RFC 1661 section 6.5) and information.
