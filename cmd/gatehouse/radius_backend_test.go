@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/authpolicy/mschapv2"
+	"github.com/gatehouse-vpn/gatehouse/server/config"
+	"github.com/gatehouse-vpn/gatehouse/test/radiuspeer"
+)
+
+// TestRADIUSBackendEndToEnd runs the built-in RADIUS plugin as the gateway
+// does (as nobody when root) against FreeRADIUS. The shared secret file is
+// mode 0600 in a directory only the gateway's user can enter: the gateway
+// reads it and hands the secret to the plugin.
+func TestRADIUSBackendEndToEnd(t *testing.T) {
+	srv := radiuspeer.Start(t, radiuspeer.Options{Users: []radiuspeer.User{{Name: "alice", Password: "password"}}})
+	dir := t.TempDir() // 0700
+	if err := os.WriteFile(filepath.Join(dir, "radius.secret"), []byte(srv.Secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "gatehouse.yaml")
+	text := fmt.Sprintf(`state_dir: ./state
+admin: {listen: ""}
+plugins: {call_timeout: 5s}
+backends:
+  RADIUS:
+    type: radius
+    options:
+      servers: %s
+      secret_file: radius.secret
+services:
+  pptp: {policy: RADIUS}
+pptp: {enabled: false}
+`, srv.AuthAddr)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, ps, err := config.Load(path)
+	if err != nil || len(ps.Errors()) > 0 {
+		t.Fatalf("config: %v %v", err, ps)
+	}
+	ctx := context.Background()
+	e, bs, err := buildEngine(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bs.close()
+
+	for _, c := range []struct {
+		pw string
+		ok bool
+	}{{"password", true}, {"wrong", false}} {
+		r, err := e.Authenticate(ctx, "pptp", authpolicy.Credential{Kind: authpolicy.Plaintext, User: "alice", Secret: authpolicy.NewSecret(c.pw)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Accepted != c.ok {
+			t.Errorf("PAP %s: accepted=%t (%s)", c.pw, r.Accepted, r.Reason())
+		}
+	}
+	m := &authpolicy.MSCHAPv2Response{UserName: "alice"}
+	_, _ = rand.Read(m.AuthenticatorChallenge[:])
+	_, _ = rand.Read(m.PeerChallenge[:])
+	hash := mschapv2.NTHash("password")
+	m.NTResponse = mschapv2.GenerateNTResponse(m.AuthenticatorChallenge, m.PeerChallenge, "alice", hash)
+	r, err := e.Authenticate(ctx, "pptp", authpolicy.Credential{Kind: authpolicy.MSCHAPv2, User: "alice", MSCHAPv2: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Accepted {
+		t.Fatalf("MS-CHAPv2 rejected: %s", r.Reason())
+	}
+	if want := mschapv2.GenerateAuthenticatorResponse(hash, m.NTResponse, m.PeerChallenge, m.AuthenticatorChallenge, "alice"); r.AuthenticatorResponse != want {
+		t.Errorf("authenticator response %q, want %q", r.AuthenticatorResponse, want)
+	}
+	send, recv := mschapv2.MasterSessionKeys(mschapv2.HashNTHash(hash), m.NTResponse, true)
+	if r.Keys == nil || r.Keys.Send != send || r.Keys.Recv != recv {
+		t.Error("MPPE keys are not those of RFC 3079 for the password")
+	}
+}
