@@ -34,9 +34,9 @@ if it checks without errors.
 
 Logs are JSON lines (log/slog) on standard error unless log.file is set.
 
-This release builds the policy engine and the admin listener; the PPTP and
-RADIUS front doors come in later releases, so pptp.enabled and
-radius_server.enabled must be false for now.`,
+This release builds the policy engine, the admin listener and the RADIUS
+front door (radius_server); the PPTP front door comes in a later release, so
+pptp.enabled must be false for now.`,
 		Example: `  gatehouse serve --config /etc/gatehouse/gatehouse.yaml
   make run   # serve on examples/quickstart/gatehouse.yaml, state in ./var`,
 		Args: cobra.NoArgs,
@@ -74,9 +74,6 @@ func check(path string, log *slog.Logger) (*config.Config, map[string]*authpolic
 	var unbuilt []string
 	if cfg.PPTP.Enabled {
 		unbuilt = append(unbuilt, "pptp.enabled: the PPTP front door is not built in this release; set it to false")
-	}
-	if cfg.RADIUSServer.Enabled {
-		unbuilt = append(unbuilt, "radius_server.enabled: the RADIUS front door is not built in this release; set it to false")
 	}
 	if len(unbuilt) > 0 {
 		return nil, nil, fmt.Errorf("%s: %s", path, joinLines(unbuilt))
@@ -159,6 +156,13 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			}
 		}()
 		log.Info("admin listener started", slog.String("addr", ln.Addr().String()))
+	}
+	if cfg.RADIUSServer.Enabled {
+		stopRADIUS, err := startRADIUSServer(ctx, cfg, func() *authpolicy.Engine { return current.Load().engine }, log)
+		if err != nil {
+			return err
+		}
+		defer stopRADIUS()
 	}
 	log.Info("gateway started",
 		slog.String("config", path), slog.String("state_dir", cfg.StateDir),

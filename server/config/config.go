@@ -320,6 +320,14 @@ type RADIUSServer struct {
 	// Message-Authenticator (RFC 3579; the Blast-RADIUS defence).
 	RequireMessageAuthenticator bool           `yaml:"require_message_authenticator"`
 	Clients                     []RADIUSClient `yaml:"clients"`
+	// DuplicateWindow is how long an answer is kept: a retransmission (same
+	// source, Identifier and Request Authenticator) is answered from it,
+	// not decided again.
+	DuplicateWindow time.Duration `yaml:"duplicate_window" min:"1ms"`
+	// ReplyAttributes are added to every Access-Accept, by RADIUS
+	// attribute name (Filter-Id, Class, Reply-Message, Session-Timeout,
+	// Idle-Timeout, Framed-MTU, Acct-Interim-Interval).
+	ReplyAttributes map[string]string `yaml:"reply_attributes"`
 }
 
 // RADIUSClient is a NAS allowed to send requests.

@@ -53,6 +53,7 @@ func Default() *Config {
 			Listen:                      netip.MustParseAddrPort("0.0.0.0:1812"),
 			Service:                     "radius",
 			RequireMessageAuthenticator: true,
+			DuplicateWindow:             5 * time.Second,
 		},
 	}
 }

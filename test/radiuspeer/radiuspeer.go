@@ -300,3 +300,17 @@ func (s *Server) write(opts Options, ports []int) error {
 	}
 	return nil
 }
+
+// RequireToolNamed is RequireTool for a tool from another package (pkg is
+// the Debian package to install).
+func RequireToolNamed(t testing.TB, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Geteuid() == 0 {
+			t.Fatalf("%s not installed: run test/install-deps (apt-get install %s)", name, pkg)
+		}
+		skipLoudly(t, name+" missing: apt-get install "+pkg+" (test/install-deps); CI runs it as root")
+	}
+	return p
+}
