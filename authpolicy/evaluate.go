@@ -31,6 +31,8 @@ type evaluation struct {
 type commit struct {
 	backend string
 	token   string
+	// attributes from the back-end's verdict, merged into the identity.
+	attributes map[string][]string
 }
 
 // backendError is a back-end that could not decide; it fails the branch.
@@ -177,7 +179,7 @@ func (ev *evaluation) mschapv2(ctx context.Context) error {
 			default:
 				return &backendError{name, errors.New("accepted the response but returned no key material; refusing the login")}
 			}
-			ev.commits = append(ev.commits, commit{name, v.Token})
+			ev.commits = append(ev.commits, commit{name, v.Token, v.Attributes})
 			return nil
 		}
 	}
@@ -222,7 +224,7 @@ func (ev *evaluation) mschapv2(ctx context.Context) error {
 		return reject("no combination matches the response (%s)", ev.candidates(frags))
 	}
 	for i, name := range ev.branch.Factors {
-		ev.commits = append(ev.commits, commit{name, frags[i][matchIdx[i]].Token})
+		ev.commits = append(ev.commits, commit{name, frags[i][matchIdx[i]].Token, nil})
 	}
 	return nil
 }
@@ -291,7 +293,7 @@ func (ev *evaluation) verifyPart(ctx context.Context, name string, part Secret, 
 		if !v.OK {
 			return reject("%s: %s", name, orDefault(v.Reason, "wrong secret"))
 		}
-		ev.commits = append(ev.commits, commit{name, v.Token})
+		ev.commits = append(ev.commits, commit{name, v.Token, v.Attributes})
 		return nil
 	}
 	frags, ok := cache[name]
@@ -314,7 +316,7 @@ func (ev *evaluation) verifyPart(ctx context.Context, name string, part Secret, 
 	if found < 0 {
 		return reject("%s: wrong secret", name)
 	}
-	ev.commits = append(ev.commits, commit{name, frags[found].Token})
+	ev.commits = append(ev.commits, commit{name, frags[found].Token, nil})
 	return nil
 }
 
@@ -407,6 +409,11 @@ func (ev *evaluation) finish(ctx context.Context, ids identityResult) error {
 		return ids.err
 	}
 	ev.identity = ids.id
+	for _, c := range ev.commits {
+		if len(c.attributes) > 0 {
+			ev.identity = mergeIdentity(ev.identity, Identity{Attributes: c.attributes})
+		}
+	}
 	if ev.dryRun {
 		return nil
 	}

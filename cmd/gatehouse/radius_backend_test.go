@@ -19,7 +19,8 @@ import (
 // mode 0600 in a directory only the gateway's user can enter: the gateway
 // reads it and hands the secret to the plugin.
 func TestRADIUSBackendEndToEnd(t *testing.T) {
-	srv := radiuspeer.Start(t, radiuspeer.Options{Users: []radiuspeer.User{{Name: "alice", Password: "password"}}})
+	srv := radiuspeer.Start(t, radiuspeer.Options{Users: []radiuspeer.User{{Name: "alice", Password: "password",
+		Reply: []string{`Filter-Id := "vpn-users"`, `Framed-IP-Address := 10.8.0.2`, `Class := "alice-class"`}}}})
 	dir := t.TempDir() // 0700
 	if err := os.WriteFile(filepath.Join(dir, "radius.secret"), []byte(srv.Secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -63,6 +64,9 @@ pptp: {enabled: false}
 		if r.Accepted != c.ok {
 			t.Errorf("PAP %s: accepted=%t (%s)", c.pw, r.Accepted, r.Reason())
 		}
+		if c.ok {
+			checkRADIUSIdentity(t, r.Identity)
+		}
 	}
 	m := &authpolicy.MSCHAPv2Response{UserName: "alice"}
 	_, _ = rand.Read(m.AuthenticatorChallenge[:])
@@ -76,11 +80,23 @@ pptp: {enabled: false}
 	if !r.Accepted {
 		t.Fatalf("MS-CHAPv2 rejected: %s", r.Reason())
 	}
+	checkRADIUSIdentity(t, r.Identity)
 	if want := mschapv2.GenerateAuthenticatorResponse(hash, m.NTResponse, m.PeerChallenge, m.AuthenticatorChallenge, "alice"); r.AuthenticatorResponse != want {
 		t.Errorf("authenticator response %q, want %q", r.AuthenticatorResponse, want)
 	}
 	send, recv := mschapv2.MasterSessionKeys(mschapv2.HashNTHash(hash), m.NTResponse, true)
 	if r.Keys == nil || r.Keys.Send != send || r.Keys.Recv != recv {
 		t.Error("MPPE keys are not those of RFC 3079 for the password")
+	}
+}
+
+// checkRADIUSIdentity: the Access-Accept's reply attributes reached the
+// login's identity.
+func checkRADIUSIdentity(t *testing.T, id authpolicy.Identity) {
+	t.Helper()
+	for k, want := range map[string]string{"Filter-Id": "vpn-users", "Framed-IP-Address": "10.8.0.2", "Class": "alice-class"} {
+		if got := id.Attributes[k]; len(got) != 1 || got[0] != want {
+			t.Errorf("identity %s = %v, want %s (attributes %v)", k, got, want, id.Attributes)
+		}
 	}
 }

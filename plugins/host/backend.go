@@ -171,7 +171,14 @@ func verdictOf(v *pluginv1.Verdict) (authpolicy.Verdict, error) {
 	if v == nil {
 		return authpolicy.Verdict{}, malformed("no verdict")
 	}
-	return authpolicy.Verdict{OK: v.GetOk(), Reason: v.GetReason(), Token: v.GetToken()}, nil
+	out := authpolicy.Verdict{OK: v.GetOk(), Reason: v.GetReason(), Token: v.GetToken()}
+	if out.OK && len(v.GetAttributes()) > 0 {
+		out.Attributes = make(map[string][]string, len(v.GetAttributes()))
+		for k, vs := range v.GetAttributes() {
+			out.Attributes[k] = vs.GetValues()
+		}
+	}
+	return out, nil
 }
 
 func (p *plugin) VerifyPlaintext(ctx context.Context, user string, secret authpolicy.Secret) (authpolicy.Verdict, error) {

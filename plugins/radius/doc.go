@@ -40,9 +40,13 @@
 // plugin runs as plugins.user (nobody). Run by hand, the plugin reads
 // secret_file itself. The secret never appears in a log or an error.
 //
+// Reply attributes of an Access-Accept (Filter-Id, Class,
+// Framed-IP-Address, Session-Timeout, Idle-Timeout; see [Authorization])
+// travel in the verdict's Attributes, keyed by their RADIUS names, and join
+// the login's identity (authpolicy.Result.Identity.Attributes): Filter-Id
+// names the firewall policy, Framed-IP-Address the session's address, Class
+// is echoed in accounting.
+//
 // Not done yet: Calling-Station-Id needs the client's public address,
-// which the SDK's Verify calls do not carry; reply attributes (Filter-Id,
-// Class, Framed-IP-Address, Session-Timeout, Idle-Timeout) are decoded
-// (see [Authorization]) and logged, but the SDK's verdicts have no field to
-// hand them to the policy engine's identity.
+// which the SDK's Verify calls do not carry.
 package radius

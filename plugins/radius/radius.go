@@ -214,7 +214,7 @@ func (b *Backend) verdict(user string, resp *radclient.Response) sdk.Verdict {
 	case lr.CodeAccessAccept:
 		a := ParseAuthorization(resp.Packet)
 		b.log.Info("RADIUS accept", "user", user, "server", resp.Server, "authorization", a)
-		return sdk.Verdict{OK: true}
+		return sdk.Verdict{OK: true, Attributes: a.Attributes()}
 	case lr.CodeAccessReject:
 		if v, ok := rfc2548.Lookup(vsas(resp.Packet), rfc2548.TypeCHAPError); ok {
 			if e, err := rfc2548.ParseCHAPError(v); err == nil {
@@ -290,7 +290,7 @@ func (b *Backend) VerifyMSCHAPv2(ctx context.Context, user string, r sdk.MSCHAPv
 	if err != nil {
 		return sdk.MSCHAPv2Verdict{}, fmt.Errorf("RADIUS server %s accepted %s: %w", resp.Server, user, err)
 	}
-	b.verdict(user, resp)
+	v.Attributes = b.verdict(user, resp).Attributes
 	return v, nil
 }
 

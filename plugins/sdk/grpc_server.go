@@ -175,7 +175,14 @@ func (s *server) Fragments(ctx context.Context, req *pluginv1.FragmentsRequest) 
 }
 
 func verdictToProto(v Verdict) *pluginv1.Verdict {
-	return &pluginv1.Verdict{Ok: v.OK, Reason: v.Reason, Token: v.Token}
+	out := &pluginv1.Verdict{Ok: v.OK, Reason: v.Reason, Token: v.Token}
+	if v.OK && len(v.Attributes) > 0 {
+		out.Attributes = make(map[string]*pluginv1.StringList, len(v.Attributes))
+		for k, vs := range v.Attributes {
+			out.Attributes[k] = &pluginv1.StringList{Values: vs}
+		}
+	}
+	return out
 }
 
 func (s *server) VerifyPlaintext(ctx context.Context, req *pluginv1.VerifyPlaintextRequest) (_ *pluginv1.VerifyPlaintextResponse, err error) {

@@ -116,6 +116,10 @@ type Verdict struct {
 	// Token, when OK, is handed to [Committer.Commit] once the whole login
 	// succeeded.
 	Token string
+	// Attributes, when OK, are what the back-end learnt about the session
+	// while verifying (a RADIUS server's Filter-Id, Class,
+	// Framed-IP-Address); they join the login's identity attributes.
+	Attributes map[string][]string
 }
 
 // MSCHAPv2Request is an MS-CHAPv2 response as RFC 2759 section 4 puts it on

@@ -518,7 +518,11 @@ type Verdict struct {
 	// Why ok is false, in words an operator can act on. Never a secret.
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	// When ok, handed back to Commit once the whole login succeeded.
-	Token         string `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	Token string `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	// When ok, what the back-end learnt about the session while verifying
+	// (a RADIUS server's Filter-Id, Class, Framed-IP-Address); the host adds
+	// it to the login's identity attributes.
+	Attributes    map[string]*StringList `protobuf:"bytes,4,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -572,6 +576,13 @@ func (x *Verdict) GetToken() string {
 		return x.Token
 	}
 	return ""
+}
+
+func (x *Verdict) GetAttributes() map[string]*StringList {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
 }
 
 type VerifyPlaintextRequest struct {
@@ -1287,11 +1298,17 @@ const file_gatehouse_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tfragments\x18\x01 \x03(\v2\x1d.gatehouse.plugin.v1.FragmentR\tfragments\"8\n" +
 	"\bFragment\x12\x16\n" +
 	"\x06secret\x18\x01 \x01(\fR\x06secret\x12\x14\n" +
-	"\x05token\x18\x02 \x01(\tR\x05token\"G\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"\xf5\x01\n" +
 	"\aVerdict\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
-	"\x05token\x18\x03 \x01(\tR\x05token\"D\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\x12L\n" +
+	"\n" +
+	"attributes\x18\x04 \x03(\v2,.gatehouse.plugin.v1.Verdict.AttributesEntryR\n" +
+	"attributes\x1a^\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
+	"\x05value\x18\x02 \x01(\v2\x1f.gatehouse.plugin.v1.StringListR\x05value:\x028\x01\"D\n" +
 	"\x16VerifyPlaintextRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06secret\x18\x02 \x01(\fR\x06secret\"Q\n" +
@@ -1367,7 +1384,7 @@ func file_gatehouse_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_gatehouse_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_gatehouse_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_gatehouse_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_gatehouse_plugin_v1_plugin_proto_goTypes = []any{
 	(Capability)(0),                 // 0: gatehouse.plugin.v1.Capability
 	(*DescribeRequest)(nil),         // 1: gatehouse.plugin.v1.DescribeRequest
@@ -1392,39 +1409,42 @@ var file_gatehouse_plugin_v1_plugin_proto_goTypes = []any{
 	(*HealthRequest)(nil),           // 20: gatehouse.plugin.v1.HealthRequest
 	(*HealthResponse)(nil),          // 21: gatehouse.plugin.v1.HealthResponse
 	nil,                             // 22: gatehouse.plugin.v1.ConfigureRequest.OptionsEntry
-	nil,                             // 23: gatehouse.plugin.v1.LookupResponse.AttributesEntry
+	nil,                             // 23: gatehouse.plugin.v1.Verdict.AttributesEntry
+	nil,                             // 24: gatehouse.plugin.v1.LookupResponse.AttributesEntry
 }
 var file_gatehouse_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: gatehouse.plugin.v1.DescribeResponse.capabilities:type_name -> gatehouse.plugin.v1.Capability
 	3,  // 1: gatehouse.plugin.v1.DescribeResponse.config_keys:type_name -> gatehouse.plugin.v1.ConfigKey
 	22, // 2: gatehouse.plugin.v1.ConfigureRequest.options:type_name -> gatehouse.plugin.v1.ConfigureRequest.OptionsEntry
 	8,  // 3: gatehouse.plugin.v1.FragmentsResponse.fragments:type_name -> gatehouse.plugin.v1.Fragment
-	9,  // 4: gatehouse.plugin.v1.VerifyPlaintextResponse.verdict:type_name -> gatehouse.plugin.v1.Verdict
-	9,  // 5: gatehouse.plugin.v1.VerifyMSCHAPv2Response.verdict:type_name -> gatehouse.plugin.v1.Verdict
-	14, // 6: gatehouse.plugin.v1.VerifyMSCHAPv2Response.authenticator:type_name -> gatehouse.plugin.v1.AuthenticatorResult
-	23, // 7: gatehouse.plugin.v1.LookupResponse.attributes:type_name -> gatehouse.plugin.v1.LookupResponse.AttributesEntry
-	19, // 8: gatehouse.plugin.v1.LookupResponse.AttributesEntry.value:type_name -> gatehouse.plugin.v1.StringList
-	1,  // 9: gatehouse.plugin.v1.Backend.Describe:input_type -> gatehouse.plugin.v1.DescribeRequest
-	4,  // 10: gatehouse.plugin.v1.Backend.Configure:input_type -> gatehouse.plugin.v1.ConfigureRequest
-	6,  // 11: gatehouse.plugin.v1.Backend.Fragments:input_type -> gatehouse.plugin.v1.FragmentsRequest
-	10, // 12: gatehouse.plugin.v1.Backend.VerifyPlaintext:input_type -> gatehouse.plugin.v1.VerifyPlaintextRequest
-	12, // 13: gatehouse.plugin.v1.Backend.VerifyMSCHAPv2:input_type -> gatehouse.plugin.v1.VerifyMSCHAPv2Request
-	15, // 14: gatehouse.plugin.v1.Backend.Commit:input_type -> gatehouse.plugin.v1.CommitRequest
-	17, // 15: gatehouse.plugin.v1.Backend.Lookup:input_type -> gatehouse.plugin.v1.LookupRequest
-	20, // 16: gatehouse.plugin.v1.Backend.Health:input_type -> gatehouse.plugin.v1.HealthRequest
-	2,  // 17: gatehouse.plugin.v1.Backend.Describe:output_type -> gatehouse.plugin.v1.DescribeResponse
-	5,  // 18: gatehouse.plugin.v1.Backend.Configure:output_type -> gatehouse.plugin.v1.ConfigureResponse
-	7,  // 19: gatehouse.plugin.v1.Backend.Fragments:output_type -> gatehouse.plugin.v1.FragmentsResponse
-	11, // 20: gatehouse.plugin.v1.Backend.VerifyPlaintext:output_type -> gatehouse.plugin.v1.VerifyPlaintextResponse
-	13, // 21: gatehouse.plugin.v1.Backend.VerifyMSCHAPv2:output_type -> gatehouse.plugin.v1.VerifyMSCHAPv2Response
-	16, // 22: gatehouse.plugin.v1.Backend.Commit:output_type -> gatehouse.plugin.v1.CommitResponse
-	18, // 23: gatehouse.plugin.v1.Backend.Lookup:output_type -> gatehouse.plugin.v1.LookupResponse
-	21, // 24: gatehouse.plugin.v1.Backend.Health:output_type -> gatehouse.plugin.v1.HealthResponse
-	17, // [17:25] is the sub-list for method output_type
-	9,  // [9:17] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	23, // 4: gatehouse.plugin.v1.Verdict.attributes:type_name -> gatehouse.plugin.v1.Verdict.AttributesEntry
+	9,  // 5: gatehouse.plugin.v1.VerifyPlaintextResponse.verdict:type_name -> gatehouse.plugin.v1.Verdict
+	9,  // 6: gatehouse.plugin.v1.VerifyMSCHAPv2Response.verdict:type_name -> gatehouse.plugin.v1.Verdict
+	14, // 7: gatehouse.plugin.v1.VerifyMSCHAPv2Response.authenticator:type_name -> gatehouse.plugin.v1.AuthenticatorResult
+	24, // 8: gatehouse.plugin.v1.LookupResponse.attributes:type_name -> gatehouse.plugin.v1.LookupResponse.AttributesEntry
+	19, // 9: gatehouse.plugin.v1.Verdict.AttributesEntry.value:type_name -> gatehouse.plugin.v1.StringList
+	19, // 10: gatehouse.plugin.v1.LookupResponse.AttributesEntry.value:type_name -> gatehouse.plugin.v1.StringList
+	1,  // 11: gatehouse.plugin.v1.Backend.Describe:input_type -> gatehouse.plugin.v1.DescribeRequest
+	4,  // 12: gatehouse.plugin.v1.Backend.Configure:input_type -> gatehouse.plugin.v1.ConfigureRequest
+	6,  // 13: gatehouse.plugin.v1.Backend.Fragments:input_type -> gatehouse.plugin.v1.FragmentsRequest
+	10, // 14: gatehouse.plugin.v1.Backend.VerifyPlaintext:input_type -> gatehouse.plugin.v1.VerifyPlaintextRequest
+	12, // 15: gatehouse.plugin.v1.Backend.VerifyMSCHAPv2:input_type -> gatehouse.plugin.v1.VerifyMSCHAPv2Request
+	15, // 16: gatehouse.plugin.v1.Backend.Commit:input_type -> gatehouse.plugin.v1.CommitRequest
+	17, // 17: gatehouse.plugin.v1.Backend.Lookup:input_type -> gatehouse.plugin.v1.LookupRequest
+	20, // 18: gatehouse.plugin.v1.Backend.Health:input_type -> gatehouse.plugin.v1.HealthRequest
+	2,  // 19: gatehouse.plugin.v1.Backend.Describe:output_type -> gatehouse.plugin.v1.DescribeResponse
+	5,  // 20: gatehouse.plugin.v1.Backend.Configure:output_type -> gatehouse.plugin.v1.ConfigureResponse
+	7,  // 21: gatehouse.plugin.v1.Backend.Fragments:output_type -> gatehouse.plugin.v1.FragmentsResponse
+	11, // 22: gatehouse.plugin.v1.Backend.VerifyPlaintext:output_type -> gatehouse.plugin.v1.VerifyPlaintextResponse
+	13, // 23: gatehouse.plugin.v1.Backend.VerifyMSCHAPv2:output_type -> gatehouse.plugin.v1.VerifyMSCHAPv2Response
+	16, // 24: gatehouse.plugin.v1.Backend.Commit:output_type -> gatehouse.plugin.v1.CommitResponse
+	18, // 25: gatehouse.plugin.v1.Backend.Lookup:output_type -> gatehouse.plugin.v1.LookupResponse
+	21, // 26: gatehouse.plugin.v1.Backend.Health:output_type -> gatehouse.plugin.v1.HealthResponse
+	19, // [19:27] is the sub-list for method output_type
+	11, // [11:19] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_gatehouse_plugin_v1_plugin_proto_init() }
@@ -1442,7 +1462,7 @@ func file_gatehouse_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gatehouse_plugin_v1_plugin_proto_rawDesc), len(file_gatehouse_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
