@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/mschapv2"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
+	"github.com/gatehouse-vpn/gatehouse/server/radius/acct"
 	"github.com/gatehouse-vpn/gatehouse/test/radiuspeer"
 )
 
@@ -98,5 +101,49 @@ func checkRADIUSIdentity(t *testing.T, id authpolicy.Identity) {
 		if got := id.Attributes[k]; len(got) != 1 || got[0] != want {
 			t.Errorf("identity %s = %v, want %s (attributes %v)", k, got, want, id.Attributes)
 		}
+	}
+}
+
+// TestRADIUSAccountingConfig: radius_accounting in the configuration
+// accounts a session to FreeRADIUS (the PPTP front door will call the same).
+func TestRADIUSAccountingConfig(t *testing.T) {
+	srv := radiuspeer.Start(t, radiuspeer.Options{})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "acct.secret"), []byte(srv.Secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "gatehouse.yaml")
+	text := fmt.Sprintf(`backends:
+  P: {type: memory, users: {alice: [x]}}
+services:
+  pptp: {policy: P}
+pptp: {enabled: false}
+radius_accounting:
+  servers: [%s]
+  secret_file: acct.secret
+  nas_identifier: gw-test
+`, srv.AcctAddr)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, ps, err := config.Load(path)
+	if err != nil || len(ps.Errors()) > 0 {
+		t.Fatalf("config: %v %v", err, ps)
+	}
+	a, err := newAccountant(cfg, slog.New(slog.DiscardHandler))
+	if err != nil || a == nil {
+		t.Fatalf("newAccountant: %v", err)
+	}
+	s := a.Start(acct.Record{SessionID: "cfg-1", User: "alice"}, nil)
+	s.Stop(acct.CauseAdminReset)
+	<-s.Done()
+	var got []string
+	for _, r := range srv.Records() {
+		if len(r["Acct-Session-Id"]) > 0 && r["Acct-Session-Id"][0] == "cfg-1" && r["NAS-Identifier"][0] == "gw-test" {
+			got = append(got, r["Acct-Status-Type"][0])
+		}
+	}
+	if strings.Join(got, ",") != "Start,Stop" {
+		t.Errorf("detail records %v, want Start,Stop", got)
 	}
 }

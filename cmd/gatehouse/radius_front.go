@@ -10,6 +10,8 @@ import (
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
+	"github.com/gatehouse-vpn/gatehouse/server/radius/acct"
+	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/radiusd"
 )
 
@@ -70,4 +72,34 @@ func startRADIUSServer(ctx context.Context, cfg *config.Config, engine func() *a
 			slog.Uint64("rejects", st.Rejects), slog.Uint64("unknown_client", st.UnknownClient),
 			slog.Uint64("bad_message_authenticator", st.BadMessageAuthenticator), slog.Uint64("duplicates", st.Duplicates))
 	}, nil
+}
+
+// newAccountant returns the RADIUS accounting of cfg, or nil when
+// radius_accounting has no servers. The PPTP front door calls Start for
+// every session that passed authentication and Stop with the close cause;
+// at shutdown, stop every session (acct.CauseAdminReboot) and Close.
+func newAccountant(cfg *config.Config, log *slog.Logger) (*acct.Accountant, error) {
+	ra := cfg.RADIUSAccounting
+	if len(ra.Servers) == 0 {
+		return nil, nil
+	}
+	b, err := os.ReadFile(ra.SecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("radius_accounting.secret_file: %w", err)
+	}
+	secret := radclient.Secret(bytes.TrimRight(b, "\r\n"))
+	if len(secret) == 0 {
+		return nil, fmt.Errorf("radius_accounting.secret_file: %s is empty", ra.SecretFile)
+	}
+	ac := acct.Config{
+		Timeout: ra.Timeout, Retries: ra.Retries, DeadAfter: ra.DeadAfter,
+		InterimInterval: ra.InterimInterval, NASIdentifier: ra.NASIdentifier, NASIPAddress: ra.NASIPAddress,
+	}
+	if ra.Retries == 0 {
+		ac.Retries = -1 // radclient: none
+	}
+	for _, s := range ra.Servers {
+		ac.Servers = append(ac.Servers, radclient.Server{Addr: s, Secret: secret})
+	}
+	return acct.New(ac, log.With(slog.String("component", "radius_accounting"))), nil
 }

@@ -62,7 +62,7 @@ func frontDoor(t *testing.T, cfg *config.Config, engine *authpolicy.Engine, pref
 	return c.RADIUSServer.Listen.String(), secret, stop
 }
 
-func radclient(t *testing.T, addr, secret, request string) string {
+func runRadclient(t *testing.T, addr, secret, request string) string {
 	t.Helper()
 	path := radiuspeer.RequireTool(t, "radclient")
 	cmd := exec.Command(path, "-x", "-r", "1", "-t", "3", addr, "auth", secret)
@@ -80,7 +80,7 @@ func TestRADIUSFrontDoorRadclient(t *testing.T) {
 	engine, _ := e.engine(t, nil)
 	addr, secret, _ := frontDoor(t, e.cfg, engine, "127.0.0.0/8", nil)
 	pap := func(pw string) string {
-		return radclient(t, addr, secret, fmt.Sprintf("User-Name = \"alice\"\nUser-Password = %q\nMessage-Authenticator = 0x00\n", pw))
+		return runRadclient(t, addr, secret, fmt.Sprintf("User-Name = \"alice\"\nUser-Password = %q\nMessage-Authenticator = 0x00\n", pw))
 	}
 
 	code := oathtoolTOTP(t, e.totp.Secret)
@@ -95,7 +95,7 @@ func TestRADIUSFrontDoorRadclient(t *testing.T) {
 	if !strings.Contains(out, "Received Access-Reject") || !strings.Contains(out, "Reply-Message = ") {
 		t.Errorf("wrong password: want Access-Reject with a Reply-Message:\n%s", out)
 	}
-	if out := radclient(t, addr, secret, "User-Name = \"alice\"\nUser-Password = \"x\"\n"); !strings.Contains(out, "No reply from server") {
+	if out := runRadclient(t, addr, secret, "User-Name = \"alice\"\nUser-Password = \"x\"\n"); !strings.Contains(out, "No reply from server") {
 		t.Errorf("request without Message-Authenticator answered:\n%s", out)
 	}
 
@@ -116,7 +116,7 @@ func TestRADIUSFrontDoorRadclient(t *testing.T) {
 	hash := mschapv2.NTHash(typed)
 	nt := mschapv2.GenerateNTResponse(auth, peer, "alice", hash)
 	resp := append(append(append([]byte{7, 0}, peer[:]...), make([]byte, 8)...), nt[:]...)
-	out = radclient(t, addr, secret, fmt.Sprintf("User-Name = \"alice\"\nMS-CHAP-Challenge = 0x%x\nMS-CHAP2-Response = 0x%x\nMessage-Authenticator = 0x00\n", auth, resp))
+	out = runRadclient(t, addr, secret, fmt.Sprintf("User-Name = \"alice\"\nMS-CHAP-Challenge = 0x%x\nMS-CHAP2-Response = 0x%x\nMessage-Authenticator = 0x00\n", auth, resp))
 	ar := mschapv2.GenerateAuthenticatorResponse(hash, nt, peer, auth, "alice")
 	send, recv := mschapv2.MasterSessionKeys(mschapv2.HashNTHash(hash), nt, true)
 	for _, want := range []string{
@@ -143,7 +143,7 @@ func TestRADIUSFrontDoorUnknownClient(t *testing.T) {
 	}
 	cfg := &config.Config{}
 	addr, secret, stop := frontDoor(t, cfg, engine, "192.0.2.0/24", log)
-	out := radclient(t, addr, secret, "User-Name = \"alice\"\nUser-Password = \"x\"\nMessage-Authenticator = 0x00\n")
+	out := runRadclient(t, addr, secret, "User-Name = \"alice\"\nUser-Password = \"x\"\nMessage-Authenticator = 0x00\n")
 	if !strings.Contains(out, "No reply from server") {
 		t.Errorf("unknown client answered:\n%s", out)
 	}

@@ -55,6 +55,12 @@ func Default() *Config {
 			RequireMessageAuthenticator: true,
 			DuplicateWindow:             5 * time.Second,
 		},
+		RADIUSAccounting: RADIUSAccounting{
+			Timeout:       2 * time.Second,
+			Retries:       1,
+			DeadAfter:     3,
+			NASIdentifier: "gatehouse",
+		},
 	}
 }
 

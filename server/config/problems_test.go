@@ -300,4 +300,8 @@ var warningCases = []problemCase{
 	{"RADIUS server without clients", base + "radius_server:\n  enabled: true\n", []string{
 		`gatehouse.yaml:6:1: warning: radius_server.clients: no clients: every request will be dropped`,
 	}},
+	{"RADIUS accounting", base + "radius_accounting:\n  servers: [192.0.2.1, 192.0.2.2:1813]\n", []string{
+		`gatehouse.yaml:7:3: radius_accounting.secret_file: must be set when radius_accounting.servers is`,
+		`gatehouse.yaml:7:13: radius_accounting.servers[0]: "192.0.2.1" is not host:port, such as 192.0.2.10:1813`,
+	}},
 }

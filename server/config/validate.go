@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -29,6 +30,7 @@ func validate(c *Config, d *decoder) {
 	v.pptp()
 	v.firewall()
 	v.radiusServer()
+	v.radiusAccounting()
 }
 
 // at is the position of the value at path, or of the nearest written value
@@ -360,6 +362,19 @@ func (v *validator) radiusServer() {
 		if cl.SecretFile == "" && v.c.Has(path+".secret_file") {
 			v.errorf(v.at(path+".secret_file"), path+".secret_file", "must not be empty")
 		}
+	}
+}
+
+func (v *validator) radiusAccounting() {
+	a := v.c.RADIUSAccounting
+	for i, s := range a.Servers {
+		path := fmt.Sprintf("radius_accounting.servers[%d]", i)
+		if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
+			v.errorf(v.at(path), path, "%q is not host:port, such as 192.0.2.10:1813", s)
+		}
+	}
+	if len(a.Servers) > 0 && a.SecretFile == "" {
+		v.errorf(v.at("radius_accounting"), "radius_accounting.secret_file", "must be set when radius_accounting.servers is")
 	}
 }
 
