@@ -138,7 +138,7 @@ func TestRADIUSSideBySide(t *testing.T) {
 			if i == 0 {
 				base = r.RPS()
 			}
-			fmt.Fprintf(&table, "| %s | %s | %d | %.0f | %v | %d | %.2f |\n", kind.name, tg.name, r.Requests,
+			fmt.Fprintf(&table, "| %s | %s | %d | %.0f | %v | %d | %.3g |\n", kind.name, tg.name, r.Requests,
 				r.RPS(), r.P99.Round(100*time.Microsecond), r.Lost+r.Rejects, r.RPS()/base)
 		}
 	}

@@ -33,6 +33,8 @@
 //     back-end down) is a reject too: fail closed. Every reply carries a
 //     Message-Authenticator.
 //
-// Requests are decided concurrently, at most MaxInFlight at a time; beyond
-// that new requests are dropped (counted) and the NAS retransmits.
+// Requests are decided concurrently by worker goroutines
+// (RoutineWorker), started on demand up to MaxInFlight and kept while Serve
+// runs; beyond that new requests are dropped (counted) and the NAS
+// retransmits.
 package radiusd

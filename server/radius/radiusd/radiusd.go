@@ -174,7 +174,9 @@ func (s *Server) Stats() Stats {
 func (s *Server) Serve(conn net.PacketConn) error {
 	s.log.Debug("RADIUS front door started", "addr", conn.LocalAddr().String())
 	defer s.log.Debug("RADIUS front door stopped", "addr", conn.LocalAddr().String())
+	jobs := make(chan job)
 	defer s.wg.Wait()
+	defer close(jobs)
 	buf := make([]byte, lr.MaxPacketLength)
 	for {
 		n, addr, err := conn.ReadFrom(buf)
@@ -194,24 +196,47 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		}
 		from := ua.AddrPort()
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		pkt := make([]byte, n)
+		copy(pkt, buf[:n])
+		j := job{pkt: pkt, from: from, to: ua}
+		select {
+		case jobs <- j: // an idle worker takes it
+			continue
+		default:
+		}
 		select {
 		case s.sem <- struct{}{}:
 		default:
 			s.st.overloaded.Add(1)
 			continue
 		}
-		pkt := make([]byte, n)
-		copy(pkt, buf[:n])
 		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer func() { <-s.sem }()
-			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
-			defer cancel()
-			if reply := s.Handle(ctx, pkt, from); reply != nil {
-				_, _ = conn.WriteTo(reply, ua)
-			}
-		}()
+		go s.RoutineWorker(conn, j, jobs)
+	}
+}
+
+type job struct {
+	pkt  []byte
+	from netip.AddrPort
+	to   net.Addr
+}
+
+// RoutineWorker decides j, then waits for more jobs: workers live as long
+// as Serve, so their stacks, grown by the policy engine and plugin calls,
+// are kept. There are at most MaxInFlight of them.
+func (s *Server) RoutineWorker(conn net.PacketConn, j job, jobs <-chan job) {
+	defer s.wg.Done()
+	defer func() { <-s.sem }()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+		if reply := s.Handle(ctx, j.pkt, j.from); reply != nil {
+			_, _ = conn.WriteTo(reply, j.to)
+		}
+		cancel()
+		var ok bool
+		if j, ok = <-jobs; !ok {
+			return
+		}
 	}
 }
 
