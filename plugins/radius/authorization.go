@@ -3,6 +3,7 @@ package radius
 import (
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"time"
 
 	lr "layeh.com/radius"
@@ -40,7 +41,8 @@ func ParseAuthorization(p *lr.Packet) Authorization {
 }
 
 // Attributes renders the authorization as identity attributes, keyed by
-// the RADIUS attribute names.
+// the RADIUS attribute names, with values as RADIUS carries them
+// (timeouts in seconds, the address in dotted quad, Class as its bytes).
 func (a Authorization) Attributes() map[string][]string {
 	m := map[string][]string{}
 	if a.FilterID != "" {
@@ -53,10 +55,10 @@ func (a Authorization) Attributes() map[string][]string {
 		m["Framed-IP-Address"] = []string{a.FramedIP.String()}
 	}
 	if a.SessionTimeout > 0 {
-		m["Session-Timeout"] = []string{a.SessionTimeout.String()}
+		m["Session-Timeout"] = []string{strconv.FormatInt(int64(a.SessionTimeout/time.Second), 10)}
 	}
 	if a.IdleTimeout > 0 {
-		m["Idle-Timeout"] = []string{a.IdleTimeout.String()}
+		m["Idle-Timeout"] = []string{strconv.FormatInt(int64(a.IdleTimeout/time.Second), 10)}
 	}
 	return m
 }

@@ -85,6 +85,9 @@ func TestFreeRADIUSAuthorization(t *testing.T) {
 	if a.FilterID != "vpn-users" || a.FramedIP.String() != "10.8.0.2" || len(a.Class) != 1 || string(a.Class[0]) != "bob-class" || a.SessionTimeout != time.Hour {
 		t.Errorf("authorization %+v", a)
 	}
+	if got := a.Attributes()["Session-Timeout"]; len(got) != 1 || got[0] != "3600" {
+		t.Errorf("Attributes() = %v", a.Attributes())
+	}
 	if got := a.Attributes()["Filter-Id"]; len(got) != 1 || got[0] != "vpn-users" {
 		t.Errorf("Attributes() = %v", a.Attributes())
 	}

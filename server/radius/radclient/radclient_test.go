@@ -1,9 +1,13 @@
 package radclient_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	lr "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
@@ -51,4 +55,34 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accepted an unauthentic reply %v", r)
 		}
 	})
+}
+
+// TestDeadAfterTimeouts: a server that never answers is marked dead after
+// DeadAfter exchanges, and then skipped at once.
+func TestDeadAfterTimeouts(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	addr := pc.LocalAddr().String()
+	c := radclient.New(radclient.Config{Servers: []radclient.Server{{Addr: addr, Secret: []byte("s")}},
+		Timeout: 30 * time.Millisecond, Retries: -1, DeadAfter: 2, ProbeInterval: time.Hour}, nil)
+	for i := range 2 {
+		if c.Dead(addr) {
+			t.Fatalf("dead after %d timeouts", i)
+		}
+		if _, err := c.Exchange(context.Background(), &radclient.Request{Code: lr.CodeAccessRequest}); !errors.Is(err, radclient.ErrNoServer) {
+			t.Fatalf("exchange %d: %v", i, err)
+		}
+	}
+	if !c.Dead(addr) {
+		t.Fatal("not dead after 2 timeouts")
+	}
+	// Every server dead: one inline Status-Server probe, which times out.
+	start := time.Now()
+	_, err = c.Exchange(context.Background(), &radclient.Request{Code: lr.CodeAccessRequest})
+	if err == nil || time.Since(start) > time.Second {
+		t.Errorf("all dead: %v after %v", err, time.Since(start))
+	}
 }
