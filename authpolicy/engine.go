@@ -117,7 +117,7 @@ func (e *Engine) Authenticate(ctx context.Context, serviceName string, cred Cred
 		return nil, fmt.Errorf("unsupported credential kind %v", cred.Kind)
 	}
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, s.LoginTimeout)
+	ctx, cancel := context.WithTimeout(WithCallingStation(ctx, cred.CallingStation), s.LoginTimeout)
 	defer cancel()
 
 	res := &Result{Service: s.Name, User: cred.User, Kind: cred.Kind, DryRun: o.dryRun,

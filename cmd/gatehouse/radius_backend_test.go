@@ -60,7 +60,7 @@ pptp: {enabled: false}
 		pw string
 		ok bool
 	}{{"password", true}, {"wrong", false}} {
-		r, err := e.Authenticate(ctx, "pptp", authpolicy.Credential{Kind: authpolicy.Plaintext, User: "alice", Secret: authpolicy.NewSecret(c.pw)})
+		r, err := e.Authenticate(ctx, "pptp", authpolicy.Credential{Kind: authpolicy.Plaintext, User: "alice", Secret: authpolicy.NewSecret(c.pw), CallingStation: "203.0.113.7"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,6 +70,10 @@ pptp: {enabled: false}
 		if c.ok {
 			checkRADIUSIdentity(t, r.Identity)
 		}
+	}
+	// FreeRADIUS received the client's address as Calling-Station-Id.
+	if recs := radiuspeer.ParseDetail(readFileString(t, srv.AuthDetail)); len(recs) == 0 || len(recs[0]["Calling-Station-Id"]) != 1 || recs[0]["Calling-Station-Id"][0] != "203.0.113.7" {
+		t.Errorf("Calling-Station-Id not forwarded: %v", recs)
 	}
 	m := &authpolicy.MSCHAPv2Response{UserName: "alice"}
 	_, _ = rand.Read(m.AuthenticatorChallenge[:])
@@ -146,4 +150,13 @@ radius_accounting:
 	if strings.Join(got, ",") != "Start,Stop" {
 		t.Errorf("detail records %v, want Start,Stop", got)
 	}
+}
+
+func readFileString(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -184,7 +184,7 @@ func verdictOf(v *pluginv1.Verdict) (authpolicy.Verdict, error) {
 func (p *plugin) VerifyPlaintext(ctx context.Context, user string, secret authpolicy.Secret) (authpolicy.Verdict, error) {
 	var out authpolicy.Verdict
 	err := p.call(ctx, "VerifyPlaintext", user, secret.Reveal(), func(ctx context.Context, rpc pluginv1.BackendClient) error {
-		r, err := rpc.VerifyPlaintext(ctx, &pluginv1.VerifyPlaintextRequest{User: user, Secret: []byte(secret.Reveal())})
+		r, err := rpc.VerifyPlaintext(ctx, &pluginv1.VerifyPlaintextRequest{User: user, Secret: []byte(secret.Reveal()), CallingStationId: authpolicy.CallingStation(ctx)})
 		if err != nil {
 			return err
 		}
@@ -206,6 +206,7 @@ func (p *plugin) VerifyMSCHAPv2(ctx context.Context, user string, req *authpolic
 			PeerChallenge:          req.PeerChallenge[:],
 			NtResponse:             req.NTResponse[:],
 			UserName:               req.UserName,
+			CallingStationId:       authpolicy.CallingStation(ctx),
 		})
 		if err != nil {
 			return err

@@ -14,7 +14,8 @@
 // ("wrong user name or password (MS-CHAP error 691)", "account disabled
 // (647)", ...); otherwise Reply-Message does.
 //
-// Every Access-Request carries Message-Authenticator, NAS-Identifier,
+// Every Access-Request carries Message-Authenticator, Calling-Station-Id
+// (when known), NAS-Identifier,
 // NAS-IP-Address (when configured), NAS-Port-Type Virtual, Service-Type
 // Framed and Framed-Protocol PPP. Replies must carry a valid
 // Message-Authenticator unless require_message_authenticator is "false"
@@ -47,6 +48,7 @@
 // names the firewall policy, Framed-IP-Address the session's address, Class
 // is echoed in accounting.
 //
-// Not done yet: Calling-Station-Id needs the client's public address,
-// which the SDK's Verify calls do not carry.
+// Calling-Station-Id is sent when the gateway knows where the login comes
+// from (sdk.CallingStation: the PPTP client's public address, or the
+// Calling-Station-Id a NAS sent to the RADIUS front door).
 package radius

@@ -164,8 +164,13 @@ func (b *Backend) settings() (*settings, error) {
 }
 
 // nasAttributes are the attributes every Access-Request carries.
-func (s *settings) nasAttributes(user string) (lr.Attributes, error) {
+func (s *settings) nasAttributes(ctx context.Context, user string) (lr.Attributes, error) {
 	p := &lr.Packet{}
+	if cs := sdk.CallingStation(ctx); cs != "" {
+		if err := rfc2865.CallingStationID_SetString(p, cs); err != nil {
+			return nil, fmt.Errorf("Calling-Station-Id: %w", err)
+		}
+	}
 	if err := rfc2865.UserName_SetString(p, user); err != nil {
 		return nil, fmt.Errorf("User-Name: %w", err)
 	}
@@ -190,7 +195,7 @@ func (b *Backend) VerifyPlaintext(ctx context.Context, user, secret string) (sdk
 	if err != nil {
 		return sdk.Verdict{}, err
 	}
-	attrs, err := s.nasAttributes(user)
+	attrs, err := s.nasAttributes(ctx, user)
 	if err != nil {
 		return sdk.Verdict{}, err
 	}
@@ -265,7 +270,7 @@ func (b *Backend) VerifyMSCHAPv2(ctx context.Context, user string, r sdk.MSCHAPv
 	if name == "" {
 		name = user
 	}
-	attrs, err := s.nasAttributes(name)
+	attrs, err := s.nasAttributes(ctx, name)
 	if err != nil {
 		return sdk.MSCHAPv2Verdict{}, err
 	}

@@ -190,6 +190,7 @@ func (s *server) VerifyPlaintext(ctx context.Context, req *pluginv1.VerifyPlaint
 	if s.plaintext == nil {
 		return nil, unimplemented("VerifyPlaintext", CapVerifyPlaintext, "sdk.PlaintextVerifier")
 	}
+	ctx = withCallingStation(ctx, req.GetCallingStationId())
 	v, err := s.plaintext.VerifyPlaintext(ctx, req.GetUser(), string(req.GetSecret()))
 	if err != nil {
 		return nil, rpcError("VerifyPlaintext", err)
@@ -213,6 +214,7 @@ func (s *server) VerifyMSCHAPv2(ctx context.Context, req *pluginv1.VerifyMSCHAPv
 	copy(r.AuthenticatorChallenge[:], req.GetAuthenticatorChallenge())
 	copy(r.PeerChallenge[:], req.GetPeerChallenge())
 	copy(r.NTResponse[:], req.GetNtResponse())
+	ctx = withCallingStation(ctx, req.GetCallingStationId())
 	r.UserName = req.GetUserName()
 	v, err := s.mschapv2.VerifyMSCHAPv2(ctx, req.GetUser(), r)
 	if err != nil {

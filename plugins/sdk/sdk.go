@@ -227,3 +227,21 @@ type IdentitySource interface {
 type HealthChecker interface {
 	Health(ctx context.Context) error
 }
+
+type callingStationKey struct{}
+
+// CallingStation returns, inside VerifyPlaintext and VerifyMSCHAPv2, where
+// the login comes from when the gateway knows it: the client's public
+// address (PPTP) or the NAS's Calling-Station-Id (RADIUS front door); "" if
+// not. A back-end that forwards the login (RADIUS) passes it on.
+func CallingStation(ctx context.Context) string {
+	s, _ := ctx.Value(callingStationKey{}).(string)
+	return s
+}
+
+func withCallingStation(ctx context.Context, s string) context.Context {
+	if s == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, callingStationKey{}, s)
+}

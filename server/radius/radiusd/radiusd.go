@@ -332,6 +332,7 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 	challenge, hasChal := rfc2548.Lookup(vs, rfc2548.TypeCHAPChallenge)
 	resp2, hasResp := rfc2548.Lookup(vs, rfc2548.TypeCHAP2Response)
 	cred := authpolicy.Credential{User: user}
+	cred.CallingStation, _ = rfc2865.CallingStationID_LookupString(req)
 	var ident byte
 	switch {
 	case hasChal && hasResp:

@@ -22,10 +22,14 @@ var (
 )
 
 // decider accepts alice with "pw" and counts its calls.
-type decider struct{ calls atomic.Int32 }
+type decider struct {
+	calls   atomic.Int32
+	station atomic.Value
+}
 
 func (d *decider) auth(_ context.Context, c authpolicy.Credential) (*authpolicy.Result, error) {
 	d.calls.Add(1)
+	d.station.Store(c.CallingStation)
 	r := &authpolicy.Result{User: c.User, Kind: c.Kind}
 	switch c.Kind {
 	case authpolicy.Plaintext:
@@ -119,13 +123,15 @@ func TestHandle(t *testing.T) {
 }
 
 func TestHandleMSCHAPv2(t *testing.T) {
-	s := newServer(t, &decider{})
+	d := &decider{}
+	s := newServer(t, d)
 	var auth, peer [16]byte
 	auth[0], peer[0] = 1, 2
 	nt := mschapv2.GenerateNTResponse(auth, peer, "alice", mschapv2.NTHash("pw"))
 	resp := append(append(append([]byte{9, 0}, peer[:]...), make([]byte, 8)...), nt[:]...)
 	p := &lr.Packet{}
 	rfc2865.UserName_SetString(p, `CORP\alice`)
+	rfc2865.CallingStationID_SetString(p, "198.51.100.9")
 	p.Add(rfc2865.VendorSpecific_Type, rfc2548.VSA(rfc2548.TypeCHAPChallenge, auth[:]))
 	p.Add(rfc2865.VendorSpecific_Type, rfc2548.VSA(rfc2548.TypeCHAP2Response, resp))
 	req, _, err := radclient.Encode(&radclient.Request{Code: lr.CodeAccessRequest, Attributes: p.Attributes}, secret)
@@ -135,6 +141,9 @@ func TestHandleMSCHAPv2(t *testing.T) {
 	r := answer(t, req, s.Handle(context.Background(), req, nas))
 	if r == nil || r.Code != lr.CodeAccessAccept {
 		t.Fatalf("MS-CHAPv2: %+v", r)
+	}
+	if got := d.station.Load(); got != "198.51.100.9" {
+		t.Errorf("Calling-Station-Id not handed to the engine: %v", got)
 	}
 	// The back-end plugin's reader decodes what the front door wrote.
 	var vs [][]byte

@@ -586,11 +586,15 @@ func (x *Verdict) GetAttributes() map[string]*StringList {
 }
 
 type VerifyPlaintextRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Secret        []byte                 `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	User   string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Secret []byte                 `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	// The client's public address (PPTP) or the NAS's Calling-Station-Id
+	// (RADIUS front door), when known: a back-end that forwards the login
+	// (RADIUS) passes it on.
+	CallingStationId string `protobuf:"bytes,3,opt,name=calling_station_id,json=callingStationId,proto3" json:"calling_station_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *VerifyPlaintextRequest) Reset() {
@@ -635,6 +639,13 @@ func (x *VerifyPlaintextRequest) GetSecret() []byte {
 		return x.Secret
 	}
 	return nil
+}
+
+func (x *VerifyPlaintextRequest) GetCallingStationId() string {
+	if x != nil {
+		return x.CallingStationId
+	}
+	return ""
 }
 
 type VerifyPlaintextResponse struct {
@@ -695,9 +706,11 @@ type VerifyMSCHAPv2Request struct {
 	NtResponse []byte `protobuf:"bytes,4,opt,name=nt_response,json=ntResponse,proto3" json:"nt_response,omitempty"`
 	// The name exactly as the peer sent it (may carry a DOMAIN\ prefix);
 	// ChallengeHash uses it without the prefix (RFC 2759 section 8.2).
-	UserName      string `protobuf:"bytes,5,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UserName string `protobuf:"bytes,5,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
+	// As in VerifyPlaintextRequest.
+	CallingStationId string `protobuf:"bytes,6,opt,name=calling_station_id,json=callingStationId,proto3" json:"calling_station_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *VerifyMSCHAPv2Request) Reset() {
@@ -761,6 +774,13 @@ func (x *VerifyMSCHAPv2Request) GetNtResponse() []byte {
 func (x *VerifyMSCHAPv2Request) GetUserName() string {
 	if x != nil {
 		return x.UserName
+	}
+	return ""
+}
+
+func (x *VerifyMSCHAPv2Request) GetCallingStationId() string {
+	if x != nil {
+		return x.CallingStationId
 	}
 	return ""
 }
@@ -1308,19 +1328,21 @@ const file_gatehouse_plugin_v1_plugin_proto_rawDesc = "" +
 	"attributes\x1a^\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
-	"\x05value\x18\x02 \x01(\v2\x1f.gatehouse.plugin.v1.StringListR\x05value:\x028\x01\"D\n" +
+	"\x05value\x18\x02 \x01(\v2\x1f.gatehouse.plugin.v1.StringListR\x05value:\x028\x01\"r\n" +
 	"\x16VerifyPlaintextRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
-	"\x06secret\x18\x02 \x01(\fR\x06secret\"Q\n" +
+	"\x06secret\x18\x02 \x01(\fR\x06secret\x12,\n" +
+	"\x12calling_station_id\x18\x03 \x01(\tR\x10callingStationId\"Q\n" +
 	"\x17VerifyPlaintextResponse\x126\n" +
-	"\averdict\x18\x01 \x01(\v2\x1c.gatehouse.plugin.v1.VerdictR\averdict\"\xc9\x01\n" +
+	"\averdict\x18\x01 \x01(\v2\x1c.gatehouse.plugin.v1.VerdictR\averdict\"\xf7\x01\n" +
 	"\x15VerifyMSCHAPv2Request\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x127\n" +
 	"\x17authenticator_challenge\x18\x02 \x01(\fR\x16authenticatorChallenge\x12%\n" +
 	"\x0epeer_challenge\x18\x03 \x01(\fR\rpeerChallenge\x12\x1f\n" +
 	"\vnt_response\x18\x04 \x01(\fR\n" +
 	"ntResponse\x12\x1b\n" +
-	"\tuser_name\x18\x05 \x01(\tR\buserName\"\xdb\x01\n" +
+	"\tuser_name\x18\x05 \x01(\tR\buserName\x12,\n" +
+	"\x12calling_station_id\x18\x06 \x01(\tR\x10callingStationId\"\xdb\x01\n" +
 	"\x16VerifyMSCHAPv2Response\x126\n" +
 	"\averdict\x18\x01 \x01(\v2\x1c.gatehouse.plugin.v1.VerdictR\averdict\x12.\n" +
 	"\x12password_hash_hash\x18\x02 \x01(\fH\x00R\x10passwordHashHash\x12P\n" +
