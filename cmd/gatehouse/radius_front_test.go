@@ -92,7 +92,7 @@ func TestRADIUSFrontDoorRadclient(t *testing.T) {
 		t.Errorf("replayed TOTP code accepted:\n%s", out)
 	}
 	out = pap("wrong horse" + oathtoolTOTP(t, e.totp.Secret))
-	if !strings.Contains(out, "Received Access-Reject") || !strings.Contains(out, "Reply-Message = ") {
+	if !strings.Contains(out, "Received Access-Reject") || !strings.Contains(out, `Reply-Message = "Gatehouse rejected the login (ref `) {
 		t.Errorf("wrong password: want Access-Reject with a Reply-Message:\n%s", out)
 	}
 	if out := runRadclient(t, addr, secret, "User-Name = \"alice\"\nUser-Password = \"x\"\n"); !strings.Contains(out, "No reply from server") {

@@ -28,9 +28,14 @@
 //  7. Access-Accept carries, for MS-CHAPv2, MS-CHAP2-Success and the MPPE
 //     keys (MS-MPPE-Send-Key/Recv-Key hidden with the client's secret, RFC
 //     2548 section 2.4), plus the configured reply attributes.
-//     Access-Reject carries a Reply-Message with the engine's reason and,
-//     for MS-CHAPv2, MS-CHAP-Error "E=691 R=0 ...". An engine error (a
-//     back-end down) is a reject too: fail closed. Every reply carries a
+//     Access-Reject carries a Reply-Message an operator can act on without
+//     telling an attacker which factor was wrong: "Gatehouse rejected the
+//     login (ref 1a2b3c4d; ...)" or "... could not decide the login: a
+//     back-end is unavailable (ref ...)"; the gateway's log line with the
+//     same ref carries the engine's full reason (which branch, which
+//     factor). Unsupported methods and malformed requests say so plainly.
+//     MS-CHAPv2 rejects add MS-CHAP-Error "E=691 R=0 ...". An engine error
+//     is a reject too: fail closed. Every reply carries a
 //     Message-Authenticator.
 //
 // Requests are decided concurrently by worker goroutines

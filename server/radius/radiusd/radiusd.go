@@ -362,13 +362,15 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 	res, err := s.auth(ctx, cred)
 	if err != nil {
 		s.st.rejects.Add(1)
-		s.log.Warn("RADIUS login could not be decided: rejected", "user", user, "client", from.String(), "err", err)
-		return s.reject(req, "the gateway could not decide (a back-end failed; see the gateway log)", mschapError(cred, ident))
+		ref := newRef()
+		s.log.Warn("RADIUS login could not be decided: rejected", "user", user, "client", from.String(), "ref", ref, "err", err)
+		return s.reject(req, fmt.Sprintf("Gatehouse could not decide the login (ref %s; the gateway log says why)", ref), mschapError(cred, ident))
 	}
 	if !res.Accepted {
 		s.st.rejects.Add(1)
-		s.log.Info("RADIUS login rejected", "user", user, "client", from.String(), "kind", cred.Kind.String(), "reason", res.Reason())
-		return s.reject(req, res.Reason(), mschapError(cred, ident))
+		ref := newRef()
+		s.log.Info("RADIUS login rejected", "user", user, "client", from.String(), "kind", cred.Kind.String(), "ref", ref, "reason", res.Reason())
+		return s.reject(req, rejectMessage(res, ref), mschapError(cred, ident))
 	}
 	s.st.accepts.Add(1)
 	s.log.Info("RADIUS login accepted", "user", user, "client", from.String(), "kind", cred.Kind.String(), "branch", res.Branch)
@@ -392,6 +394,32 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 		)
 	}
 	return s.encode(req, lr.CodeAccessAccept, attrs)
+}
+
+// newRef is a short reference that the Reply-Message and the log line of a
+// reject share, so an operator finds the reason of the user's reject.
+func newRef() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// rejectMessage is the Reply-Message of a reject. It says whether the
+// policy rejected the login or a back-end could not decide, and nothing
+// about which factor failed: under PAP "password and code" that would tell
+// an attacker that the password part was right. The log line with the same
+// reference has the engine's full reason.
+func rejectMessage(res *authpolicy.Result, ref string) string {
+	failed := len(res.Branches) > 0
+	for _, b := range res.Branches {
+		if b.Outcome == authpolicy.Rejected {
+			failed = false
+		}
+	}
+	if failed {
+		return fmt.Sprintf("Gatehouse could not decide the login: a back-end is unavailable (ref %s; the gateway log says which)", ref)
+	}
+	return fmt.Sprintf("Gatehouse rejected the login (ref %s; the gateway log says why)", ref)
 }
 
 func stripDomain(user string) string {
