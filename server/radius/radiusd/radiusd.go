@@ -75,6 +75,10 @@ type Server struct {
 	sem   chan struct{}
 	st    stats
 
+	// lastWarn rate-limits the warnings a stranger can trigger (unknown
+	// client, bad Message-Authenticator): UnixNano of the last one.
+	lastWarn atomic.Int64
+
 	cache struct {
 		sync.Mutex
 		m     map[cacheKey]*cacheEntry
@@ -258,8 +262,11 @@ func (s *Server) Handle(ctx context.Context, pkt []byte, from netip.AddrPort) []
 	s.st.requests.Add(1)
 	cl := s.client(from.Addr())
 	if cl == nil {
-		s.st.unknownClient.Add(1)
-		s.log.Debug("RADIUS request from an unknown client dropped", "from", from.String())
+		n := s.st.unknownClient.Add(1)
+		if s.warnAllowed() {
+			s.log.Warn("RADIUS request from an unknown client dropped: add its network to radius_server.clients if it is a NAS of yours",
+				"from", from.String(), "unknown_client_total", n)
+		}
 		return nil
 	}
 	req, err := lr.Parse(pkt, cl.Secret)
@@ -275,8 +282,11 @@ func (s *Server) Handle(ctx context.Context, pkt []byte, from netip.AddrPort) []
 	case err == nil:
 	case errors.Is(err, rfc3579.ErrMissing) && !s.cfg.RequireMessageAuthenticator && req.Code == lr.CodeAccessRequest:
 	default:
-		s.st.badMessageAuthenticator.Add(1)
-		s.log.Warn("RADIUS request dropped: Message-Authenticator missing or wrong (wrong shared secret?)", "from", from.String(), "err", err)
+		n := s.st.badMessageAuthenticator.Add(1)
+		if s.warnAllowed() {
+			s.log.Warn("RADIUS request dropped: Message-Authenticator missing or wrong (wrong shared secret, or a NAS that does not send one)",
+				"from", from.String(), "err", err.Error(), "bad_message_authenticator_total", n)
+		}
 		return nil
 	}
 	key := cacheKey{from: from, id: req.Identifier, auth: req.Authenticator}
@@ -287,6 +297,14 @@ func (s *Server) Handle(ctx context.Context, pkt []byte, from netip.AddrPort) []
 	reply := s.decide(ctx, req, cl, from)
 	s.store(key, reply)
 	return reply
+}
+
+// warnAllowed lets one such warning through every 10 seconds; the
+// counters in Stats count every drop.
+func (s *Server) warnAllowed() bool {
+	now := time.Now().UnixNano()
+	last := s.lastWarn.Load()
+	return now-last >= int64(10*time.Second) && s.lastWarn.CompareAndSwap(last, now)
 }
 
 func (s *Server) lookup(key cacheKey) ([]byte, bool) {
