@@ -14,8 +14,14 @@ import (
 	"time"
 )
 
-// Binary is the FreeRADIUS daemon the harness runs.
-var Binary = "/usr/sbin/freeradius"
+// Binary is the FreeRADIUS daemon the harness runs: $GATEHOUSE_FREERADIUS,
+// else Debian's /usr/sbin/freeradius.
+var Binary = func() string {
+	if b := os.Getenv("GATEHOUSE_FREERADIUS"); b != "" {
+		return b
+	}
+	return "/usr/sbin/freeradius"
+}()
 
 // User is one entry of the users file.
 type User struct {
