@@ -56,6 +56,29 @@ type Record struct {
 	Authentic uint32
 }
 
+// WithIdentity fills in what a login's identity attributes say about the
+// session (authpolicy.Result.Identity.Attributes, as the RADIUS back-end
+// reports them): Class, to be echoed, and Framed-IP-Address when FramedIP
+// is not set yet. Accounting is then Authentic RADIUS when a Class came
+// back, Local otherwise, unless Authentic is already set.
+func (r Record) WithIdentity(attrs map[string][]string) Record {
+	for _, c := range attrs["Class"] {
+		r.Class = append(r.Class, []byte(c))
+	}
+	if !r.FramedIP.IsValid() {
+		if v := attrs["Framed-IP-Address"]; len(v) > 0 {
+			r.FramedIP, _ = netip.ParseAddr(v[0])
+		}
+	}
+	if r.Authentic == 0 {
+		r.Authentic = 2
+		if len(attrs["Class"]) > 0 {
+			r.Authentic = 1
+		}
+	}
+	return r
+}
+
 // Counters are the session's traffic so far.
 type Counters struct {
 	InputOctets, OutputOctets   uint64 // from the client's point of view: input = received from the client

@@ -109,3 +109,14 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(b)
 }
+
+func TestRecordWithIdentity(t *testing.T) {
+	r := acct.Record{SessionID: "s"}.WithIdentity(map[string][]string{"Class": {"bob-class"}, "Framed-IP-Address": {"10.8.0.2"}})
+	if len(r.Class) != 1 || string(r.Class[0]) != "bob-class" || r.FramedIP.String() != "10.8.0.2" || r.Authentic != 1 {
+		t.Errorf("%+v", r)
+	}
+	r = acct.Record{FramedIP: netip.MustParseAddr("10.9.0.9")}.WithIdentity(map[string][]string{"Framed-IP-Address": {"10.8.0.2"}})
+	if r.FramedIP.String() != "10.9.0.9" || r.Authentic != 2 {
+		t.Errorf("%+v", r)
+	}
+}

@@ -27,7 +27,12 @@
 //     that says which methods work.
 //  7. Access-Accept carries, for MS-CHAPv2, MS-CHAP2-Success and the MPPE
 //     keys (MS-MPPE-Send-Key/Recv-Key hidden with the client's secret, RFC
-//     2548 section 2.4), plus the configured reply attributes.
+//     2548 section 2.4), plus the configured reply attributes and, where
+//     the configuration does not set them, the Filter-Id, Class,
+//     Session-Timeout, Idle-Timeout and Framed-IP-Address that the
+//     deciding branch's back-ends reported (a RADIUS server behind the
+//     gateway), so Gatehouse can sit between a NAS and an existing RADIUS
+//     server.
 //     Access-Reject carries a Reply-Message an operator can act on without
 //     telling an attacker which factor was wrong: "Gatehouse rejected the
 //     login (ref 1a2b3c4d; ...)" or "... could not decide the login: a

@@ -121,6 +121,35 @@ func New(cfg Config, auth AuthFunc, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
+// identityAttributes passes on what the deciding branch's back-ends said
+// about the session (a RADIUS server behind the gateway: Filter-Id, Class,
+// Framed-IP-Address, Session-Timeout, Idle-Timeout), unless the
+// configuration sets the attribute itself. Values that do not encode are
+// left out.
+func (s *Server) identityAttributes(id map[string][]string) lr.Attributes {
+	var out lr.Attributes
+	for _, name := range []string{"Filter-Id", "Class", "Session-Timeout", "Idle-Timeout", "Framed-IP-Address"} {
+		if _, set := s.cfg.Reply[name]; set {
+			continue
+		}
+		for _, v := range id[name] {
+			if name == "Framed-IP-Address" {
+				a, err := netip.ParseAddr(v)
+				if err != nil || !a.Is4() {
+					continue
+				}
+				b := a.As4()
+				out = append(out, &lr.AVP{Type: rfc2865.FramedIPAddress_Type, Attribute: b[:]})
+				continue
+			}
+			if enc, err := ReplyAttributes(map[string]string{name: v}); err == nil {
+				out = append(out, enc...)
+			}
+		}
+	}
+	return out
+}
+
 // ReplyAttributes encodes configured reply attributes.
 func ReplyAttributes(m map[string]string) (lr.Attributes, error) {
 	p := &lr.Packet{}
@@ -393,6 +422,7 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 	s.st.accepts.Add(1)
 	s.log.Info("RADIUS login accepted", "user", user, "client", from.String(), "kind", cred.Kind.String(), "branch", res.Branch)
 	attrs := append(lr.Attributes(nil), s.reply...)
+	attrs = append(attrs, s.identityAttributes(res.Identity.Attributes)...)
 	if cred.Kind == authpolicy.MSCHAPv2 {
 		if res.Keys == nil || len(res.AuthenticatorResponse) != 42 {
 			s.st.accepts.Add(^uint64(0))

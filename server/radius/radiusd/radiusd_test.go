@@ -35,6 +35,7 @@ func (d *decider) auth(_ context.Context, c authpolicy.Credential) (*authpolicy.
 	switch c.Kind {
 	case authpolicy.Plaintext:
 		r.Accepted = c.User == "alice" && c.Secret.Reveal() == "pw"
+		r.Identity.Attributes = map[string][]string{"Filter-Id": {"from-backend"}, "Class": {"c1"}, "Framed-IP-Address": {"10.8.0.2"}, "Session-Timeout": {"60"}}
 	case authpolicy.MSCHAPv2:
 		h := mschapv2.NTHash("pw")
 		m := c.MSCHAPv2
@@ -96,6 +97,12 @@ func TestHandle(t *testing.T) {
 	r := answer(t, req, s.Handle(ctx, req, nas))
 	if r == nil || r.Code != lr.CodeAccessAccept || rfc2865.FilterID_GetString(r.Packet) != "vpn" {
 		t.Fatalf("alice/pw: %+v", r)
+	}
+	// The configured Filter-Id wins; the back-end's Class, address and
+	// Session-Timeout are passed on.
+	if fids, _ := rfc2865.FilterID_Gets(r.Packet); len(fids) != 1 || rfc2865.Class_GetString(r.Packet) != "c1" ||
+		rfc2865.FramedIPAddress_Get(r.Packet).String() != "10.8.0.2" || rfc2865.SessionTimeout_Get(r.Packet) != 60 {
+		t.Errorf("identity attributes not passed on: %v", r.Packet.Attributes)
 	}
 	// A retransmission is answered from the cache, not decided again.
 	if r2 := answer(t, req, s.Handle(ctx, req, nas)); r2 == nil || r2.Code != lr.CodeAccessAccept || d.calls.Load() != 1 {
