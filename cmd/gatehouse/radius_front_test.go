@@ -37,6 +37,11 @@ func oathtoolTOTP(t *testing.T, secret []byte) string {
 // prefix, and returns its address and shared secret.
 func frontDoor(t *testing.T, cfg *config.Config, engine *authpolicy.Engine, prefix string, log *slog.Logger) (addr, secret string, stop func()) {
 	t.Helper()
+	return frontDoorReply(t, cfg, engine, prefix, log, map[string]string{"Filter-Id": "vpn-users", "Session-Timeout": "28800"})
+}
+
+func frontDoorReply(t *testing.T, cfg *config.Config, engine *authpolicy.Engine, prefix string, log *slog.Logger, reply map[string]string) (addr, secret string, stop func()) {
+	t.Helper()
 	secret = "front-door-secret"
 	file := filepath.Join(t.TempDir(), "nas.secret")
 	if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
@@ -49,7 +54,7 @@ func frontDoor(t *testing.T, cfg *config.Config, engine *authpolicy.Engine, pref
 		Listen:          netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)),
 		Clients:         []config.RADIUSClient{{Prefix: netip.MustParsePrefix(prefix), SecretFile: file}},
 		DuplicateWindow: time.Second,
-		ReplyAttributes: map[string]string{"Filter-Id": "vpn-users", "Session-Timeout": "28800"},
+		ReplyAttributes: reply,
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -150,5 +155,57 @@ func TestRADIUSFrontDoorUnknownClient(t *testing.T) {
 	stop()
 	if !regexp.MustCompile(`"unknown_client":[1-9]`).MatchString(logs.String()) {
 		t.Errorf("unknown client not counted:\n%s", logs.String())
+	}
+}
+
+// TestRADIUSProxyChain: radclient -> Gatehouse's front door -> the RADIUS
+// back-end -> FreeRADIUS. The reply attributes FreeRADIUS sends come back
+// to the NAS, and the MPPE keys FreeRADIUS derived reach it re-hidden with
+// the NAS's secret.
+func TestRADIUSProxyChain(t *testing.T) {
+	radiuspeer.RequireTool(t, "radclient")
+	srv := radiuspeer.Start(t, radiuspeer.Options{Users: []radiuspeer.User{{Name: "bob", Password: "bobpass",
+		Reply: []string{`Filter-Id := "from-freeradius"`, `Framed-IP-Address := 10.8.0.2`}}}})
+	dir := worldDir(t)
+	path := filepath.Join(dir, "gatehouse.yaml")
+	text := fmt.Sprintf("state_dir: ./state\nadmin: {listen: \"\"}\nbackends:\n  RADIUS:\n    type: radius\n    options: {servers: %q, secret_file: %q}\nservices:\n  pptp: {policy: RADIUS}\npptp: {enabled: false}\n", srv.AuthAddr, srv.SecretFile)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, ps, err := config.Load(path)
+	if err != nil || len(ps.Errors()) > 0 {
+		t.Fatalf("config: %v %v", err, ps)
+	}
+	engine, bs, err := buildEngine(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bs.close()
+	addr, secret, _ := frontDoorReply(t, cfg, engine, "127.0.0.0/8", nil, nil)
+
+	out := runRadclient(t, addr, secret, "User-Name = \"bob\"\nUser-Password = \"bobpass\"\nMessage-Authenticator = 0x00\n")
+	for _, want := range []string{"Received Access-Accept", `Filter-Id = "from-freeradius"`, "Framed-IP-Address = 10.8.0.2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("PAP through the chain: no %q in\n%s", want, out)
+		}
+	}
+	var auth, peer [16]byte
+	_, _ = rand.Read(auth[:])
+	_, _ = rand.Read(peer[:])
+	hash := mschapv2.NTHash("bobpass")
+	nt := mschapv2.GenerateNTResponse(auth, peer, "bob", hash)
+	resp := append(append(append([]byte{3, 0}, peer[:]...), make([]byte, 8)...), nt[:]...)
+	out = runRadclient(t, addr, secret, fmt.Sprintf("User-Name = \"bob\"\nMS-CHAP-Challenge = 0x%x\nMS-CHAP2-Response = 0x%x\nMessage-Authenticator = 0x00\n", auth, resp))
+	send, recv := mschapv2.MasterSessionKeys(mschapv2.HashNTHash(hash), nt, true)
+	for _, want := range []string{
+		"Received Access-Accept",
+		fmt.Sprintf("MS-CHAP2-Success = 0x03%x", mschapv2.GenerateAuthenticatorResponse(hash, nt, peer, auth, "bob")),
+		fmt.Sprintf("MS-MPPE-Send-Key = 0x%x", send),
+		fmt.Sprintf("MS-MPPE-Recv-Key = 0x%x", recv),
+		`Filter-Id = "from-freeradius"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("MS-CHAPv2 through the chain: no %q in\n%s", want, out)
+		}
 	}
 }
