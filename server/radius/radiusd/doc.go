@@ -40,7 +40,8 @@
 //     same ref carries the engine's full reason (which branch, which
 //     factor). Unsupported methods and malformed requests say so plainly.
 //     MS-CHAPv2 rejects add MS-CHAP-Error "E=691 R=0 ...". An engine error
-//     is a reject too: fail closed. Every reply carries a
+//     is a reject too: fail closed. Every reply echoes the request's
+//     Proxy-State attributes (RFC 2865 section 5.33) and carries a
 //     Message-Authenticator.
 //
 // Requests are decided concurrently by worker goroutines

@@ -506,7 +506,15 @@ func (s *Server) reject(req *lr.Packet, reason string, extra *lr.AVP) []byte {
 // Response Authenticator (RFC 2865 section 3).
 func (s *Server) encode(req *lr.Packet, code lr.Code, attrs lr.Attributes) []byte {
 	p := &lr.Packet{Code: code, Identifier: req.Identifier, Authenticator: req.Authenticator, Secret: req.Secret}
-	p.Attributes = append(attrs, &lr.AVP{Type: rfc3579.Type, Attribute: make([]byte, 16)})
+	p.Attributes = attrs
+	// Proxy-State is copied unmodified, in order (RFC 2865 section 5.33),
+	// so that a proxy in front of the gateway can match the answer.
+	for _, a := range req.Attributes {
+		if a.Type == rfc2865.ProxyState_Type {
+			p.Attributes = append(p.Attributes, a)
+		}
+	}
+	p.Attributes = append(p.Attributes, &lr.AVP{Type: rfc3579.Type, Attribute: make([]byte, 16)})
 	b, err := p.MarshalBinary()
 	if err != nil {
 		s.log.Error("RADIUS reply too large: dropped", "err", err)

@@ -119,13 +119,24 @@ func TestHandle(t *testing.T) {
 	if reply := s.Handle(ctx, request(t, "alice", "pw", true), netip.MustParseAddrPort("192.0.2.1:1")); reply != nil {
 		t.Error("unknown client answered")
 	}
+	// Proxy-State comes back unmodified, in order.
+	ps := &lr.Packet{}
+	rfc2865.UserName_SetString(ps, "alice")
+	ps.Add(rfc2865.ProxyState_Type, lr.Attribute("one"))
+	ps.Add(rfc2865.ProxyState_Type, lr.Attribute("two"))
+	preq, _, _ := radclient.Encode(&radclient.Request{Code: lr.CodeAccessRequest, Attributes: ps.Attributes, UserPassword: []byte("bad")}, secret)
+	if r := answer(t, preq, s.Handle(ctx, preq, nas)); r == nil || len(r.Packet.Attributes) < 2 {
+		t.Errorf("Proxy-State: %+v", r)
+	} else if got, _ := rfc2865.ProxyState_Gets(r.Packet); len(got) != 2 || string(got[0]) != "one" || string(got[1]) != "two" {
+		t.Errorf("Proxy-State not echoed: %q", got)
+	}
 	// Status-Server.
 	ss, _, _ := radclient.Encode(&radclient.Request{Code: lr.CodeStatusServer}, secret)
 	if r := answer(t, ss, s.Handle(ctx, ss, nas)); r == nil || r.Code != lr.CodeAccessAccept {
 		t.Errorf("Status-Server: %+v", r)
 	}
 	st := s.Stats()
-	if st.Accepts != 1 || st.Rejects != 1 || st.Duplicates != 1 || st.UnknownClient != 1 || st.BadMessageAuthenticator != 1 || st.StatusServer != 1 {
+	if st.Accepts != 1 || st.Rejects != 2 || st.Duplicates != 1 || st.UnknownClient != 1 || st.BadMessageAuthenticator != 1 || st.StatusServer != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }
