@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
@@ -352,6 +353,22 @@ func (v *validator) radiusServer() {
 		}
 		if len(r.Clients) == 0 {
 			v.warnf(v.at("radius_server.clients"), "radius_server.clients", "no clients: every request will be dropped")
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.ReplyAttributes)) {
+		path := "radius_server.reply_attributes." + name
+		val := r.ReplyAttributes[name]
+		switch name {
+		case "Filter-Id", "Class", "Reply-Message":
+			if len(val) == 0 || len(val) > 253 {
+				v.errorf(v.at(path), path, "must be 1 to 253 bytes long")
+			}
+		case "Session-Timeout", "Idle-Timeout", "Framed-MTU", "Acct-Interim-Interval":
+			if _, err := strconv.ParseUint(val, 10, 32); err != nil {
+				v.errorf(v.at(path), path, "%q is not a whole number of seconds (or bytes, for Framed-MTU)", val)
+			}
+		default:
+			v.errorf(v.atKey(path), path, "unknown attribute; the front door can add Filter-Id, Class, Reply-Message, Session-Timeout, Idle-Timeout, Framed-MTU, Acct-Interim-Interval")
 		}
 	}
 	for i, cl := range r.Clients {
