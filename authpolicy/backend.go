@@ -98,6 +98,9 @@ type Verdict struct {
 	// Framed-IP-Address): they join the Result's Identity.Attributes when
 	// the branch decides.
 	Attributes map[string][]string
+	// MSCHAPError, when OK is false, is the MS-CHAP error code the back-end
+	// learnt (RFC 2759 section 6); 0 when unknown. See Result.MSCHAPError.
+	MSCHAPError int
 }
 
 // MSCHAPv2Verdict is a back-end's answer to an MS-CHAPv2 check. A back-end

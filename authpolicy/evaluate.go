@@ -26,6 +26,8 @@ type evaluation struct {
 	identity Identity
 	// commits are the back-end tokens to commit once everything matched.
 	commits []commit
+	// mschapError is the MS-CHAP error code of a back-end's reject.
+	mschapError int
 }
 
 type commit struct {
@@ -169,6 +171,7 @@ func (ev *evaluation) mschapv2(ctx context.Context) error {
 				return err
 			}
 			if !v.OK {
+				ev.mschapError = v.MSCHAPError
 				return reject("%s: %s", name, orDefault(v.Reason, "response does not match"))
 			}
 			switch {
@@ -291,6 +294,9 @@ func (ev *evaluation) verifyPart(ctx context.Context, name string, part Secret, 
 			return err
 		}
 		if !v.OK {
+			if ev.mschapError == 0 {
+				ev.mschapError = v.MSCHAPError
+			}
 			return reject("%s: %s", name, orDefault(v.Reason, "wrong secret"))
 		}
 		ev.commits = append(ev.commits, commit{name, v.Token, v.Attributes})

@@ -165,7 +165,8 @@ func TestRADIUSFrontDoorUnknownClient(t *testing.T) {
 func TestRADIUSProxyChain(t *testing.T) {
 	radiuspeer.RequireTool(t, "radclient")
 	srv := radiuspeer.Start(t, radiuspeer.Options{Users: []radiuspeer.User{{Name: "bob", Password: "bobpass",
-		Reply: []string{`Filter-Id := "from-freeradius"`, `Framed-IP-Address := 10.8.0.2`}}}})
+		Reply: []string{`Filter-Id := "from-freeradius"`, `Framed-IP-Address := 10.8.0.2`}},
+		{Name: "dora", Password: "dorapass", Check: []string{`SMB-Account-CTRL-TEXT := "[UL]"`}}}})
 	dir := worldDir(t)
 	path := filepath.Join(dir, "gatehouse.yaml")
 	text := fmt.Sprintf("state_dir: ./state\nadmin: {listen: \"\"}\nbackends:\n  RADIUS:\n    type: radius\n    options: {servers: %q, secret_file: %q}\nservices:\n  pptp: {policy: RADIUS}\npptp: {enabled: false}\n", srv.AuthAddr, srv.SecretFile)
@@ -207,5 +208,14 @@ func TestRADIUSProxyChain(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("MS-CHAPv2 through the chain: no %q in\n%s", want, out)
 		}
+	}
+	// FreeRADIUS's MS-CHAP error code (647 for a locked account) reaches the
+	// NAS, not a generic 691.
+	hash = mschapv2.NTHash("dorapass")
+	nt = mschapv2.GenerateNTResponse(auth, peer, "dora", hash)
+	resp = append(append(append([]byte{4, 0}, peer[:]...), make([]byte, 8)...), nt[:]...)
+	out = runRadclient(t, addr, secret, fmt.Sprintf("User-Name = \"dora\"\nMS-CHAP-Challenge = 0x%x\nMS-CHAP2-Response = 0x%x\nMessage-Authenticator = 0x00\n", auth, resp))
+	if !strings.Contains(out, "Received Access-Reject") || !strings.Contains(out, "E=647 R=0") {
+		t.Errorf("locked account through the chain: want Access-Reject with E=647:\n%s", out)
 	}
 }

@@ -172,6 +172,9 @@ func verdictOf(v *pluginv1.Verdict) (authpolicy.Verdict, error) {
 		return authpolicy.Verdict{}, malformed("no verdict")
 	}
 	out := authpolicy.Verdict{OK: v.GetOk(), Reason: v.GetReason(), Token: v.GetToken()}
+	if !out.OK && v.GetMschapError() < 10000 {
+		out.MSCHAPError = int(v.GetMschapError())
+	}
 	if out.OK && len(v.GetAttributes()) > 0 {
 		out.Attributes = make(map[string][]string, len(v.GetAttributes()))
 		for k, vs := range v.GetAttributes() {

@@ -12,7 +12,9 @@
 // An Access-Accept without them is an error (fail closed): MPPE could not
 // start. An MS-CHAP-Error in a reject becomes the verdict's reason
 // ("wrong user name or password (MS-CHAP error 691)", "account disabled
-// (647)", ...); otherwise Reply-Message does.
+// (647)", ...) and its MSCHAPError code, which reaches
+// authpolicy.Result.MSCHAPError for the PPP layer's Failure packet;
+// otherwise Reply-Message becomes the reason.
 //
 // Every Access-Request carries Message-Authenticator, Calling-Station-Id
 // (when known), NAS-Identifier,

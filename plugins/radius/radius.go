@@ -223,7 +223,7 @@ func (b *Backend) verdict(user string, resp *radclient.Response) sdk.Verdict {
 	case lr.CodeAccessReject:
 		if v, ok := rfc2548.Lookup(vsas(resp.Packet), rfc2548.TypeCHAPError); ok {
 			if e, err := rfc2548.ParseCHAPError(v); err == nil {
-				return sdk.Verdict{Reason: e.Reason()}
+				return sdk.Verdict{Reason: e.Reason(), MSCHAPError: e.Code}
 			}
 		}
 		if m := rfc2865.ReplyMessage_GetString(resp.Packet); m != "" {

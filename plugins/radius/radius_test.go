@@ -22,6 +22,7 @@ var users = []radiuspeer.User{
 	{Name: "alice", Password: "password"},
 	{Name: "bob", Password: "bobpass", Reply: []string{`Filter-Id := "vpn-users"`, `Framed-IP-Address := 10.8.0.2`, `Class := "bob-class"`, `Session-Timeout := 3600`}},
 	{Name: "mallory", Reject: true, Reply: []string{`Reply-Message := "Account disabled"`}},
+	{Name: "dora", Password: "dorapass", Check: []string{`SMB-Account-CTRL-TEXT := "[UL]"`}},
 }
 
 func configure(t *testing.T, opts map[string]string) *radius.Backend {
@@ -130,8 +131,17 @@ func TestFreeRADIUSMSCHAPv2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.OK || !strings.Contains(v.Reason, "691") {
-		t.Errorf("wrong password: %+v", v)
+	if v.OK || !strings.Contains(v.Reason, "691") || v.MSCHAPError != 691 {
+		t.Errorf("wrong password: %+v (MS-CHAP error %d)", v, v.MSCHAPError)
+	}
+	// A locked account ([L]): FreeRADIUS's mschap answers E=647.
+	r, _ = mschapRequest("dora", "dorapass")
+	v, err = b.VerifyMSCHAPv2(ctx, "dora", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.OK || v.MSCHAPError != 647 || !strings.Contains(v.Reason, "disabled") {
+		t.Errorf("disabled account: %+v (MS-CHAP error %d)", v, v.MSCHAPError)
 	}
 }
 

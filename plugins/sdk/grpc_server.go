@@ -176,6 +176,9 @@ func (s *server) Fragments(ctx context.Context, req *pluginv1.FragmentsRequest) 
 
 func verdictToProto(v Verdict) *pluginv1.Verdict {
 	out := &pluginv1.Verdict{Ok: v.OK, Reason: v.Reason, Token: v.Token}
+	if !v.OK && v.MSCHAPError > 0 && v.MSCHAPError < 1<<31 {
+		out.MschapError = uint32(v.MSCHAPError)
+	}
 	if v.OK && len(v.Attributes) > 0 {
 		out.Attributes = make(map[string]*pluginv1.StringList, len(v.Attributes))
 		for k, vs := range v.Attributes {

@@ -120,6 +120,11 @@ type Verdict struct {
 	// while verifying (a RADIUS server's Filter-Id, Class,
 	// Framed-IP-Address); they join the login's identity attributes.
 	Attributes map[string][]string
+	// MSCHAPError, when OK is false, is the MS-CHAP error code the back-end
+	// learnt (RFC 2759 section 6: 646, 647, 648, 649, 691, 709; a RADIUS
+	// server's MS-CHAP-Error), which the PPP layer sends in its Failure
+	// packet; 0 when unknown (the PPP layer sends 691).
+	MSCHAPError int
 }
 
 // MSCHAPv2Request is an MS-CHAPv2 response as RFC 2759 section 4 puts it on

@@ -31,6 +31,10 @@ type User struct {
 	Password string
 	// Reject makes every login of the user fail (Auth-Type := Reject).
 	Reject bool
+	// Check items added to the first line, such as
+	// `SMB-Account-CTRL-TEXT := "[UL]"` (a locked account: the mschap module answers
+	// MS-CHAPv2 with MS-CHAP-Error E=647).
+	Check []string
 	// Reply items, written as in the users file: `Filter-Id := "vpn"`,
 	// `Framed-IP-Address := 10.8.0.2`, `Reply-Message := "disabled"`.
 	Reply []string
@@ -276,10 +280,14 @@ func (s *Server) write(opts Options, ports []int) error {
 	for _, u := range opts.Users {
 		switch {
 		case u.Reject:
-			fmt.Fprintf(&users, "%s Auth-Type := Reject\n", u.Name)
+			fmt.Fprintf(&users, "%s Auth-Type := Reject", u.Name)
 		default:
-			fmt.Fprintf(&users, "%s Cleartext-Password := %q\n", u.Name, u.Password)
+			fmt.Fprintf(&users, "%s Cleartext-Password := %q", u.Name, u.Password)
 		}
+		for _, c := range u.Check {
+			fmt.Fprintf(&users, ", %s", c)
+		}
+		users.WriteString("\n")
 		for i, r := range u.Reply {
 			sep := ","
 			if i == len(u.Reply)-1 {

@@ -411,13 +411,13 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 		s.st.rejects.Add(1)
 		ref := newRef()
 		s.log.Warn("RADIUS login could not be decided: rejected", "user", user, "client", from.String(), "ref", ref, "err", err)
-		return s.reject(req, fmt.Sprintf("Gatehouse could not decide the login (ref %s; the gateway log says why)", ref), mschapError(cred, ident))
+		return s.reject(req, fmt.Sprintf("Gatehouse could not decide the login (ref %s; the gateway log says why)", ref), mschapError(cred, ident, 0))
 	}
 	if !res.Accepted {
 		s.st.rejects.Add(1)
 		ref := newRef()
 		s.log.Info("RADIUS login rejected", "user", user, "client", from.String(), "kind", cred.Kind.String(), "ref", ref, "reason", res.Reason())
-		return s.reject(req, rejectMessage(res, ref), mschapError(cred, ident))
+		return s.reject(req, rejectMessage(res, ref), mschapError(cred, ident, res.MSCHAPError))
 	}
 	s.st.accepts.Add(1)
 	s.log.Info("RADIUS login accepted", "user", user, "client", from.String(), "kind", cred.Kind.String(), "branch", res.Branch)
@@ -427,7 +427,7 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 		if res.Keys == nil || len(res.AuthenticatorResponse) != 42 {
 			s.st.accepts.Add(^uint64(0))
 			s.st.rejects.Add(1)
-			return s.reject(req, "accepted without MPPE keys", mschapError(cred, ident))
+			return s.reject(req, "accepted without MPPE keys", mschapError(cred, ident, 0))
 		}
 		succ := append([]byte{ident}, res.AuthenticatorResponse...)
 		var salt [2]byte
@@ -480,12 +480,17 @@ func stripDomain(user string) string {
 }
 
 // mschapError is the MS-CHAP-Error of a failed MS-CHAPv2 login (RFC 2759
-// section 6): E=691 authentication failure, no retry.
-func mschapError(cred authpolicy.Credential, ident byte) *lr.AVP {
+// section 6): the code a back-end reported (a RADIUS server behind the
+// gateway said 647, account disabled), else 691 authentication failure;
+// no retry.
+func mschapError(cred authpolicy.Credential, ident byte, code int) *lr.AVP {
 	if cred.Kind != authpolicy.MSCHAPv2 {
 		return nil
 	}
-	v := append([]byte{ident}, "E=691 R=0 C="+hex.EncodeToString(cred.MSCHAPv2.AuthenticatorChallenge[:])+" V=3 M=Authentication failed"...)
+	if code <= 0 || code > 9999 {
+		code = 691
+	}
+	v := append([]byte{ident}, fmt.Sprintf("E=%d R=0 C=%s V=3 M=Authentication failed", code, hex.EncodeToString(cred.MSCHAPv2.AuthenticatorChallenge[:]))...)
 	return vsa(rfc2548.TypeCHAPError, v)
 }
 

@@ -522,7 +522,12 @@ type Verdict struct {
 	// When ok, what the back-end learnt about the session while verifying
 	// (a RADIUS server's Filter-Id, Class, Framed-IP-Address); the host adds
 	// it to the login's identity attributes.
-	Attributes    map[string]*StringList `protobuf:"bytes,4,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Attributes map[string]*StringList `protobuf:"bytes,4,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// When ok is false: the MS-CHAP error code the back-end learnt (RFC 2759
+	// section 6: 646 restricted hours, 647 disabled, 648 password expired,
+	// 649 no dial-in permission, 691 failure, 709 must change password), for
+	// the PPP layer's Failure packet; 0 when unknown.
+	MschapError   uint32 `protobuf:"varint,5,opt,name=mschap_error,json=mschapError,proto3" json:"mschap_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -583,6 +588,13 @@ func (x *Verdict) GetAttributes() map[string]*StringList {
 		return x.Attributes
 	}
 	return nil
+}
+
+func (x *Verdict) GetMschapError() uint32 {
+	if x != nil {
+		return x.MschapError
+	}
+	return 0
 }
 
 type VerifyPlaintextRequest struct {
@@ -1318,14 +1330,15 @@ const file_gatehouse_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tfragments\x18\x01 \x03(\v2\x1d.gatehouse.plugin.v1.FragmentR\tfragments\"8\n" +
 	"\bFragment\x12\x16\n" +
 	"\x06secret\x18\x01 \x01(\fR\x06secret\x12\x14\n" +
-	"\x05token\x18\x02 \x01(\tR\x05token\"\xf5\x01\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"\x98\x02\n" +
 	"\aVerdict\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
 	"\x05token\x18\x03 \x01(\tR\x05token\x12L\n" +
 	"\n" +
 	"attributes\x18\x04 \x03(\v2,.gatehouse.plugin.v1.Verdict.AttributesEntryR\n" +
-	"attributes\x1a^\n" +
+	"attributes\x12!\n" +
+	"\fmschap_error\x18\x05 \x01(\rR\vmschapError\x1a^\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
 	"\x05value\x18\x02 \x01(\v2\x1f.gatehouse.plugin.v1.StringListR\x05value:\x028\x01\"r\n" +
