@@ -224,6 +224,9 @@ type PPTP struct {
 	Pool    Pool   `yaml:"pool"`
 	// LocalAddress is the gateway's own PPP address.
 	LocalAddress netip.Addr `yaml:"local_address"`
+	// Interface is the name of the TUN device every session's packets
+	// pass through.
+	Interface string `yaml:"interface"`
 	// DNS and WINS servers offered in IPCP (RFC 1877), at most two each.
 	DNS  []netip.Addr `yaml:"dns"`
 	WINS []netip.Addr `yaml:"wins"`
@@ -264,7 +267,9 @@ type MPPE struct {
 	// Bits40 and Bits56 allow the weak key lengths; 128 bits is always on.
 	Bits40 bool `yaml:"bits_40"`
 	Bits56 bool `yaml:"bits_56"`
-	// Stateful allows stateful mode (RFC 3078) besides stateless.
+	// Stateful prefers stateful mode (RFC 3078): the server asks for it
+	// and Naks a client's stateless request once towards it; clients
+	// that refuse keep stateless (ccp.StatefulPreferred).
 	Stateful bool `yaml:"stateful"`
 }
 

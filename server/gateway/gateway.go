@@ -11,7 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/server/control"
+	"github.com/gatehouse-vpn/gatehouse/server/firewall"
 	"github.com/gatehouse-vpn/gatehouse/server/ippool"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/ccp"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/ipcp"
@@ -47,6 +49,11 @@ type Config struct {
 	CCP ccp.Policy
 	// Auth decides logins; the caller adapts authpolicy.Engine to it.
 	Auth session.Authenticator
+	// Authorize, when set, runs after Auth accepted a login: it decides
+	// whether the user may use the VPN and which firewall policy filters
+	// the packets the user sends. Nil lets every accepted user in,
+	// unfiltered.
+	Authorize func(res *authpolicy.Result) Authorization
 	// TUN is opened and configured by the caller; the Gateway reads and
 	// writes it while Run serves and closes it when Run has served, so
 	// that RoutineReadTUN ends. (Run does not close it when it fails to
@@ -57,6 +64,18 @@ type Config struct {
 
 	// session is a test hook to shorten the session's timers.
 	session func(*session.Config)
+}
+
+// Authorization is what Config.Authorize decides for an accepted login.
+type Authorization struct {
+	Allowed bool
+	// Reason says why, for the session's log ("VPN access on for the user
+	// in pptp.access.users").
+	Reason string
+	// Filter is the firewall policy for the packets the user sends; nil
+	// allows everything. FilterSource says where it came from.
+	Filter       *firewall.Policy
+	FilterSource string
 }
 
 // Stats are the gateway's counters since New.
@@ -70,6 +89,9 @@ type Stats struct {
 	TUNReceived    uint64 // packets read from the TUN
 	TUNMalformed   uint64 // not an IPv4 packet
 	TUNNoSession   uint64 // destination of no session
+	// Packets a session decrypted but the gateway did not pass on.
+	SpoofedSource  uint64 // source address not the session's own
+	FirewallDenied uint64 // dropped by the user's firewall policy
 }
 
 // SessionInfo is a snapshot of one call for status pages.
@@ -102,6 +124,7 @@ type Gateway struct {
 	stats struct {
 		greReceived, greMalformed, greUnknownCall, greWrongSource, greOld, greSendErrors atomic.Uint64
 		tunReceived, tunMalformed, tunNoSession                                          atomic.Uint64
+		spoofed, firewallDenied                                                          atomic.Uint64
 	}
 
 	wg      sync.WaitGroup // Routine… goroutines
@@ -196,6 +219,7 @@ func (g *Gateway) Stats() Stats {
 		GREUnknownCall: s.greUnknownCall.Load(), GREWrongSource: s.greWrongSource.Load(),
 		GREOld: s.greOld.Load(), GRESendErrors: s.greSendErrors.Load(),
 		TUNReceived: s.tunReceived.Load(), TUNMalformed: s.tunMalformed.Load(), TUNNoSession: s.tunNoSession.Load(),
+		SpoofedSource: s.spoofed.Load(), FirewallDenied: s.firewallDenied.Load(),
 	}
 }
 
@@ -233,7 +257,7 @@ func (g *Gateway) NewCall(cc *control.Call) error {
 			WINS:         g.cfg.WINS,
 		},
 		CCP:        g.cfg.CCP,
-		Auth:       g.cfg.Auth,
+		Auth:       c,
 		ServerName: "gatehouse",
 		Log:        log,
 	}
@@ -243,7 +267,7 @@ func (g *Gateway) NewCall(cc *control.Call) error {
 	if g.cfg.session != nil {
 		g.cfg.session(&scfg)
 	}
-	c.s = session.New(scfg, c, g.deliver)
+	c.s = session.New(scfg, c, c.deliver)
 
 	g.calls.Lock()
 	g.calls.byID[cc.ID] = c
@@ -347,8 +371,9 @@ func addrString(a netip.Addr) string {
 	return a.String()
 }
 
-// deliver writes an IP packet from a session to the TUN. It runs with the
-// session's data mutex held, on RoutineReadGRE.
+// deliver writes an IP packet from a session to the TUN; call.deliver has
+// checked it. It runs with the session's data mutex held, on
+// RoutineReadGRE.
 func (g *Gateway) deliver(ip []byte) {
 	if _, err := g.cfg.TUN.Write(ip); err != nil {
 		g.log.Debug("tun write", slog.Any("error", err))

@@ -303,7 +303,11 @@ func (s *Session) authenticated(out authOutcome) bool {
 	if out.err != nil || out.res == nil || !out.res.Accepted || out.res.Keys == nil {
 		var cause string
 		code := chap.AuthenticationFailure
+		var denied *Denied
 		switch {
+		case errors.As(out.err, &denied):
+			cause = "access denied: " + denied.Reason
+			code = denied.Code
 		case out.err != nil:
 			cause = "authentication error: " + out.err.Error()
 		case out.res == nil:

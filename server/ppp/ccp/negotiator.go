@@ -17,13 +17,22 @@ const (
 	// makes common.
 	StatelessRequired StatelessMode = iota
 	// StatelessPreferred asks for stateless mode but accepts a peer that
-	// wants stateful (pptp.mppe.stateful).
+	// wants stateful.
 	StatelessPreferred
+	// StatefulPreferred (pptp.mppe.stateful) asks for stateful mode and
+	// Naks a peer's first stateless request towards it; a peer that asks
+	// for stateless again, or Naks our stateful request, gets stateless.
+	// This is how a server gets stateful MPPE from pppd's mppe-stateful,
+	// which never asks for it but accepts it when the server insists.
+	StatefulPreferred
 )
 
 func (m StatelessMode) String() string {
-	if m == StatelessPreferred {
+	switch m {
+	case StatelessPreferred:
 		return "stateless preferred"
+	case StatefulPreferred:
+		return "stateful preferred"
 	}
 	return "stateless required"
 }
@@ -37,7 +46,8 @@ type Policy struct {
 	// (pptp.mppe.bits_40, pptp.mppe.bits_56); 128 bits is always
 	// allowed.
 	Allow40, Allow56 bool
-	// Stateless is StatelessRequired unless pptp.mppe.stateful is on.
+	// Stateless is StatelessRequired, or StatefulPreferred when
+	// pptp.mppe.stateful is on.
 	Stateless StatelessMode
 }
 
@@ -139,6 +149,9 @@ type Negotiator struct {
 	policy Policy
 	want   Bits // our request's MPPE bits; 0 sends no option
 	peer   Bits // the peer's bits in the request we acknowledged
+	// urgedStateful: under StatefulPreferred, a stateless request of the
+	// peer was Naked towards stateful once; the next is taken.
+	urgedStateful bool
 
 	result   Result
 	up       bool
@@ -164,7 +177,12 @@ func NewNegotiator(p Policy) *Negotiator {
 // allowed, and stateless. Asking for one key length only keeps the
 // outcome unambiguous; a peer that can do only a weaker one Naks, and
 // the policy decides.
-func (n *Negotiator) initial() Bits { return MPPE128 | Stateless }
+func (n *Negotiator) initial() Bits {
+	if n.policy.Stateless == StatefulPreferred {
+		return MPPE128
+	}
+	return MPPE128 | Stateless
+}
 
 // Result returns what was agreed. It is valid while the layer is up.
 func (n *Negotiator) Result() Result { return n.result }
@@ -204,7 +222,7 @@ func (n *Negotiator) acceptable(b Bits) bool {
 	keys := b & KeyLengths
 	return keys != 0 && keys == strongest(keys) && keys&n.policy.keyLengths() != 0 &&
 		b&^(KeyLengths|Stateless) == 0 &&
-		(b&Stateless != 0 || n.policy.Stateless == StatelessPreferred)
+		(b&Stateless != 0 || n.policy.Stateless != StatelessRequired)
 }
 
 // counter is the setting the server Naks b with: the strongest allowed
@@ -217,8 +235,13 @@ func (n *Negotiator) counter(b Bits) Bits {
 		keys = strongest(n.policy.keyLengths())
 	}
 	c := keys | b&Stateless
-	if n.policy.Stateless == StatelessRequired {
+	switch n.policy.Stateless {
+	case StatelessRequired:
 		c |= Stateless
+	case StatefulPreferred:
+		if !n.urgedStateful {
+			c &^= Stateless
+		}
 	}
 	return c
 }
@@ -252,6 +275,11 @@ func (n *Negotiator) ReceiveConfigureRequest(v *ppp.Verdict) {
 		}
 		seen = true
 		if n.acceptable(m.Bits) {
+			if n.policy.Stateless == StatefulPreferred && m.Bits&Stateless != 0 && !n.urgedStateful && !v.Exhausted() {
+				n.urgedStateful = true
+				v.Nak(MPPE{Bits: m.Bits &^ Stateless}.option())
+				continue
+			}
 			got = m.Bits
 			continue
 		}
