@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/gatehouse-vpn/gatehouse/plugins/ldap"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
 	"github.com/gatehouse-vpn/gatehouse/server/store"
 	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
@@ -23,13 +24,16 @@ func New(name string) (sdk.Backend, error) {
 		return NewOATH(store.SourceOATH), nil
 	case "digipass":
 		return NewOATH(store.SourceDIGIPASS), nil
+	case "ldap":
+		ldap.Version = Version
+		return ldap.New(), nil
 	}
 	return nil, fmt.Errorf("no built-in back-end %q (built in: %v)", name, Names())
 }
 
 // Names lists the built-in back-ends.
 func Names() []string {
-	n := []string{"local", "oath", "digipass"}
+	n := []string{"local", "oath", "digipass", "ldap"}
 	sort.Strings(n)
 	return n
 }

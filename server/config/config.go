@@ -152,9 +152,11 @@ type Digipass struct {
 	LookAhead int   `yaml:"look_ahead" min:"0" max:"1000"`
 }
 
-// LDAP is a directory back-end. Its options are free-form until the LDAP
-// back-end defines typed fields; option nt_hash_attribute, when set, lets it
-// verify MS-CHAPv2.
+// LDAP is a directory back-end. Its options are those of the ldap plugin
+// (plugins/ldap), which checks them when it starts; option
+// nt_hash_attribute, when set, lets it verify MS-CHAPv2, and option
+// directory (or a filter naming sAMAccountName or userPrincipalName) marks
+// Active Directory for config check.
 type LDAP struct {
 	Options map[string]string `yaml:"options"`
 }
