@@ -269,9 +269,9 @@ type MPPE struct {
 	// Bits40 and Bits56 allow the weak key lengths; 128 bits is always on.
 	Bits40 bool `yaml:"bits_40"`
 	Bits56 bool `yaml:"bits_56"`
-	// Stateful prefers stateful mode (RFC 3078): the server asks for it
-	// and Naks a client's stateless request once towards it; clients
-	// that refuse keep stateless (ccp.StatefulPreferred).
+	// Stateful asks clients for stateful mode (RFC 3078): a client's
+	// stateless request is Naked once towards it (ccp.StatefulPreferred).
+	// pppd without mppe-stateful hangs up on that Nak.
 	Stateful bool `yaml:"stateful"`
 }
 

@@ -303,8 +303,10 @@ func (g *Gateway) watch(c *call) {
 	defer g.callsWG.Done()
 	g.awaitEstablished(c)
 	<-c.s.Done()
+	// The session's cause says more (an authentication or CCP refusal
+	// before the client hung up); the control side's is the fallback.
 	cause := c.s.Cause()
-	if p := c.ctrlCause.Load(); p != nil {
+	if p := c.ctrlCause.Load(); p != nil && cause == "" {
 		cause = *p
 	}
 	c.ctl.Disconnect(cause)

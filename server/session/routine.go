@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"strings"
 	"fmt"
 	"log/slog"
 	"time"
@@ -481,6 +482,10 @@ func (s *Session) finish(cause string) {
 			s.cfg.IPCP.Release(a)
 		}
 	}
+	if err := s.refusedByCCP(); err != nil && !s.established() && !strings.Contains(cause, err.Error()) {
+		// The peer hung up before CCP's Max-Failure: say what it wanted.
+		cause += ", while CCP refused what the client asked: " + err.Error()
+	}
 	s.info.Lock()
 	s.info.cause = cause
 	user := s.info.user
@@ -494,4 +499,12 @@ func errString(err error) string {
 		return "no reason"
 	}
 	return err.Error()
+}
+
+// refusedByCCP is what CCP last refused of the peer's requests, or nil.
+func (s *Session) refusedByCCP() error {
+	if s.ccpNeg == nil {
+		return nil
+	}
+	return s.ccpNeg.Refused()
 }

@@ -19,11 +19,15 @@ const (
 	// StatelessPreferred asks for stateless mode but accepts a peer that
 	// wants stateful.
 	StatelessPreferred
-	// StatefulPreferred (pptp.mppe.stateful) asks for stateful mode and
-	// Naks a peer's first stateless request towards it; a peer that asks
-	// for stateless again, or Naks our stateful request, gets stateless.
-	// This is how a server gets stateful MPPE from pppd's mppe-stateful,
-	// which never asks for it but accepts it when the server insists.
+	// StatefulPreferred (pptp.mppe.stateful) Naks a peer's first
+	// stateless request towards stateful mode; a peer that asks for
+	// stateless again gets it. The server's own request stays
+	// stateless: pppd without mppe-stateful hangs up on a stateful
+	// request (and on this Nak too: with pppd, turn it on only for
+	// clients set for stateful). With pppd's mppe-stateful, which never
+	// asks for stateful but takes it when Naked, the server encrypts
+	// stateful and decrypts stateless (RFC 1962: each direction is
+	// negotiated on its own).
 	StatefulPreferred
 )
 
@@ -152,6 +156,9 @@ type Negotiator struct {
 	// urgedStateful: under StatefulPreferred, a stateless request of the
 	// peer was Naked towards stateful once; the next is taken.
 	urgedStateful bool
+	// refused is why the peer's last request was Naked, for the log of
+	// a session that ends before CCP is up.
+	refused error
 
 	result   Result
 	up       bool
@@ -177,12 +184,7 @@ func NewNegotiator(p Policy) *Negotiator {
 // allowed, and stateless. Asking for one key length only keeps the
 // outcome unambiguous; a peer that can do only a weaker one Naks, and
 // the policy decides.
-func (n *Negotiator) initial() Bits {
-	if n.policy.Stateless == StatefulPreferred {
-		return MPPE128
-	}
-	return MPPE128 | Stateless
-}
+func (n *Negotiator) initial() Bits { return MPPE128 | Stateless }
 
 // Result returns what was agreed. It is valid while the layer is up.
 func (n *Negotiator) Result() Result { return n.result }
@@ -283,8 +285,9 @@ func (n *Negotiator) ReceiveConfigureRequest(v *ppp.Verdict) {
 			got = m.Bits
 			continue
 		}
+		n.refused = n.refusal(m.Bits)
 		if v.Exhausted() {
-			v.Fail(n.refusal(m.Bits))
+			v.Fail(n.refused)
 			return
 		}
 		v.Nak(MPPE{Bits: n.counter(m.Bits)}.option())
@@ -335,6 +338,11 @@ func (n *Negotiator) ReceiveConfigureNak(nk *ppp.Nak) error {
 	}
 	return nil
 }
+
+// Refused returns why the peer's last Configure-Request was Naked (a
+// *RefusedError), or nil. A session that ends before CCP is up, because
+// the peer hung up rather than wait for Max-Failure, reports it.
+func (n *Negotiator) Refused() error { return n.refused }
 
 // ThisLayerUp implements ppp.Handler: it fixes the Result.
 func (n *Negotiator) ThisLayerUp() {
