@@ -3,9 +3,9 @@ package session
 import (
 	"context"
 	"errors"
-	"strings"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
