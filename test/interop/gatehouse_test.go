@@ -493,6 +493,12 @@ func TestGatehouse(t *testing.T) {
 	})
 
 	capture := stopCapture()
+	if keep := os.Getenv("GATEHOUSE_INTEROP_CAPTURE"); keep != "" {
+		// For cmd/pcapcorpus: the fuzz targets' seeds from real sessions.
+		if err := os.WriteFile(keep, capture, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
 	t.Run("7 tshark", func(t *testing.T) {
 		checkCapture(t, capture)
 	})
