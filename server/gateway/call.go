@@ -27,6 +27,7 @@ type call struct {
 	s       *session.Session
 	log     *slog.Logger
 	started time.Time
+	id      string // SessionInfo.ID
 
 	ctrlCause atomic.Pointer[string] // set by CallEnded
 
@@ -61,6 +62,11 @@ func newCall(g *Gateway, cc *control.Call) *call {
 	c.tx.sender.init(g.gre, cc.Peer)
 	c.tx.buf = make([]byte, 0, 16+session.MaxFrame)
 	return c
+}
+
+// snapshot is the call's SessionInfo now.
+func (c *call) snapshot() SessionInfo {
+	return SessionInfo{ID: c.id, CallID: c.ctl.ID, PeerCallID: c.ctl.PeerID, Client: c.ctl.Peer, Started: c.started, Info: c.s.Info()}
 }
 
 // SendPPP implements session.Link: one GRE data packet to the peer, with the

@@ -54,6 +54,12 @@ type Config struct {
 	// the packets the user sends. Nil lets every accepted user in,
 	// unfiltered.
 	Authorize func(res *authpolicy.Result) Authorization
+	// SessionUp, when set, is called once a session reaches the data
+	// phase (user and address known) with a function that reads its live
+	// counters; the function it returns is called once the session has
+	// ended, with the cause and the final snapshot. Accounting hooks
+	// here. Neither may block for long.
+	SessionUp func(s SessionInfo, live func() session.Info) (ended func(cause string, final session.Info))
 	// TUN is opened and configured by the caller; the Gateway reads and
 	// writes it while Run serves and closes it when Run has served, so
 	// that RoutineReadTUN ends. (Run does not close it when it fails to
@@ -96,6 +102,8 @@ type Stats struct {
 
 // SessionInfo is a snapshot of one call for status pages.
 type SessionInfo struct {
+	// ID is unique among the gateway's sessions (RADIUS Acct-Session-Id).
+	ID string
 	// CallID is ours, PeerCallID the client's.
 	CallID, PeerCallID uint16
 	// Client is the client's public address.
@@ -127,6 +135,8 @@ type Gateway struct {
 		spoofed, firewallDenied                                                          atomic.Uint64
 	}
 
+	started time.Time      // New's time, the first part of session IDs
+	seq     atomic.Uint64  // the second
 	wg      sync.WaitGroup // Routine… goroutines
 	callsWG sync.WaitGroup // one per call, until its session is done
 }
@@ -143,7 +153,7 @@ func New(cfg Config) (*Gateway, error) {
 	case cfg.TUN == nil:
 		return nil, errors.New("gateway: no TUN device")
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Log, mtu: cfg.MTU}
+	g := &Gateway{cfg: cfg, log: cfg.Log, mtu: cfg.MTU, started: time.Now()}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -233,7 +243,7 @@ func (g *Gateway) Sessions() []SessionInfo {
 	g.calls.RUnlock()
 	out := make([]SessionInfo, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, SessionInfo{CallID: c.ctl.ID, PeerCallID: c.ctl.PeerID, Client: c.ctl.Peer, Started: c.started, Info: c.s.Info()})
+		out = append(out, c.snapshot())
 	}
 	return out
 }
@@ -245,6 +255,7 @@ func (g *Gateway) NewCall(cc *control.Call) error {
 		return fmt.Errorf("address pool exhausted: %w", control.ErrNoResource)
 	}
 	c := newCall(g, cc)
+	c.id = fmt.Sprintf("%08X-%d", g.started.Unix(), g.seq.Add(1))
 	log := g.log.With(slog.String("client", cc.Peer.String()), slog.Int("call_id", int(cc.ID)), slog.Int("peer_call_id", int(cc.PeerID)))
 	c.log = log
 	scfg := session.Config{
@@ -301,7 +312,7 @@ func (g *Gateway) LinkInfo(cc *control.Call, sendACCM, receiveACCM uint32) {
 // removes it from the maps.
 func (g *Gateway) watch(c *call) {
 	defer g.callsWG.Done()
-	g.awaitEstablished(c)
+	ended := g.awaitEstablished(c)
 	<-c.s.Done()
 	// The session's cause says more (an authentication or CCP refusal
 	// before the client hung up); the control side's is the fallback.
@@ -323,6 +334,9 @@ func (g *Gateway) watch(c *call) {
 	g.calls.Unlock()
 
 	in := c.s.Info()
+	if ended != nil {
+		ended(cause, in)
+	}
 	c.log.Info("pptp connection closed",
 		slog.String("cause", cause),
 		slog.String("user", in.User),
@@ -340,14 +354,15 @@ func (g *Gateway) watch(c *call) {
 const establishedPoll = 100 * time.Millisecond
 
 // awaitEstablished logs the data phase's address and MPPE once the session
-// reaches it, or returns when the session ends first.
-func (g *Gateway) awaitEstablished(c *call) {
+// reaches it and calls Config.SessionUp, or returns when the session ends
+// first. It returns what SessionUp returned.
+func (g *Gateway) awaitEstablished(c *call) (ended func(string, session.Info)) {
 	tick := time.NewTicker(establishedPoll)
 	defer tick.Stop()
 	for {
 		select {
 		case <-c.s.Done():
-			return
+			return nil
 		case <-tick.C:
 		}
 		if in := c.s.Info(); in.Established {
@@ -361,7 +376,10 @@ func (g *Gateway) awaitEstablished(c *call) {
 				slog.String("address", addrString(in.Address)),
 				slog.Int("mppe_bits", in.MPPEBits),
 				slog.String("mppe_mode", mode))
-			return
+			if g.cfg.SessionUp != nil {
+				return g.cfg.SessionUp(c.snapshot(), c.s.Info)
+			}
+			return nil
 		}
 	}
 }

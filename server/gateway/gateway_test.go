@@ -205,7 +205,22 @@ func TestEndToEnd(t *testing.T) {
 	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("lo up: %v %s", err, out)
 	}
-	gw := startGateway(t)
+	type upEvent struct {
+		s    SessionInfo
+		live func() session.Info
+	}
+	ups := make(chan upEvent, 1)
+	type endEvent struct {
+		cause string
+		final session.Info
+	}
+	ends := make(chan endEvent, 1)
+	gw := startGateway(t, func(c *Config) {
+		c.SessionUp = func(s SessionInfo, live func() session.Info) func(string, session.Info) {
+			ups <- upEvent{s, live}
+			return func(cause string, final session.Info) { ends <- endEvent{cause, final} }
+		}
+	})
 	g, ft, pool, logs := gw.g, gw.tun, gw.pool, &gw.logs
 	cl := dialCall(t, "alice", "correct horse")
 	pc, cg, serverCallID, seq, rxAcks := cl.pc, cl.gre, cl.serverCallID, &cl.seq, &cl.rxAcks
@@ -285,8 +300,30 @@ func TestEndToEnd(t *testing.T) {
 			s.GREWrongSource == before.GREWrongSource+1 && s.GREOld == before.GREOld+1
 	})
 
+	// SessionUp heard of the session once, with its user and address.
+	var up upEvent
+	select {
+	case up = <-ups:
+	default:
+		t.Fatal("SessionUp was not called")
+	}
+	if up.s.User != "alice" || up.s.Address != addr || up.s.ID == "" || up.s.ID != ss[0].ID {
+		t.Errorf("SessionUp got %+v, want alice at %v with the session's ID %q", up.s, addr, ss[0].ID)
+	}
+	if up.live().PacketsIn == 0 {
+		t.Error("SessionUp's live counters read zero packets in")
+	}
+
 	// Shut down: the call ends cleanly, the address goes back to the pool.
 	gw.stop(t)
+	select {
+	case e := <-ends:
+		if e.cause != "local shutdown" || e.final.PacketsIn == 0 || e.final.BytesOut == 0 {
+			t.Errorf("ended(%q, %+v), want local shutdown with the final counters", e.cause, e.final)
+		}
+	default:
+		t.Error("the function SessionUp returned was not called")
+	}
 	if n := pool.InUse(); n != 0 {
 		t.Errorf("pool has %d addresses in use after Run", n)
 	}
