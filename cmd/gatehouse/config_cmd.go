@@ -64,7 +64,7 @@ func loadChecked(path string) (*config.Config, map[string]*authpolicy.Policy, co
 		return nil, nil, nil, err
 	}
 	policies, pps := cfg.CheckPolicies()
-	all := append(append(ps, pps...), checkPluginBinaries(cfg)...)
+	all := append(append(append(ps, pps...), checkPluginBinaries(cfg)...), unbuiltProblems(cfg)...)
 	sortProblems(all)
 	return cfg, policies, all, nil
 }
@@ -140,4 +140,27 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// unbuiltProblems refuses settings this release's PPTP server does not
+// implement, rather than ignoring them.
+func unbuiltProblems(cfg *config.Config) config.Problems {
+	p := cfg.PPTP
+	if !p.Enabled {
+		return nil
+	}
+	var ps config.Problems
+	add := func(on bool, path, msg string) {
+		if on {
+			pos := cfg.Pos(path)
+			ps = append(ps, config.Problem{File: cfg.File, Line: pos.Line, Col: pos.Col, Path: path, Msg: msg, Severity: config.Error})
+		}
+	}
+	const mschap = "this release's PPTP server authenticates with MS-CHAPv2 only (the only method that gives MPPE keys); set it to false"
+	add(p.Auth.PAP, "pptp.auth.pap", mschap)
+	add(p.Auth.CHAPMD5, "pptp.auth.chap_md5", mschap)
+	add(p.Auth.MSCHAPv1, "pptp.auth.mschapv1", mschap)
+	add(p.ProxyARP, "pptp.proxy_arp", "proxy ARP is not built in this release; route the pool to the gateway from the LAN instead, and set it to false")
+	add(p.IdleTimeout != 0, "pptp.idle_timeout", "idle disconnection is not built in this release; set it to 0s (LCP echoes still end dead sessions)")
+	return ps
 }

@@ -252,15 +252,26 @@ func TestServeQuickstart(t *testing.T) {
 	}
 }
 
-func TestServeRefusesUnbuiltFrontDoor(t *testing.T) {
+// TestServeRefusesUnbuiltSettings: settings the PPTP server does not
+// implement stop serve (and config check) with the line to change, rather
+// than being ignored.
+func TestServeRefusesUnbuiltSettings(t *testing.T) {
 	path := writeFile(t, "gatehouse.yaml", `backends:
   Demo: {type: memory, users: {alice: [x]}}
 services:
   pptp: {policy: Demo}
+pptp:
+  auth: {pap: true}
+  proxy_arp: true
 `)
 	err := serve(context.Background(), path, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "pptp.enabled: the PPTP front door is not built in this release; set it to false") {
-		t.Fatalf("got %v", err)
+	for _, want := range []string{
+		path + ":6:15: pptp.auth.pap: this release's PPTP server authenticates with MS-CHAPv2 only",
+		path + ":7:14: pptp.proxy_arp: proxy ARP is not built in this release",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want %s", err, want)
+		}
 	}
 }
 

@@ -18,7 +18,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/server/access"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
+	"github.com/gatehouse-vpn/gatehouse/server/firewall"
+	"github.com/gatehouse-vpn/gatehouse/server/gateway"
 )
 
 func newServeCmd() *cobra.Command {
@@ -34,9 +37,18 @@ if it checks without errors.
 
 Logs are JSON lines (log/slog) on standard error unless log.file is set.
 
-This release builds the policy engine, the admin listener and the RADIUS
-front door (radius_server); the PPTP front door comes in a later release, so
-pptp.enabled must be false for now.`,
+With pptp.enabled (the default) it runs the PPTP front door: TCP 1723, GRE,
+a TUN device (pptp.interface) with the pool routed to it, and IP forwarding
+on. That needs root, or CAP_NET_ADMIN and CAP_NET_RAW. A reload applies new
+policies, back-ends, VPN access and firewall rules to the next login; other
+pptp settings (listen, pool, MPPE, ...) need a restart.
+
+With radius_server.enabled it runs the RADIUS front door (UDP, default
+port 1812) for the service radius_server.service; a reload applies new
+policies and back-ends to it, other radius_server settings need a restart.
+
+The admin listener (admin.listen) serves /healthz, /v1/services,
+/v1/plugins, /v1/sessions and /v1/pptp (counters and the pool).`,
 		Example: `  gatehouse serve --config /etc/gatehouse/gatehouse.yaml
   make run   # serve on examples/quickstart/gatehouse.yaml, state in ./var`,
 		Args: cobra.NoArgs,
@@ -50,12 +62,15 @@ pptp.enabled must be false for now.`,
 	return c
 }
 
-// gateway is what one loaded configuration runs.
-type gateway struct {
+// running is what one loaded configuration runs: the engine and its
+// back-ends, and the settings front doors read at every login.
+type running struct {
 	cfg      *config.Config
 	policies map[string]*authpolicy.Policy
 	engine   *authpolicy.Engine
 	backends *backends
+	access   *access.Settings
+	firewall *firewall.Settings
 }
 
 // check loads path and checks it, policies included; warnings are logged,
@@ -71,19 +86,12 @@ func check(path string, log *slog.Logger) (*config.Config, map[string]*authpolic
 	if errs := ps.Errors(); len(errs) > 0 {
 		return nil, nil, fmt.Errorf("configuration has %s:\n%w", count(len(errs), "error"), errs)
 	}
-	var unbuilt []string
-	if cfg.PPTP.Enabled {
-		unbuilt = append(unbuilt, "pptp.enabled: the PPTP front door is not built in this release; set it to false")
-	}
-	if len(unbuilt) > 0 {
-		return nil, nil, fmt.Errorf("%s: %s", path, joinLines(unbuilt))
-	}
 	return cfg, policies, nil
 }
 
 // start prepares the state directory and starts the back-ends and the
 // engine of a checked configuration.
-func start(ctx context.Context, cfg *config.Config, policies map[string]*authpolicy.Policy, log *slog.Logger) (*gateway, error) {
+func start(ctx context.Context, cfg *config.Config, policies map[string]*authpolicy.Policy, log *slog.Logger) (*running, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
@@ -91,18 +99,10 @@ func start(ctx context.Context, cfg *config.Config, policies map[string]*authpol
 	if err != nil {
 		return nil, err
 	}
-	return &gateway{cfg: cfg, policies: policies, engine: engine, backends: bs}, nil
-}
-
-func joinLines(lines []string) string {
-	if len(lines) == 1 {
-		return lines[0]
-	}
-	out := ""
-	for _, l := range lines {
-		out += "\n  " + l
-	}
-	return out
+	return &running{
+		cfg: cfg, policies: policies, engine: engine, backends: bs,
+		access: accessSettings(cfg.PPTP.Access), firewall: firewallSettings(cfg.Firewall),
+	}, nil
 }
 
 func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, func(), error) {
@@ -139,9 +139,24 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var current atomic.Pointer[gateway]
+	var current atomic.Pointer[running]
 	current.Store(gw)
 	defer func() { current.Load().backends.close() }()
+
+	var pptp *pptpFront
+	if cfg.PPTP.Enabled {
+		pctx, stopPPTP := context.WithCancel(ctx)
+		defer stopPPTP()
+		if pptp, err = startPPTP(pctx, &current, log); err != nil {
+			return err
+		}
+		defer func() {
+			stopPPTP()
+			if err := pptp.wait(30 * time.Second); err != nil {
+				log.Error("pptp front door", slog.String("err", err.Error()))
+			}
+		}()
+	}
 
 	var admin *http.Server
 	if cfg.Admin.Listen.IsValid() {
@@ -149,7 +164,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("admin listener: %w", err)
 		}
-		admin = &http.Server{Handler: adminHandler(&current), ReadHeaderTimeout: 5 * time.Second}
+		admin = &http.Server{Handler: adminHandler(&current, pptp), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("admin listener failed", slog.Any("err", err))
@@ -171,8 +186,16 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	var pptpDone <-chan error
+	if pptp != nil {
+		pptpDone = pptp.done
+	}
 	for {
 		select {
+		case err := <-pptpDone:
+			// Run returns before ctx ends only when it could not serve.
+			pptp.done <- err
+			return err
 		case <-ctx.Done():
 			if admin != nil {
 				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -189,12 +212,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			}
 			old := current.Swap(next)
 			old.backends.close()
+			if pptp != nil && pptpChanged(pptp.cfg, next.cfg.PPTP) {
+				log.Warn("pptp settings changed: restart gatehouse to apply them; the running front door keeps the ones it started with (service, access and firewall changes apply now)")
+			}
 			log.Info("configuration reloaded", slog.String("config", path), slog.Any("services", next.cfg.Services.Keys()))
 		}
 	}
 }
 
-func reload(ctx context.Context, path string, log *slog.Logger) (*gateway, error) {
+func reload(ctx context.Context, path string, log *slog.Logger) (*running, error) {
 	cfg, policies, err := check(path, log)
 	if err != nil {
 		return nil, err
@@ -203,8 +229,19 @@ func reload(ctx context.Context, path string, log *slog.Logger) (*gateway, error
 }
 
 // adminHandler serves the local admin API: health and the loaded services.
-func adminHandler(current *atomic.Pointer[gateway]) http.Handler {
+func adminHandler(current *atomic.Pointer[running], pptp *pptpFront) http.Handler {
 	mux := http.NewServeMux()
+	if pptp != nil {
+		mux.HandleFunc("GET /v1/sessions", func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, sessionsJSON(pptp.gw.Sessions()))
+		})
+		mux.HandleFunc("GET /v1/pptp", func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, pptpStatus{
+				Stats: pptp.gw.Stats(), PoolInUse: pptp.pool.InUse(), PoolFree: pptp.pool.Free(),
+				Sessions: len(pptp.gw.Sessions()),
+			})
+		})
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
@@ -254,4 +291,57 @@ type pluginStatus struct {
 	Restarts     int       `json:"restarts"`
 	LastError    string    `json:"last_error,omitempty"`
 	Since        time.Time `json:"since"`
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// pptpStatus is /v1/pptp: the gateway's counters and the pool.
+type pptpStatus struct {
+	Stats     gateway.Stats `json:"stats"`
+	PoolInUse int           `json:"pool_in_use"`
+	PoolFree  int           `json:"pool_free"`
+	Sessions  int           `json:"sessions"`
+}
+
+// sessionJSON is one PPTP session in /v1/sessions.
+type sessionJSON struct {
+	User        string    `json:"user"`
+	Client      string    `json:"client"`
+	Address     string    `json:"address,omitempty"`
+	CallID      uint16    `json:"call_id"`
+	PeerCallID  uint16    `json:"peer_call_id"`
+	Started     time.Time `json:"started"`
+	Established bool      `json:"established"`
+	Branch      string    `json:"branch,omitempty"`
+	MPPEBits    int       `json:"mppe_bits,omitempty"`
+	MPPEMode    string    `json:"mppe_mode,omitempty"`
+	BytesIn     uint64    `json:"bytes_in"`
+	BytesOut    uint64    `json:"bytes_out"`
+	PacketsIn   uint64    `json:"packets_in"`
+	PacketsOut  uint64    `json:"packets_out"`
+}
+
+func sessionsJSON(ss []gateway.SessionInfo) []sessionJSON {
+	out := make([]sessionJSON, 0, len(ss))
+	for _, s := range ss {
+		j := sessionJSON{
+			User: s.User, Client: s.Client.String(), CallID: s.CallID, PeerCallID: s.PeerCallID,
+			Started: s.Started, Established: s.Established, Branch: s.Branch, MPPEBits: s.MPPEBits,
+			BytesIn: s.BytesIn, BytesOut: s.BytesOut, PacketsIn: s.PacketsIn, PacketsOut: s.PacketsOut,
+		}
+		if s.Address.IsValid() {
+			j.Address = s.Address.String()
+		}
+		if s.MPPEBits > 0 {
+			j.MPPEMode = "stateful"
+			if s.Stateless {
+				j.MPPEMode = "stateless"
+			}
+		}
+		out = append(out, j)
+	}
+	return out
 }

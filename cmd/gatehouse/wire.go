@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/memory"
 	"github.com/gatehouse-vpn/gatehouse/plugins/host"
+	"github.com/gatehouse-vpn/gatehouse/plugins/ldap"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
 )
 
@@ -70,6 +71,15 @@ func buildBackends(ctx context.Context, cfg *config.Config, log *slog.Logger) (*
 				spec.Config["look_ahead"] = strconv.Itoa(b.Digipass.LookAhead)
 			}
 			needStore = true
+		case config.BackendLDAP:
+			self, err := selfPath()
+			if err != nil {
+				return nil, fmt.Errorf("back-end %s: find the gatehouse binary: %w", name, err)
+			}
+			spec.Path, spec.Args = self, []string{"plugin", "run", string(b.Type)}
+			if spec.Config, err = ldapConfig(b.LDAP.Options, cfg.Dir); err != nil {
+				return nil, fmt.Errorf("back-end %s: %w", name, err)
+			}
 		case config.BackendRADIUS:
 			self, err := selfPath()
 			if err != nil {
@@ -187,4 +197,39 @@ func buildEngine(ctx context.Context, cfg *config.Config, log *slog.Logger) (*au
 		return nil, nil, err
 	}
 	return e, bs, nil
+}
+
+// ldapConfig turns the options of a back-end of type ldap into the
+// plugin's configuration. The gateway reads the secret and CA files
+// itself (as root, before plugins drop to plugins.user) and passes their
+// contents as bind_password and ca_pem, so those files may stay readable
+// by root alone. Relative file names are relative to dir, the
+// configuration file's directory.
+func ldapConfig(opts map[string]string, dir string) (map[string]string, error) {
+	out := make(map[string]string, len(opts))
+	for k, v := range opts {
+		out[k] = v
+	}
+	for _, k := range []string{"bind_password_file", "ca_file"} {
+		if f := out[k]; f != "" && !filepath.IsAbs(f) && dir != "" {
+			out[k] = filepath.Join(dir, f)
+		}
+	}
+	if f := out["bind_password_file"]; f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("bind_password_file: %w", err)
+		}
+		delete(out, "bind_password_file")
+		out["bind_password"] = ldap.FirstLine(b)
+	}
+	if f := out["ca_file"]; f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		delete(out, "ca_file")
+		out["ca_pem"] = string(b)
+	}
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/gatehouse-vpn/gatehouse/plugins/ldap"
 	"github.com/gatehouse-vpn/gatehouse/plugins/radius"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
 	"github.com/gatehouse-vpn/gatehouse/server/store"
@@ -24,7 +25,11 @@ func New(name string) (sdk.Backend, error) {
 		return NewOATH(store.SourceOATH), nil
 	case "digipass":
 		return NewOATH(store.SourceDIGIPASS), nil
+	case "ldap":
+		ldap.Version = Version
+		return ldap.New(), nil
 	case "radius":
+		radius.Version = Version
 		return radius.New(sdk.Logger()), nil
 	}
 	return nil, fmt.Errorf("no built-in back-end %q (built in: %v)", name, Names())
@@ -32,7 +37,7 @@ func New(name string) (sdk.Backend, error) {
 
 // Names lists the built-in back-ends.
 func Names() []string {
-	n := []string{"local", "oath", "digipass", "radius"}
+	n := []string{"local", "oath", "digipass", "ldap", "radius"}
 	sort.Strings(n)
 	return n
 }

@@ -1,12 +1,13 @@
 // Package builtin holds the back-ends that ship inside the gatehouse
 // binary: the local password store ("local", Password in the examples),
 // OATH soft tokens ("oath") and DIGIPASS hardware tokens in OATH mode
-// ("digipass"). Each is a plugin like any other: the gateway re-executes
+// ("digipass"), and the LDAP / Active Directory back-end ("ldap", package
+// plugins/ldap, which keeps no state of its own). Each is a plugin like any other: the gateway re-executes
 // itself ("gatehouse plugin builtin NAME") and talks to it over the plugin
 // protocol, so a crash in a back-end never takes the gateway down, and the
 // back-end runs as plugins.user without the gateway's privileges.
 //
-// All three keep their state in the local store (server/store): users,
+// The first three keep their state in the local store (server/store): users,
 // groups and sealed passwords; tokens with sealed secrets, HOTP counters,
 // the last accepted TOTP step and the learned clock drift. The store's path
 // and key file reach them through Configure (options store_path and

@@ -2,6 +2,7 @@ package config
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 )
@@ -69,4 +70,39 @@ func (b *Backend) Info() authpolicy.Info {
 		}
 	}
 	return authpolicy.Info{}
+}
+
+// ActiveDirectory reports whether the directory is Active Directory (or
+// Samba AD): option directory is ad, or a filter names sAMAccountName or
+// userPrincipalName.
+func (l *LDAP) ActiveDirectory() bool {
+	if l == nil {
+		return false
+	}
+	if strings.EqualFold(l.Options["directory"], "ad") {
+		return true
+	}
+	for _, k := range []string{"user_filter", "upn_filter"} {
+		f := strings.ToLower(l.Options[k])
+		if strings.Contains(f, "samaccountname") || strings.Contains(f, "userprincipalname") {
+			return true
+		}
+	}
+	return false
+}
+
+// msCHAPv2Hint explains, for a branch that cannot work over MS-CHAPv2,
+// why an Active Directory back-end without nt_hash_attribute cannot check
+// MS-CHAPv2 and what can; "" when the branch is not that case.
+func (c *Config) msCHAPv2Hint(factors []string) string {
+	if len(factors) != 1 {
+		return ""
+	}
+	b, ok := c.Backends.Get(factors[0])
+	if !ok || b == nil || b.Type != BackendLDAP || !b.LDAP.ActiveDirectory() || b.LDAP.Options["nt_hash_attribute"] != "" {
+		return ""
+	}
+	return "; " + factors[0] + " is Active Directory, which never gives out NT hashes over LDAP (unicodePwd is write-only), " +
+		"so it cannot check MS-CHAPv2: put a RADIUS server in front of AD (Microsoft NPS, or FreeRADIUS with ntlm_auth) " +
+		"and use it as a back-end of type radius, or take plaintext logins through the RADIUS front door"
 }

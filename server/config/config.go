@@ -154,9 +154,11 @@ type Digipass struct {
 	LookAhead int   `yaml:"look_ahead" min:"0" max:"1000"`
 }
 
-// LDAP is a directory back-end. Its options are free-form until the LDAP
-// back-end defines typed fields; option nt_hash_attribute, when set, lets it
-// verify MS-CHAPv2.
+// LDAP is a directory back-end. Its options are those of the ldap plugin
+// (plugins/ldap), which checks them when it starts; option
+// nt_hash_attribute, when set, lets it verify MS-CHAPv2, and option
+// directory (or a filter naming sAMAccountName or userPrincipalName) marks
+// Active Directory for config check.
 type LDAP struct {
 	Options map[string]string `yaml:"options"`
 }
@@ -226,6 +228,9 @@ type PPTP struct {
 	Pool    Pool   `yaml:"pool"`
 	// LocalAddress is the gateway's own PPP address.
 	LocalAddress netip.Addr `yaml:"local_address"`
+	// Interface is the name of the TUN device every session's packets
+	// pass through.
+	Interface string `yaml:"interface"`
 	// DNS and WINS servers offered in IPCP (RFC 1877), at most two each.
 	DNS  []netip.Addr `yaml:"dns"`
 	WINS []netip.Addr `yaml:"wins"`
@@ -266,7 +271,9 @@ type MPPE struct {
 	// Bits40 and Bits56 allow the weak key lengths; 128 bits is always on.
 	Bits40 bool `yaml:"bits_40"`
 	Bits56 bool `yaml:"bits_56"`
-	// Stateful allows stateful mode (RFC 3078) besides stateless.
+	// Stateful asks clients for stateful mode (RFC 3078): a client's
+	// stateless request is Naked once towards it (ccp.StatefulPreferred).
+	// pppd without mppe-stateful hangs up on that Nak.
 	Stateful bool `yaml:"stateful"`
 }
 

@@ -34,7 +34,7 @@ func TestReferenceLoads(t *testing.T) {
 	if len(ps) > 0 {
 		t.Fatalf("reference.yaml has problems:\n%v", ps)
 	}
-	want := []string{"Password", "OATH", "DIGIPASS", "corp-ad", "RADIUS", "vendor"}
+	want := []string{"Password", "OATH", "DIGIPASS", "DirectoryService", "corp-ad", "RADIUS", "vendor"}
 	if got := c.Backends.Keys(); !slices.Equal(got, want) {
 		t.Errorf("back-ends in order %v, want file order %v", got, want)
 	}

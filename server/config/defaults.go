@@ -42,6 +42,7 @@ func Default() *Config {
 				Last:  netip.MustParseAddr("10.99.0.250"),
 			},
 			LocalAddress:   netip.MustParseAddr("10.99.0.1"),
+			Interface:      "gatehouse0",
 			MaxConnections: 100,
 			EchoInterval:   30 * time.Second,
 			EchoTimeout:    90 * time.Second,

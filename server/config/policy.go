@@ -73,7 +73,16 @@ func (c *Config) CheckPolicies() (map[string]*authpolicy.Policy, Problems) {
 			if f.Severity == authpolicy.SeverityWarning {
 				sev = Warning
 			}
-			ps = append(ps, Problem{File: c.File, Line: s.PolicyPos.Line, Col: s.PolicyPos.Col, Msg: f.Msg, Severity: sev})
+			msg := f.Msg
+			if f.Kind == authpolicy.MSCHAPv2 {
+				for _, b := range p.Branches {
+					if b.String() == f.Branch {
+						msg += c.msCHAPv2Hint(b.Factors)
+						break
+					}
+				}
+			}
+			ps = append(ps, Problem{File: c.File, Line: s.PolicyPos.Line, Col: s.PolicyPos.Col, Msg: msg, Severity: sev})
 		}
 	}
 	ps.sort()

@@ -1,14 +1,18 @@
 package gateway
 
 import (
+	"context"
 	"log/slog"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/server/control"
+	"github.com/gatehouse-vpn/gatehouse/server/firewall"
 	"github.com/gatehouse-vpn/gatehouse/server/gre"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/chap"
 	"github.com/gatehouse-vpn/gatehouse/server/session"
 )
 
@@ -23,8 +27,15 @@ type call struct {
 	s       *session.Session
 	log     *slog.Logger
 	started time.Time
+	id      string // SessionInfo.ID
 
 	ctrlCause atomic.Pointer[string] // set by CallEnded
+
+	// addr is the session's PPP address (invalid before IPCP), filter
+	// its user's firewall policy (nil: everything allowed); both are read
+	// per packet by deliver.
+	addr   atomic.Pointer[netip.Addr]
+	filter atomic.Pointer[firewall.Policy]
 
 	// rx is owned by RoutineReadGRE.
 	rx struct {
@@ -51,6 +62,11 @@ func newCall(g *Gateway, cc *control.Call) *call {
 	c.tx.sender.init(g.gre, cc.Peer)
 	c.tx.buf = make([]byte, 0, 16+session.MaxFrame)
 	return c
+}
+
+// snapshot is the call's SessionInfo now.
+func (c *call) snapshot() SessionInfo {
+	return SessionInfo{ID: c.id, CallID: c.ctl.ID, PeerCallID: c.ctl.PeerID, Client: c.ctl.Peer, Started: c.started, Info: c.s.Info()}
 }
 
 // SendPPP implements session.Link: one GRE data packet to the peer, with the
@@ -155,6 +171,7 @@ func (c *call) release(a netip.Addr) {
 		delete(g.calls.byAddr, a)
 	}
 	g.calls.Unlock()
+	c.addr.Store(nil)
 	if err := g.cfg.Pool.Release(a); err != nil {
 		c.log.Debug("release address", slog.String("address", a.String()), slog.Any("error", err))
 	}
@@ -164,5 +181,45 @@ func (c *call) register(a netip.Addr) {
 	c.g.calls.Lock()
 	c.g.calls.byAddr[a] = c
 	c.g.calls.Unlock()
+	c.addr.Store(&a)
 	c.log.Info("ipcp address", slog.String("address", a.String()))
+}
+
+// Authenticate implements session.Authenticator: the gateway's Auth, then
+// its Authorize for an accepted login. A refusal by Authorize comes after
+// the policy engine committed the login (a one-time code is spent), as a
+// RADIUS server's reject after a good password would.
+func (c *call) Authenticate(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error) {
+	res, err := c.g.cfg.Auth.Authenticate(ctx, cred)
+	if err != nil || res == nil || !res.Accepted || c.g.cfg.Authorize == nil {
+		return res, err
+	}
+	a := c.g.cfg.Authorize(res)
+	if !a.Allowed {
+		return nil, &session.Denied{Code: chap.NoDialinPermission, Reason: a.Reason}
+	}
+	c.filter.Store(a.Filter)
+	c.log.Info("vpn access granted", slog.String("user", res.User),
+		slog.String("reason", a.Reason), slog.String("firewall", a.FilterSource))
+	return res, nil
+}
+
+// deliver is the session's deliver: an IP packet the client sent, passed
+// to the TUN when its source is the session's address and the user's
+// firewall policy allows it. It runs on RoutineReadGRE and does not
+// allocate.
+func (c *call) deliver(ip []byte) {
+	g := c.g
+	a := c.addr.Load()
+	if a == nil || len(ip) < 20 || netip.AddrFrom4([4]byte(ip[12:16])) != *a {
+		g.stats.spoofed.Add(1)
+		return
+	}
+	if f := c.filter.Load(); f != nil {
+		if act, _ := f.Decide(ip); act != firewall.Allow {
+			g.stats.firewallDenied.Add(1)
+			return
+		}
+	}
+	g.deliver(ip)
 }

@@ -15,7 +15,10 @@
 //  3. An acknowledgment is recorded; a data packet passes the call's
 //     gre.Window (old and duplicate numbers are dropped), is reported to the
 //     call's gre.AckTracker and handed to session.ReceivePPP.
-//  4. The session decrypts IP packets and hands them to the TUN (deliver).
+//  4. The session decrypts IP packets and hands them to call.deliver, which
+//     drops (and counts) a packet whose source is not the session's own
+//     address or that the user's firewall policy refuses, and writes the
+//     rest to the TUN.
 //  5. RoutineReadTUN reads one IPv4 packet from the TUN, finds the call by
 //     destination address and gives it to session.SendIP.
 //  6. The session's Link (call.SendPPP) prefixes a GRE header with the peer's
@@ -33,6 +36,15 @@
 // is disconnected through control (Call-Disconnect-Notify) and removed; when
 // the control side ends first (CallEnded), the session is closed and ends
 // the same way.
+//
+// # Who may use the VPN
+//
+// The session authenticates through the call (call.Authenticate): first
+// Config.Auth (the policy engine), then, for an accepted login,
+// Config.Authorize, which says whether the user may use the VPN (a refusal
+// is CHAP Failure E=649, ERROR_NO_DIALIN_PERMISSION) and which firewall
+// policy filters the packets the user sends. The refusal comes after the
+// engine committed the login, as a RADIUS reject after a good password would.
 //
 // Malformed input is dropped and counted, never logged per packet above
 // Debug, and never crashes the gateway.

@@ -11,7 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/server/control"
+	"github.com/gatehouse-vpn/gatehouse/server/firewall"
 	"github.com/gatehouse-vpn/gatehouse/server/ippool"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/ccp"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/ipcp"
@@ -47,6 +49,17 @@ type Config struct {
 	CCP ccp.Policy
 	// Auth decides logins; the caller adapts authpolicy.Engine to it.
 	Auth session.Authenticator
+	// Authorize, when set, runs after Auth accepted a login: it decides
+	// whether the user may use the VPN and which firewall policy filters
+	// the packets the user sends. Nil lets every accepted user in,
+	// unfiltered.
+	Authorize func(res *authpolicy.Result) Authorization
+	// SessionUp, when set, is called once a session reaches the data
+	// phase (user and address known) with a function that reads its live
+	// counters; the function it returns is called once the session has
+	// ended, with the cause and the final snapshot. Accounting hooks
+	// here. Neither may block for long.
+	SessionUp func(s SessionInfo, live func() session.Info) (ended func(cause string, final session.Info))
 	// TUN is opened and configured by the caller; the Gateway reads and
 	// writes it while Run serves and closes it when Run has served, so
 	// that RoutineReadTUN ends. (Run does not close it when it fails to
@@ -57,6 +70,18 @@ type Config struct {
 
 	// session is a test hook to shorten the session's timers.
 	session func(*session.Config)
+}
+
+// Authorization is what Config.Authorize decides for an accepted login.
+type Authorization struct {
+	Allowed bool
+	// Reason says why, for the session's log ("VPN access on for the user
+	// in pptp.access.users").
+	Reason string
+	// Filter is the firewall policy for the packets the user sends; nil
+	// allows everything. FilterSource says where it came from.
+	Filter       *firewall.Policy
+	FilterSource string
 }
 
 // Stats are the gateway's counters since New.
@@ -70,10 +95,15 @@ type Stats struct {
 	TUNReceived    uint64 // packets read from the TUN
 	TUNMalformed   uint64 // not an IPv4 packet
 	TUNNoSession   uint64 // destination of no session
+	// Packets a session decrypted but the gateway did not pass on.
+	SpoofedSource  uint64 // source address not the session's own
+	FirewallDenied uint64 // dropped by the user's firewall policy
 }
 
 // SessionInfo is a snapshot of one call for status pages.
 type SessionInfo struct {
+	// ID is unique among the gateway's sessions (RADIUS Acct-Session-Id).
+	ID string
 	// CallID is ours, PeerCallID the client's.
 	CallID, PeerCallID uint16
 	// Client is the client's public address.
@@ -102,8 +132,11 @@ type Gateway struct {
 	stats struct {
 		greReceived, greMalformed, greUnknownCall, greWrongSource, greOld, greSendErrors atomic.Uint64
 		tunReceived, tunMalformed, tunNoSession                                          atomic.Uint64
+		spoofed, firewallDenied                                                          atomic.Uint64
 	}
 
+	started time.Time      // New's time, the first part of session IDs
+	seq     atomic.Uint64  // the second
 	wg      sync.WaitGroup // Routine… goroutines
 	callsWG sync.WaitGroup // one per call, until its session is done
 }
@@ -120,7 +153,7 @@ func New(cfg Config) (*Gateway, error) {
 	case cfg.TUN == nil:
 		return nil, errors.New("gateway: no TUN device")
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Log, mtu: cfg.MTU}
+	g := &Gateway{cfg: cfg, log: cfg.Log, mtu: cfg.MTU, started: time.Now()}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -196,6 +229,7 @@ func (g *Gateway) Stats() Stats {
 		GREUnknownCall: s.greUnknownCall.Load(), GREWrongSource: s.greWrongSource.Load(),
 		GREOld: s.greOld.Load(), GRESendErrors: s.greSendErrors.Load(),
 		TUNReceived: s.tunReceived.Load(), TUNMalformed: s.tunMalformed.Load(), TUNNoSession: s.tunNoSession.Load(),
+		SpoofedSource: s.spoofed.Load(), FirewallDenied: s.firewallDenied.Load(),
 	}
 }
 
@@ -209,7 +243,7 @@ func (g *Gateway) Sessions() []SessionInfo {
 	g.calls.RUnlock()
 	out := make([]SessionInfo, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, SessionInfo{CallID: c.ctl.ID, PeerCallID: c.ctl.PeerID, Client: c.ctl.Peer, Started: c.started, Info: c.s.Info()})
+		out = append(out, c.snapshot())
 	}
 	return out
 }
@@ -221,6 +255,7 @@ func (g *Gateway) NewCall(cc *control.Call) error {
 		return fmt.Errorf("address pool exhausted: %w", control.ErrNoResource)
 	}
 	c := newCall(g, cc)
+	c.id = fmt.Sprintf("%08X-%d", g.started.Unix(), g.seq.Add(1))
 	log := g.log.With(slog.String("client", cc.Peer.String()), slog.Int("call_id", int(cc.ID)), slog.Int("peer_call_id", int(cc.PeerID)))
 	c.log = log
 	scfg := session.Config{
@@ -233,7 +268,7 @@ func (g *Gateway) NewCall(cc *control.Call) error {
 			WINS:         g.cfg.WINS,
 		},
 		CCP:        g.cfg.CCP,
-		Auth:       g.cfg.Auth,
+		Auth:       c,
 		ServerName: "gatehouse",
 		Log:        log,
 	}
@@ -243,7 +278,7 @@ func (g *Gateway) NewCall(cc *control.Call) error {
 	if g.cfg.session != nil {
 		g.cfg.session(&scfg)
 	}
-	c.s = session.New(scfg, c, g.deliver)
+	c.s = session.New(scfg, c, c.deliver)
 
 	g.calls.Lock()
 	g.calls.byID[cc.ID] = c
@@ -277,10 +312,12 @@ func (g *Gateway) LinkInfo(cc *control.Call, sendACCM, receiveACCM uint32) {
 // removes it from the maps.
 func (g *Gateway) watch(c *call) {
 	defer g.callsWG.Done()
-	g.awaitEstablished(c)
+	ended := g.awaitEstablished(c)
 	<-c.s.Done()
+	// The session's cause says more (an authentication or CCP refusal
+	// before the client hung up); the control side's is the fallback.
 	cause := c.s.Cause()
-	if p := c.ctrlCause.Load(); p != nil {
+	if p := c.ctrlCause.Load(); p != nil && cause == "" {
 		cause = *p
 	}
 	c.ctl.Disconnect(cause)
@@ -297,6 +334,9 @@ func (g *Gateway) watch(c *call) {
 	g.calls.Unlock()
 
 	in := c.s.Info()
+	if ended != nil {
+		ended(cause, in)
+	}
 	c.log.Info("pptp connection closed",
 		slog.String("cause", cause),
 		slog.String("user", in.User),
@@ -314,14 +354,15 @@ func (g *Gateway) watch(c *call) {
 const establishedPoll = 100 * time.Millisecond
 
 // awaitEstablished logs the data phase's address and MPPE once the session
-// reaches it, or returns when the session ends first.
-func (g *Gateway) awaitEstablished(c *call) {
+// reaches it and calls Config.SessionUp, or returns when the session ends
+// first. It returns what SessionUp returned.
+func (g *Gateway) awaitEstablished(c *call) (ended func(string, session.Info)) {
 	tick := time.NewTicker(establishedPoll)
 	defer tick.Stop()
 	for {
 		select {
 		case <-c.s.Done():
-			return
+			return nil
 		case <-tick.C:
 		}
 		if in := c.s.Info(); in.Established {
@@ -335,7 +376,10 @@ func (g *Gateway) awaitEstablished(c *call) {
 				slog.String("address", addrString(in.Address)),
 				slog.Int("mppe_bits", in.MPPEBits),
 				slog.String("mppe_mode", mode))
-			return
+			if g.cfg.SessionUp != nil {
+				return g.cfg.SessionUp(c.snapshot(), c.s.Info)
+			}
+			return nil
 		}
 	}
 }
@@ -347,8 +391,9 @@ func addrString(a netip.Addr) string {
 	return a.String()
 }
 
-// deliver writes an IP packet from a session to the TUN. It runs with the
-// session's data mutex held, on RoutineReadGRE.
+// deliver writes an IP packet from a session to the TUN; call.deliver has
+// checked it. It runs with the session's data mutex held, on
+// RoutineReadGRE.
 func (g *Gateway) deliver(ip []byte) {
 	if _, err := g.cfg.TUN.Write(ip); err != nil {
 		g.log.Debug("tun write", slog.Any("error", err))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"github.com/gatehouse-vpn/gatehouse/server/session/sessiontest"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -21,12 +20,15 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/memory"
 	"github.com/gatehouse-vpn/gatehouse/server/control/controltest"
+	"github.com/gatehouse-vpn/gatehouse/server/firewall"
 	"github.com/gatehouse-vpn/gatehouse/server/gre"
 	"github.com/gatehouse-vpn/gatehouse/server/ippool"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/ccp"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/chap"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/lcp"
 	"github.com/gatehouse-vpn/gatehouse/server/pptp"
 	"github.com/gatehouse-vpn/gatehouse/server/session"
+	"github.com/gatehouse-vpn/gatehouse/server/session/sessiontest"
 	"golang.org/x/sys/unix"
 )
 
@@ -203,7 +205,22 @@ func TestEndToEnd(t *testing.T) {
 	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("lo up: %v %s", err, out)
 	}
-	gw := startGateway(t)
+	type upEvent struct {
+		s    SessionInfo
+		live func() session.Info
+	}
+	ups := make(chan upEvent, 1)
+	type endEvent struct {
+		cause string
+		final session.Info
+	}
+	ends := make(chan endEvent, 1)
+	gw := startGateway(t, func(c *Config) {
+		c.SessionUp = func(s SessionInfo, live func() session.Info) func(string, session.Info) {
+			ups <- upEvent{s, live}
+			return func(cause string, final session.Info) { ends <- endEvent{cause, final} }
+		}
+	})
 	g, ft, pool, logs := gw.g, gw.tun, gw.pool, &gw.logs
 	cl := dialCall(t, "alice", "correct horse")
 	pc, cg, serverCallID, seq, rxAcks := cl.pc, cl.gre, cl.serverCallID, &cl.seq, &cl.rxAcks
@@ -283,8 +300,30 @@ func TestEndToEnd(t *testing.T) {
 			s.GREWrongSource == before.GREWrongSource+1 && s.GREOld == before.GREOld+1
 	})
 
+	// SessionUp heard of the session once, with its user and address.
+	var up upEvent
+	select {
+	case up = <-ups:
+	default:
+		t.Fatal("SessionUp was not called")
+	}
+	if up.s.User != "alice" || up.s.Address != addr || up.s.ID == "" || up.s.ID != ss[0].ID {
+		t.Errorf("SessionUp got %+v, want alice at %v with the session's ID %q", up.s, addr, ss[0].ID)
+	}
+	if up.live().PacketsIn == 0 {
+		t.Error("SessionUp's live counters read zero packets in")
+	}
+
 	// Shut down: the call ends cleanly, the address goes back to the pool.
 	gw.stop(t)
+	select {
+	case e := <-ends:
+		if e.cause != "local shutdown" || e.final.PacketsIn == 0 || e.final.BytesOut == 0 {
+			t.Errorf("ended(%q, %+v), want local shutdown with the final counters", e.cause, e.final)
+		}
+	default:
+		t.Error("the function SessionUp returned was not called")
+	}
 	if n := pool.InUse(); n != 0 {
 		t.Errorf("pool has %d addresses in use after Run", n)
 	}
@@ -309,7 +348,7 @@ type gateway struct {
 	runErr chan error
 }
 
-func startGateway(t *testing.T) *gateway {
+func startGateway(t *testing.T, opts ...func(*Config)) *gateway {
 	t.Helper()
 	checkLeaks(t)
 	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
@@ -340,6 +379,9 @@ func startGateway(t *testing.T) *gateway {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, o := range opts {
+		o(&gw.g.cfg)
 	}
 	var ctx context.Context
 	ctx, gw.cancel = context.WithCancel(context.Background())
@@ -594,4 +636,75 @@ func FuzzReceiveGRE(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		g.receiveGRE(b)
 	})
+}
+
+// TestAccessDenied: the policy engine accepts, Authorize refuses: the client
+// gets ERROR_NO_DIALIN_PERMISSION, the log says why, nothing stays
+// allocated.
+func TestAccessDenied(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	gw := startGateway(t, func(c *Config) {
+		c.Authorize = func(res *authpolicy.Result) Authorization {
+			return Authorization{Reason: "VPN access off for " + res.User + " in pptp.access.users"}
+		}
+	})
+	cl := dialCall(t, "alice", "correct horse")
+	cl.pc.Start()
+	if _, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.cc, slack*10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	f, ok := cl.pc.Failure()
+	if !ok || f.Error != chap.NoDialinPermission {
+		t.Errorf("client got failure %+v (%t), want code %d", f, ok, chap.NoDialinPermission)
+	}
+	waitFor(t, "call removed", 2*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
+	gw.stop(t)
+	l := gw.logs.String()
+	if want := `"cause":"access denied: VPN access off for alice in pptp.access.users"`; !strings.Contains(l, want) {
+		t.Errorf("log lacks %s:\n%s", want, l)
+	}
+	if n := gw.pool.InUse(); n != 0 {
+		t.Errorf("pool has %d addresses in use", n)
+	}
+}
+
+// TestFirewallAndSpoofing: the user's firewall policy and the source
+// address check drop what the client may not send, and count it.
+func TestFirewallAndSpoofing(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	filter := &firewall.Policy{Name: "dns-only", Rules: []firewall.Rule{
+		{Action: firewall.Allow, Proto: firewall.ProtoUDP, To: netip.MustParsePrefix("192.0.2.9/32")},
+	}}
+	gw := startGateway(t, func(c *Config) {
+		c.Authorize = func(*authpolicy.Result) Authorization {
+			return Authorization{Allowed: true, Reason: "test", Filter: filter, FilterSource: "dns-only (test)"}
+		}
+	})
+	cl := dialCall(t, "alice", "correct horse")
+	cl.pc.Start()
+	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	addr, _ := cl.pc.Addresses()
+	allowed := ipv4UDP(addr, netip.MustParseAddr("192.0.2.9"), "allowed")
+	cl.pc.SendIP(ipv4UDP(addr, netip.MustParseAddr("192.0.2.10"), "denied"))
+	cl.pc.SendIP(ipv4UDP(netip.MustParseAddr("10.8.0.99"), netip.MustParseAddr("192.0.2.9"), "spoofed"))
+	cl.pc.SendIP(allowed)
+	select {
+	case got := <-gw.tun.written:
+		if !bytes.Equal(got, allowed) {
+			t.Fatalf("TUN got %x, want only the allowed packet %x", got, allowed)
+		}
+	case <-time.After(slack * 3 * time.Second):
+		t.Fatal("the allowed packet did not reach the TUN")
+	}
+	if s := gw.g.Stats(); s.FirewallDenied != 1 || s.SpoofedSource != 1 {
+		t.Errorf("FirewallDenied %d, SpoofedSource %d; want 1 and 1", s.FirewallDenied, s.SpoofedSource)
+	}
+	gw.stop(t)
+	if l := gw.logs.String(); !strings.Contains(l, `"firewall":"dns-only (test)"`) {
+		t.Errorf("log lacks the firewall policy:\n%s", l)
+	}
 }

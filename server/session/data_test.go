@@ -23,6 +23,11 @@ func (l *discardLink) SendPPP(frame []byte) error {
 // dataSession returns a session whose data path is open with 128-bit
 // stateless MPPE, and the client's Encrypter and Decrypter for it.
 func dataSession(tb testing.TB, deliver func([]byte)) (*Session, *discardLink, *mppe.Encrypter, *mppe.Decrypter) {
+	return dataSessionMode(tb, deliver, true)
+}
+
+// dataSessionMode is dataSession in stateless or stateful MPPE.
+func dataSessionMode(tb testing.TB, deliver func([]byte), stateless bool) (*Session, *discardLink, *mppe.Encrypter, *mppe.Decrypter) {
 	tb.Helper()
 	send := [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 	recv := [16]byte{16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
@@ -34,14 +39,14 @@ func dataSession(tb testing.TB, deliver func([]byte)) (*Session, *discardLink, *
 		}
 	}
 	var err error
-	s.data.enc, err = mppe.NewEncrypter(send, 128, true)
+	s.data.enc, err = mppe.NewEncrypter(send, 128, stateless)
 	must(err)
-	s.data.dec, err = mppe.NewDecrypter(recv, 128, true)
+	s.data.dec, err = mppe.NewDecrypter(recv, 128, stateless)
 	must(err)
-	s.data.open, s.data.stateless, s.data.acfc, s.data.pfc = true, true, true, true
-	cenc, err := mppe.NewEncrypter(recv, 128, true)
+	s.data.open, s.data.stateless, s.data.acfc, s.data.pfc = true, stateless, true, true
+	cenc, err := mppe.NewEncrypter(recv, 128, stateless)
 	must(err)
-	cdec, err := mppe.NewDecrypter(send, 128, true)
+	cdec, err := mppe.NewDecrypter(send, 128, stateless)
 	must(err)
 	return s, link, cenc, cdec
 }

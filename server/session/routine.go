@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
@@ -303,7 +304,11 @@ func (s *Session) authenticated(out authOutcome) bool {
 	if out.err != nil || out.res == nil || !out.res.Accepted || out.res.Keys == nil {
 		var cause string
 		code := chap.AuthenticationFailure
+		var denied *Denied
 		switch {
+		case errors.As(out.err, &denied):
+			cause = "access denied: " + denied.Reason
+			code = denied.Code
 		case out.err != nil:
 			cause = "authentication error: " + out.err.Error()
 		case out.res == nil:
@@ -477,6 +482,10 @@ func (s *Session) finish(cause string) {
 			s.cfg.IPCP.Release(a)
 		}
 	}
+	if err := s.refusedByCCP(); err != nil && !s.established() && !strings.Contains(cause, err.Error()) {
+		// The peer hung up before CCP's Max-Failure: say what it wanted.
+		cause += ", while CCP refused what the client asked: " + err.Error()
+	}
 	s.info.Lock()
 	s.info.cause = cause
 	user := s.info.user
@@ -490,4 +499,12 @@ func errString(err error) string {
 		return "no reason"
 	}
 	return err.Error()
+}
+
+// refusedByCCP is what CCP last refused of the peer's requests, or nil.
+func (s *Session) refusedByCCP() error {
+	if s.ccpNeg == nil {
+		return nil
+	}
+	return s.ccpNeg.Refused()
 }

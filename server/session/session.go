@@ -27,6 +27,16 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error)
 }
 
+// Denied is the error an Authenticator returns for a login the policy
+// engine accepted but the gateway refuses (no VPN access): the client gets a
+// CHAP Failure with Code, and Reason goes to the session's log.
+type Denied struct {
+	Code   chap.ErrorCode
+	Reason string
+}
+
+func (d *Denied) Error() string { return d.Reason }
+
 // Link sends GRE payloads (PPP frames) to the peer. frame is only valid
 // during the call; SendPPP must not retain it.
 type Link interface {

@@ -382,3 +382,31 @@ func TestOptionVectors(t *testing.T) {
 		}
 	}
 }
+
+// Under StatefulPreferred (pptp.mppe.stateful) a pppd with mppe-stateful,
+// which asks for stateless but takes stateful when Naked, gets a stateful
+// request acknowledged (the server encrypts stateful); a peer that cannot
+// do stateful keeps stateless.
+func TestStatefulPreferred(t *testing.T) {
+	pol := ccp.Policy{Required: true, Stateless: ccp.StatefulPreferred}
+	s := newServer(pol)
+	pa, _ := peer(hs, false, nil)
+	l := run(t, s, pa)
+	if s.a.State() != ppp.Opened || s.neg.Result() != (ccp.Result{Send: ccp.MPPE128, Receive: hs}) || s.neg.Err() != nil {
+		t.Fatalf("willing peer: server %v %+v %v\n%s", s.a.State(), s.neg.Result(), s.neg.Err(), l)
+	}
+
+	s = newServer(pol)
+	statelessOnly := func(v *ppp.Verdict) {
+		for o := range v.Options.All() {
+			if opt, err := ccp.ParseOption(o); err == nil && opt.(ccp.MPPE).Bits&ccp.Stateless == 0 {
+				v.Nak(ppp.Option{Type: 18, Data: ccp.MPPE{Bits: opt.(ccp.MPPE).Bits | ccp.Stateless}.Append(nil)[2:]})
+			}
+		}
+	}
+	pa, _ = peer(hs, true, statelessOnly)
+	l = run(t, s, pa)
+	if s.a.State() != ppp.Opened || s.neg.Result() != (ccp.Result{Send: hs, Receive: hs}) || s.neg.Err() != nil {
+		t.Fatalf("stateless-only peer: server %v %+v %v\n%s", s.a.State(), s.neg.Result(), s.neg.Err(), l)
+	}
+}

@@ -17,13 +17,26 @@ const (
 	// makes common.
 	StatelessRequired StatelessMode = iota
 	// StatelessPreferred asks for stateless mode but accepts a peer that
-	// wants stateful (pptp.mppe.stateful).
+	// wants stateful.
 	StatelessPreferred
+	// StatefulPreferred (pptp.mppe.stateful) Naks a peer's first
+	// stateless request towards stateful mode; a peer that asks for
+	// stateless again gets it. The server's own request stays
+	// stateless: pppd without mppe-stateful hangs up on a stateful
+	// request (and on this Nak too: with pppd, turn it on only for
+	// clients set for stateful). With pppd's mppe-stateful, which never
+	// asks for stateful but takes it when Naked, the server encrypts
+	// stateful and decrypts stateless (RFC 1962: each direction is
+	// negotiated on its own).
+	StatefulPreferred
 )
 
 func (m StatelessMode) String() string {
-	if m == StatelessPreferred {
+	switch m {
+	case StatelessPreferred:
 		return "stateless preferred"
+	case StatefulPreferred:
+		return "stateful preferred"
 	}
 	return "stateless required"
 }
@@ -37,7 +50,8 @@ type Policy struct {
 	// (pptp.mppe.bits_40, pptp.mppe.bits_56); 128 bits is always
 	// allowed.
 	Allow40, Allow56 bool
-	// Stateless is StatelessRequired unless pptp.mppe.stateful is on.
+	// Stateless is StatelessRequired, or StatefulPreferred when
+	// pptp.mppe.stateful is on.
 	Stateless StatelessMode
 }
 
@@ -139,6 +153,12 @@ type Negotiator struct {
 	policy Policy
 	want   Bits // our request's MPPE bits; 0 sends no option
 	peer   Bits // the peer's bits in the request we acknowledged
+	// urgedStateful: under StatefulPreferred, a stateless request of the
+	// peer was Naked towards stateful once; the next is taken.
+	urgedStateful bool
+	// refused is why the peer's last request was Naked, for the log of
+	// a session that ends before CCP is up.
+	refused error
 
 	result   Result
 	up       bool
@@ -204,7 +224,7 @@ func (n *Negotiator) acceptable(b Bits) bool {
 	keys := b & KeyLengths
 	return keys != 0 && keys == strongest(keys) && keys&n.policy.keyLengths() != 0 &&
 		b&^(KeyLengths|Stateless) == 0 &&
-		(b&Stateless != 0 || n.policy.Stateless == StatelessPreferred)
+		(b&Stateless != 0 || n.policy.Stateless != StatelessRequired)
 }
 
 // counter is the setting the server Naks b with: the strongest allowed
@@ -217,8 +237,13 @@ func (n *Negotiator) counter(b Bits) Bits {
 		keys = strongest(n.policy.keyLengths())
 	}
 	c := keys | b&Stateless
-	if n.policy.Stateless == StatelessRequired {
+	switch n.policy.Stateless {
+	case StatelessRequired:
 		c |= Stateless
+	case StatefulPreferred:
+		if !n.urgedStateful {
+			c &^= Stateless
+		}
 	}
 	return c
 }
@@ -252,11 +277,17 @@ func (n *Negotiator) ReceiveConfigureRequest(v *ppp.Verdict) {
 		}
 		seen = true
 		if n.acceptable(m.Bits) {
+			if n.policy.Stateless == StatefulPreferred && m.Bits&Stateless != 0 && !n.urgedStateful && !v.Exhausted() {
+				n.urgedStateful = true
+				v.Nak(MPPE{Bits: m.Bits &^ Stateless}.option())
+				continue
+			}
 			got = m.Bits
 			continue
 		}
+		n.refused = n.refusal(m.Bits)
 		if v.Exhausted() {
-			v.Fail(n.refusal(m.Bits))
+			v.Fail(n.refused)
 			return
 		}
 		v.Nak(MPPE{Bits: n.counter(m.Bits)}.option())
@@ -307,6 +338,11 @@ func (n *Negotiator) ReceiveConfigureNak(nk *ppp.Nak) error {
 	}
 	return nil
 }
+
+// Refused returns why the peer's last Configure-Request was Naked (a
+// *RefusedError), or nil. A session that ends before CCP is up, because
+// the peer hung up rather than wait for Max-Failure, reports it.
+func (n *Negotiator) Refused() error { return n.refused }
 
 // ThisLayerUp implements ppp.Handler: it fixes the Result.
 func (n *Negotiator) ThisLayerUp() {

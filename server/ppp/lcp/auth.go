@@ -73,7 +73,7 @@ func (m AuthMethod) Setting() string {
 
 // ErrAuthRejected is the reason LCP closes when the peer Configure-Rejects
 // the Authentication-Protocol option: it will not authenticate at all.
-var ErrAuthRejected = errors.New("peer refuses to authenticate: it rejected the Authentication-Protocol option")
+var ErrAuthRejected = errors.New("peer refuses every authentication method offered (it rejected the Authentication-Protocol option): a client set to PAP, CHAP-MD5 or MS-CHAPv1 only does this, and those are refused unless enabled")
 
 // ErrLoopedBack is the reason LCP closes when it keeps receiving its own
 // Magic-Number (RFC 1661 section 6.4).

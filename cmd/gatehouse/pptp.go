@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/bits"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/server/access"
+	"github.com/gatehouse-vpn/gatehouse/server/config"
+	"github.com/gatehouse-vpn/gatehouse/server/firewall"
+	"github.com/gatehouse-vpn/gatehouse/server/gateway"
+	"github.com/gatehouse-vpn/gatehouse/server/ippool"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/ccp"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/lcp"
+	"github.com/gatehouse-vpn/gatehouse/server/tun"
+)
+
+// pptpFront is the running PPTP front door. What it reads from the
+// configuration at login time (the service, VPN access, firewall) comes
+// from the current gateway, so SIGHUP changes it for the next login; the
+// listener, pool, TUN and PPP settings are fixed at start (a reload that
+// changes them is logged as needing a restart).
+type pptpFront struct {
+	gw   *gateway.Gateway
+	pool *ippool.Pool
+	cfg  config.PPTP // as started
+	done chan error  // Run's result
+}
+
+// pptpAuth adapts the current policy engine to session.Authenticator.
+type pptpAuth struct{ current *atomic.Pointer[running] }
+
+func (a pptpAuth) Authenticate(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error) {
+	gw := a.current.Load()
+	return gw.engine.Authenticate(ctx, gw.cfg.PPTP.Service, cred)
+}
+
+// authorize decides VPN access and the firewall policy of an accepted login
+// with the current configuration.
+func authorize(current *atomic.Pointer[running]) func(*authpolicy.Result) gateway.Authorization {
+	return func(res *authpolicy.Result) gateway.Authorization {
+		gw := current.Load()
+		id := res.Identity
+		stored := access.UseGroup
+		if v := id.Attributes["vpn_access"]; len(v) > 0 {
+			stored = access.ParseGrant(v[0])
+		}
+		ok, reason := gw.access.Allowed(res.User, stored, id.Groups)
+		if !ok {
+			return gateway.Authorization{Reason: reason}
+		}
+		f, source := gw.firewall.For(res.User, id.Groups)
+		return gateway.Authorization{Allowed: true, Reason: reason, Filter: f, FilterSource: source}
+	}
+}
+
+// accessSettings is pptp.access as server/access wants it.
+func accessSettings(a config.Access) *access.Settings {
+	s := &access.Settings{Default: bool(a.Default), Groups: map[string]bool{}, Users: map[string]access.Grant{}}
+	for g, on := range a.Groups {
+		s.Groups[g] = bool(on)
+	}
+	for u, ua := range a.Users {
+		s.Users[u] = access.ParseGrant(string(ua))
+	}
+	return s
+}
+
+// firewallSettings is the firewall section as server/firewall wants it.
+func firewallSettings(f config.Firewall) *firewall.Settings {
+	s := &firewall.Settings{
+		Policies: map[string]*firewall.Policy{},
+		Groups:   f.Groups,
+		Users:    map[string]firewall.UserSetting{},
+		Default:  f.DefaultPolicy,
+	}
+	for name, rules := range f.Policies.All() {
+		p := &firewall.Policy{Name: name}
+		for _, r := range rules {
+			fr := firewall.Rule{Action: firewall.Drop, To: r.To}
+			if r.Action == config.Allow {
+				fr.Action = firewall.Allow
+			}
+			switch r.Proto {
+			case config.ProtoTCP:
+				fr.Proto = firewall.ProtoTCP
+			case config.ProtoUDP:
+				fr.Proto = firewall.ProtoUDP
+			case config.ProtoICMP:
+				fr.Proto = firewall.ProtoICMP
+			}
+			for _, pr := range r.Ports {
+				fr.Ports = append(fr.Ports, firewall.PortRange{First: pr.First, Last: pr.Last})
+			}
+			p.Rules = append(p.Rules, fr)
+		}
+		s.Policies[name] = p
+	}
+	for u, uf := range f.Users {
+		us := firewall.UserSetting{Policy: uf.Policy}
+		switch uf.Mode {
+		case config.FirewallAddToGroup:
+			us.Mode = firewall.AddToGroup
+		case config.FirewallOverruleGroup:
+			us.Mode = firewall.OverruleGroup
+		}
+		s.Users[u] = us
+	}
+	return s
+}
+
+// pptpPolicies turns the configuration's PPP settings into the LCP and CCP
+// policies. Only MS-CHAPv2 is offered (weak methods are refused by check).
+func pptpPolicies(p config.PPTP) (lcp.Policy, ccp.Policy) {
+	l := lcp.DefaultPolicy()
+	c := ccp.Policy{Required: p.MPPE.Required, Allow40: p.MPPE.Bits40, Allow56: p.MPPE.Bits56, Stateless: ccp.StatelessRequired}
+	if p.MPPE.Stateful {
+		c.Stateless = ccp.StatefulPreferred
+	}
+	return l, c
+}
+
+// coveringPrefix is the smallest IPv4 prefix holding first and last: the
+// route sent to the TUN.
+func coveringPrefix(first, last netip.Addr) netip.Prefix {
+	a, b := first.As4(), last.As4()
+	x := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	y := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	p, _ := first.Prefix(bits.LeadingZeros32(x ^ y))
+	return p
+}
+
+// startPPTP opens the TUN, routes the pool to it, turns on forwarding and
+// runs the PPTP gateway until ctx ends. It needs root (or CAP_NET_ADMIN and
+// CAP_NET_RAW).
+func startPPTP(ctx context.Context, current *atomic.Pointer[running], log *slog.Logger) (*pptpFront, error) {
+	cfg := current.Load().cfg.PPTP
+	pool, err := ippool.New(cfg.Pool.First, cfg.Pool.Last, cfg.LocalAddress)
+	if err != nil {
+		return nil, fmt.Errorf("pptp.pool: %w", err)
+	}
+	prefix := coveringPrefix(cfg.Pool.First, cfg.Pool.Last)
+	dev, err := tun.Open(cfg.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("pptp: %w (the PPTP front door needs root, or CAP_NET_ADMIN and CAP_NET_RAW)", err)
+	}
+	if err := dev.Configure(cfg.LocalAddress, prefix, cfg.MTU); err != nil {
+		dev.Close()
+		return nil, fmt.Errorf("pptp: %w", err)
+	}
+	if err := tun.EnableForwarding(); err != nil {
+		dev.Close()
+		return nil, fmt.Errorf("pptp: %w", err)
+	}
+	l, c := pptpPolicies(cfg)
+	gw, err := gateway.New(gateway.Config{
+		Listen:              cfg.Listen,
+		LocalAddress:        cfg.LocalAddress,
+		Pool:                pool,
+		PoolPrefix:          prefix,
+		DNS:                 cfg.DNS,
+		WINS:                cfg.WINS,
+		AcceptClientAddress: cfg.AcceptClientAddress,
+		MaxConnections:      cfg.MaxConnections,
+		MTU:                 cfg.MTU,
+		EchoInterval:        cfg.EchoInterval,
+		EchoTimeout:         cfg.EchoTimeout,
+		LCP:                 l,
+		CCP:                 c,
+		Auth:                pptpAuth{current},
+		Authorize:           authorize(current),
+		TUN:                 dev,
+		Log:                 log.With(slog.String("front_door", "pptp")),
+	})
+	if err != nil {
+		dev.Close()
+		return nil, err
+	}
+	f := &pptpFront{gw: gw, pool: pool, cfg: cfg, done: make(chan error, 1)}
+	started := make(chan struct{})
+	go func() {
+		close(started)
+		f.done <- gw.Run(ctx)
+	}()
+	<-started
+	log.Info("pptp front door started", slog.String("listen", cfg.Listen.String()), slog.String("tun", dev.Name()),
+		slog.String("pool", fmt.Sprintf("%s-%s", cfg.Pool.First, cfg.Pool.Last)), slog.String("route", prefix.String()))
+	return f, nil
+}
+
+// wait returns Run's error once ctx has ended, or an error when Run failed
+// on its own (the listener could not open).
+func (f *pptpFront) wait(timeout time.Duration) error {
+	select {
+	case err := <-f.done:
+		return err
+	case <-time.After(timeout):
+		return errors.New("pptp: the gateway did not stop in time")
+	}
+}
+
+// pptpChanged names the PPTP settings a reload cannot apply to a running
+// gateway; the caller logs them as needing a restart.
+func pptpChanged(old, next config.PPTP) bool {
+	old.Access, next.Access = config.Access{}, config.Access{}
+	old.Service, next.Service = "", ""
+	return fmt.Sprint(old) != fmt.Sprint(next)
+}
