@@ -93,6 +93,14 @@ type Verdict struct {
 	Reason string
 	// Token, when OK, is handed to Commit once the whole branch has matched.
 	Token string
+	// Attributes, when OK, are what the back-end learnt about the session
+	// while verifying (a RADIUS server's Filter-Id, Class,
+	// Framed-IP-Address): they join the Result's Identity.Attributes when
+	// the branch decides.
+	Attributes map[string][]string
+	// MSCHAPError, when OK is false, is the MS-CHAP error code the back-end
+	// learnt (RFC 2759 section 6); 0 when unknown. See Result.MSCHAPError.
+	MSCHAPError int
 }
 
 // MSCHAPv2Verdict is a back-end's answer to an MS-CHAPv2 check. A back-end

@@ -1,5 +1,7 @@
 package authpolicy
 
+import "context"
+
 import "fmt"
 
 // CredentialKind says what a login presents.
@@ -47,4 +49,27 @@ type Credential struct {
 	Secret Secret
 	// MSCHAPv2 is set for MSCHAPv2.
 	MSCHAPv2 *MSCHAPv2Response
+	// CallingStation is where the login comes from, when known: the
+	// client's public address (PPTP) or the NAS's Calling-Station-Id
+	// (RADIUS front door). Back-ends read it with [CallingStation]; one
+	// that forwards the login (RADIUS) passes it on.
+	CallingStation string
+}
+
+type callingStationKey struct{}
+
+// CallingStation returns the Credential.CallingStation of the login whose
+// back-end call ctx belongs to, or "".
+func CallingStation(ctx context.Context) string {
+	s, _ := ctx.Value(callingStationKey{}).(string)
+	return s
+}
+
+// WithCallingStation returns ctx carrying a calling station for back-end
+// calls; the engine sets it from the credential.
+func WithCallingStation(ctx context.Context, station string) context.Context {
+	if station == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, callingStationKey{}, station)
 }

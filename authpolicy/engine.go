@@ -117,7 +117,7 @@ func (e *Engine) Authenticate(ctx context.Context, serviceName string, cred Cred
 		return nil, fmt.Errorf("unsupported credential kind %v", cred.Kind)
 	}
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, s.LoginTimeout)
+	ctx, cancel := context.WithTimeout(WithCallingStation(ctx, cred.CallingStation), s.LoginTimeout)
 	defer cancel()
 
 	res := &Result{Service: s.Name, User: cred.User, Kind: cred.Kind, DryRun: o.dryRun,
@@ -139,6 +139,9 @@ func (e *Engine) Authenticate(ctx context.Context, serviceName string, cred Cred
 		ev := &evaluation{engine: e, svc: s, branch: b, cred: cred, dryRun: o.dryRun}
 		br.Outcome, br.Reason = ev.run(ctx)
 		br.Duration = time.Since(t0)
+		if br.Outcome == Rejected && res.MSCHAPError == 0 {
+			res.MSCHAPError = ev.mschapError
+		}
 		if br.Outcome == Accepted {
 			res.Accepted = true
 			res.Branch = br.Branch

@@ -26,11 +26,15 @@ type evaluation struct {
 	identity Identity
 	// commits are the back-end tokens to commit once everything matched.
 	commits []commit
+	// mschapError is the MS-CHAP error code of a back-end's reject.
+	mschapError int
 }
 
 type commit struct {
 	backend string
 	token   string
+	// attributes from the back-end's verdict, merged into the identity.
+	attributes map[string][]string
 }
 
 // backendError is a back-end that could not decide; it fails the branch.
@@ -167,6 +171,7 @@ func (ev *evaluation) mschapv2(ctx context.Context) error {
 				return err
 			}
 			if !v.OK {
+				ev.mschapError = v.MSCHAPError
 				return reject("%s: %s", name, orDefault(v.Reason, "response does not match"))
 			}
 			switch {
@@ -177,7 +182,7 @@ func (ev *evaluation) mschapv2(ctx context.Context) error {
 			default:
 				return &backendError{name, errors.New("accepted the response but returned no key material; refusing the login")}
 			}
-			ev.commits = append(ev.commits, commit{name, v.Token})
+			ev.commits = append(ev.commits, commit{name, v.Token, v.Attributes})
 			return nil
 		}
 	}
@@ -222,7 +227,7 @@ func (ev *evaluation) mschapv2(ctx context.Context) error {
 		return reject("no combination matches the response (%s)", ev.candidates(frags))
 	}
 	for i, name := range ev.branch.Factors {
-		ev.commits = append(ev.commits, commit{name, frags[i][matchIdx[i]].Token})
+		ev.commits = append(ev.commits, commit{name, frags[i][matchIdx[i]].Token, nil})
 	}
 	return nil
 }
@@ -289,9 +294,12 @@ func (ev *evaluation) verifyPart(ctx context.Context, name string, part Secret, 
 			return err
 		}
 		if !v.OK {
+			if ev.mschapError == 0 {
+				ev.mschapError = v.MSCHAPError
+			}
 			return reject("%s: %s", name, orDefault(v.Reason, "wrong secret"))
 		}
-		ev.commits = append(ev.commits, commit{name, v.Token})
+		ev.commits = append(ev.commits, commit{name, v.Token, v.Attributes})
 		return nil
 	}
 	frags, ok := cache[name]
@@ -314,7 +322,7 @@ func (ev *evaluation) verifyPart(ctx context.Context, name string, part Secret, 
 	if found < 0 {
 		return reject("%s: wrong secret", name)
 	}
-	ev.commits = append(ev.commits, commit{name, frags[found].Token})
+	ev.commits = append(ev.commits, commit{name, frags[found].Token, nil})
 	return nil
 }
 
@@ -407,6 +415,11 @@ func (ev *evaluation) finish(ctx context.Context, ids identityResult) error {
 		return ids.err
 	}
 	ev.identity = ids.id
+	for _, c := range ev.commits {
+		if len(c.attributes) > 0 {
+			ev.identity = mergeIdentity(ev.identity, Identity{Attributes: c.attributes})
+		}
+	}
 	if ev.dryRun {
 		return nil
 	}

@@ -68,6 +68,12 @@ type Result struct {
 
 	// Identity merges what the deciding branch's identity back-ends know.
 	Identity Identity
+
+	// MSCHAPError, when rejected, is the first MS-CHAP error code (RFC 2759
+	// section 6: 646, 647, 648, 649, 691, 709) that a back-end reported,
+	// in branch order, for the PPP layer's Failure packet; 0 when none did
+	// (send 691).
+	MSCHAPError int
 }
 
 // Reason summarises why a login was rejected, one clause per branch:

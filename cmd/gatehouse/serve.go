@@ -43,6 +43,10 @@ on. That needs root, or CAP_NET_ADMIN and CAP_NET_RAW. A reload applies new
 policies, back-ends, VPN access and firewall rules to the next login; other
 pptp settings (listen, pool, MPPE, ...) need a restart.
 
+With radius_server.enabled it runs the RADIUS front door (UDP, default
+port 1812) for the service radius_server.service; a reload applies new
+policies and back-ends to it, other radius_server settings need a restart.
+
 The admin listener (admin.listen) serves /healthz, /v1/services,
 /v1/plugins, /v1/sessions and /v1/pptp (counters and the pool).`,
 		Example: `  gatehouse serve --config /etc/gatehouse/gatehouse.yaml
@@ -82,13 +86,6 @@ func check(path string, log *slog.Logger) (*config.Config, map[string]*authpolic
 	if errs := ps.Errors(); len(errs) > 0 {
 		return nil, nil, fmt.Errorf("configuration has %s:\n%w", count(len(errs), "error"), errs)
 	}
-	var unbuilt []string
-	if cfg.RADIUSServer.Enabled {
-		unbuilt = append(unbuilt, "radius_server.enabled: the RADIUS front door is not built in this release; set it to false")
-	}
-	if len(unbuilt) > 0 {
-		return nil, nil, fmt.Errorf("%s: %s", path, joinLines(unbuilt))
-	}
 	return cfg, policies, nil
 }
 
@@ -106,17 +103,6 @@ func start(ctx context.Context, cfg *config.Config, policies map[string]*authpol
 		cfg: cfg, policies: policies, engine: engine, backends: bs,
 		access: accessSettings(cfg.PPTP.Access), firewall: firewallSettings(cfg.Firewall),
 	}, nil
-}
-
-func joinLines(lines []string) string {
-	if len(lines) == 1 {
-		return lines[0]
-	}
-	out := ""
-	for _, l := range lines {
-		out += "\n  " + l
-	}
-	return out
 }
 
 func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, func(), error) {
@@ -185,6 +171,13 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			}
 		}()
 		log.Info("admin listener started", slog.String("addr", ln.Addr().String()))
+	}
+	if cfg.RADIUSServer.Enabled {
+		stopRADIUS, err := startRADIUSServer(ctx, cfg, func() *authpolicy.Engine { return current.Load().engine }, log)
+		if err != nil {
+			return err
+		}
+		defer stopRADIUS()
 	}
 	log.Info("gateway started",
 		slog.String("config", path), slog.String("state_dir", cfg.StateDir),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -79,6 +80,15 @@ func buildBackends(ctx context.Context, cfg *config.Config, log *slog.Logger) (*
 			if spec.Config, err = ldapConfig(b.LDAP.Options, cfg.Dir); err != nil {
 				return nil, fmt.Errorf("back-end %s: %w", name, err)
 			}
+		case config.BackendRADIUS:
+			self, err := selfPath()
+			if err != nil {
+				return nil, fmt.Errorf("back-end %s: find the gatehouse binary: %w", name, err)
+			}
+			spec.Path, spec.Args = self, []string{"plugin", "run", "radius"}
+			if spec.Config, err = radiusOptions(cfg, b.RADIUS.Options); err != nil {
+				return nil, fmt.Errorf("back-end %s: %w", name, err)
+			}
 		case config.BackendPlugin:
 			ext := cfg.Plugins.External[b.Plugin.Plugin]
 			spec.Path, spec.SHA256, spec.Config = ext.Binary, ext.SHA256, b.Plugin.Options
@@ -116,6 +126,35 @@ func buildBackends(ctx context.Context, cfg *config.Config, log *slog.Logger) (*
 	if err := errors.Join(errs...); err != nil {
 		out.close()
 		return nil, err
+	}
+	return out, nil
+}
+
+// radiusOptions are the RADIUS plugin's options: the gateway reads
+// secret_file (relative to the config file) and hands the secret itself to
+// the plugin, which runs as plugins.user and need not read a root-only file.
+func radiusOptions(cfg *config.Config, o map[string]string) (map[string]string, error) {
+	out := maps.Clone(o)
+	if out == nil {
+		out = map[string]string{}
+	}
+	if _, ok := out["secret"]; ok {
+		return nil, errors.New("options.secret: do not write the shared secret in the configuration; put it in a file and name it with secret_file")
+	}
+	if f := out["secret_file"]; f != "" {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(cfg.Dir, f)
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("options.secret_file: %w", err)
+		}
+		s := strings.TrimRight(string(b), "\r\n")
+		if s == "" {
+			return nil, fmt.Errorf("options.secret_file: %s is empty", f)
+		}
+		delete(out, "secret_file")
+		out["secret"] = s
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/gatehouse-vpn/gatehouse/plugins/ldap"
+	"github.com/gatehouse-vpn/gatehouse/plugins/radius"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
 	"github.com/gatehouse-vpn/gatehouse/server/store"
 	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
@@ -27,13 +28,16 @@ func New(name string) (sdk.Backend, error) {
 	case "ldap":
 		ldap.Version = Version
 		return ldap.New(), nil
+	case "radius":
+		radius.Version = Version
+		return radius.New(sdk.Logger()), nil
 	}
 	return nil, fmt.Errorf("no built-in back-end %q (built in: %v)", name, Names())
 }
 
 // Names lists the built-in back-ends.
 func Names() []string {
-	n := []string{"local", "oath", "digipass", "ldap"}
+	n := []string{"local", "oath", "digipass", "ldap", "radius"}
 	sort.Strings(n)
 	return n
 }

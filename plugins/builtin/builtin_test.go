@@ -63,7 +63,7 @@ func TestOATHConformance(t *testing.T) {
 }
 
 func TestUnknownBuiltin(t *testing.T) {
-	if _, err := builtin.New("nosuch"); err == nil || err.Error() != `no built-in back-end "nosuch" (built in: [digipass ldap local oath])` {
+	if _, err := builtin.New("nosuch"); err == nil || err.Error() != `no built-in back-end "nosuch" (built in: [digipass ldap local oath radius])` {
 		t.Errorf("got %v", err)
 	}
 }

@@ -171,13 +171,23 @@ func verdictOf(v *pluginv1.Verdict) (authpolicy.Verdict, error) {
 	if v == nil {
 		return authpolicy.Verdict{}, malformed("no verdict")
 	}
-	return authpolicy.Verdict{OK: v.GetOk(), Reason: v.GetReason(), Token: v.GetToken()}, nil
+	out := authpolicy.Verdict{OK: v.GetOk(), Reason: v.GetReason(), Token: v.GetToken()}
+	if !out.OK && v.GetMschapError() < 10000 {
+		out.MSCHAPError = int(v.GetMschapError())
+	}
+	if out.OK && len(v.GetAttributes()) > 0 {
+		out.Attributes = make(map[string][]string, len(v.GetAttributes()))
+		for k, vs := range v.GetAttributes() {
+			out.Attributes[k] = vs.GetValues()
+		}
+	}
+	return out, nil
 }
 
 func (p *plugin) VerifyPlaintext(ctx context.Context, user string, secret authpolicy.Secret) (authpolicy.Verdict, error) {
 	var out authpolicy.Verdict
 	err := p.call(ctx, "VerifyPlaintext", user, secret.Reveal(), func(ctx context.Context, rpc pluginv1.BackendClient) error {
-		r, err := rpc.VerifyPlaintext(ctx, &pluginv1.VerifyPlaintextRequest{User: user, Secret: []byte(secret.Reveal())})
+		r, err := rpc.VerifyPlaintext(ctx, &pluginv1.VerifyPlaintextRequest{User: user, Secret: []byte(secret.Reveal()), CallingStationId: authpolicy.CallingStation(ctx)})
 		if err != nil {
 			return err
 		}
@@ -199,6 +209,7 @@ func (p *plugin) VerifyMSCHAPv2(ctx context.Context, user string, req *authpolic
 			PeerChallenge:          req.PeerChallenge[:],
 			NtResponse:             req.NTResponse[:],
 			UserName:               req.UserName,
+			CallingStationId:       authpolicy.CallingStation(ctx),
 		})
 		if err != nil {
 			return err

@@ -175,7 +175,17 @@ func (s *server) Fragments(ctx context.Context, req *pluginv1.FragmentsRequest) 
 }
 
 func verdictToProto(v Verdict) *pluginv1.Verdict {
-	return &pluginv1.Verdict{Ok: v.OK, Reason: v.Reason, Token: v.Token}
+	out := &pluginv1.Verdict{Ok: v.OK, Reason: v.Reason, Token: v.Token}
+	if !v.OK && v.MSCHAPError > 0 && v.MSCHAPError < 1<<31 {
+		out.MschapError = uint32(v.MSCHAPError)
+	}
+	if v.OK && len(v.Attributes) > 0 {
+		out.Attributes = make(map[string]*pluginv1.StringList, len(v.Attributes))
+		for k, vs := range v.Attributes {
+			out.Attributes[k] = &pluginv1.StringList{Values: vs}
+		}
+	}
+	return out
 }
 
 func (s *server) VerifyPlaintext(ctx context.Context, req *pluginv1.VerifyPlaintextRequest) (_ *pluginv1.VerifyPlaintextResponse, err error) {
@@ -183,6 +193,7 @@ func (s *server) VerifyPlaintext(ctx context.Context, req *pluginv1.VerifyPlaint
 	if s.plaintext == nil {
 		return nil, unimplemented("VerifyPlaintext", CapVerifyPlaintext, "sdk.PlaintextVerifier")
 	}
+	ctx = withCallingStation(ctx, req.GetCallingStationId())
 	v, err := s.plaintext.VerifyPlaintext(ctx, req.GetUser(), string(req.GetSecret()))
 	if err != nil {
 		return nil, rpcError("VerifyPlaintext", err)
@@ -206,6 +217,7 @@ func (s *server) VerifyMSCHAPv2(ctx context.Context, req *pluginv1.VerifyMSCHAPv
 	copy(r.AuthenticatorChallenge[:], req.GetAuthenticatorChallenge())
 	copy(r.PeerChallenge[:], req.GetPeerChallenge())
 	copy(r.NTResponse[:], req.GetNtResponse())
+	ctx = withCallingStation(ctx, req.GetCallingStationId())
 	r.UserName = req.GetUserName()
 	v, err := s.mschapv2.VerifyMSCHAPv2(ctx, req.GetUser(), r)
 	if err != nil {

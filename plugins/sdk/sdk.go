@@ -116,6 +116,15 @@ type Verdict struct {
 	// Token, when OK, is handed to [Committer.Commit] once the whole login
 	// succeeded.
 	Token string
+	// Attributes, when OK, are what the back-end learnt about the session
+	// while verifying (a RADIUS server's Filter-Id, Class,
+	// Framed-IP-Address); they join the login's identity attributes.
+	Attributes map[string][]string
+	// MSCHAPError, when OK is false, is the MS-CHAP error code the back-end
+	// learnt (RFC 2759 section 6: 646, 647, 648, 649, 691, 709; a RADIUS
+	// server's MS-CHAP-Error), which the PPP layer sends in its Failure
+	// packet; 0 when unknown (the PPP layer sends 691).
+	MSCHAPError int
 }
 
 // MSCHAPv2Request is an MS-CHAPv2 response as RFC 2759 section 4 puts it on
@@ -222,4 +231,22 @@ type IdentitySource interface {
 // without HealthChecker is healthy while its process answers.
 type HealthChecker interface {
 	Health(ctx context.Context) error
+}
+
+type callingStationKey struct{}
+
+// CallingStation returns, inside VerifyPlaintext and VerifyMSCHAPv2, where
+// the login comes from when the gateway knows it: the client's public
+// address (PPTP) or the NAS's Calling-Station-Id (RADIUS front door); "" if
+// not. A back-end that forwards the login (RADIUS) passes it on.
+func CallingStation(ctx context.Context) string {
+	s, _ := ctx.Value(callingStationKey{}).(string)
+	return s
+}
+
+func withCallingStation(ctx context.Context, s string) context.Context {
+	if s == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, callingStationKey{}, s)
 }

@@ -24,6 +24,8 @@ type Config struct {
 	PPTP         PPTP              `yaml:"pptp"`
 	Firewall     Firewall          `yaml:"firewall"`
 	RADIUSServer RADIUSServer      `yaml:"radius_server"`
+	// RADIUSAccounting sends the accounting of PPTP sessions.
+	RADIUSAccounting RADIUSAccounting `yaml:"radius_accounting"`
 
 	// File is the name the configuration was loaded under; Dir is the
 	// directory relative paths were resolved against.
@@ -327,6 +329,14 @@ type RADIUSServer struct {
 	// Message-Authenticator (RFC 3579; the Blast-RADIUS defence).
 	RequireMessageAuthenticator bool           `yaml:"require_message_authenticator"`
 	Clients                     []RADIUSClient `yaml:"clients"`
+	// DuplicateWindow is how long an answer is kept: a retransmission (same
+	// source, Identifier and Request Authenticator) is answered from it,
+	// not decided again.
+	DuplicateWindow time.Duration `yaml:"duplicate_window" min:"1ms"`
+	// ReplyAttributes are added to every Access-Accept, by RADIUS
+	// attribute name (Filter-Id, Class, Reply-Message, Session-Timeout,
+	// Idle-Timeout, Framed-MTU, Acct-Interim-Interval).
+	ReplyAttributes map[string]string `yaml:"reply_attributes"`
 }
 
 // RADIUSClient is a NAS allowed to send requests.
@@ -335,4 +345,25 @@ type RADIUSClient struct {
 	Prefix netip.Prefix `yaml:"prefix" required:"true"`
 	// SecretFile holds the shared secret.
 	SecretFile string `yaml:"secret_file" required:"true"`
+}
+
+// RADIUSAccounting configures RADIUS accounting (RFC 2866) of sessions: on
+// when Servers is not empty.
+type RADIUSAccounting struct {
+	// Servers are host:port, tried in order.
+	Servers []string `yaml:"servers"`
+	// SecretFile holds the shared secret of every server.
+	SecretFile string `yaml:"secret_file"`
+	// InterimInterval between Interim-Updates; 0 sends none.
+	InterimInterval time.Duration `yaml:"interim_interval" min:"0s"`
+	// Timeout is the wait for an answer to one transmission.
+	Timeout time.Duration `yaml:"timeout" min:"1ms"`
+	// Retries is the number of retransmissions to one server.
+	Retries int `yaml:"retries" min:"0" max:"10"`
+	// DeadAfter is the number of exchanges in a row without an answer
+	// before a server is skipped until it answers Status-Server.
+	DeadAfter int `yaml:"dead_after" min:"1" max:"100"`
+	// NASIdentifier and NASIPAddress identify the gateway.
+	NASIdentifier string     `yaml:"nas_identifier"`
+	NASIPAddress  netip.Addr `yaml:"nas_ip_address"`
 }

@@ -136,6 +136,7 @@ func TestDefaultsMatchReference(t *testing.T) {
 		{"pptp", ref.PPTP, def.PPTP},
 		{"firewall", ref.Firewall, def.Firewall},
 		{"radius_server", ref.RADIUSServer, def.RADIUSServer},
+		{"radius_accounting", ref.RADIUSAccounting, def.RADIUSAccounting},
 	}
 	for _, s := range sections {
 		if !reflect.DeepEqual(s.ref, s.def) {
@@ -175,7 +176,7 @@ func TestReferenceWritesEveryKey(t *testing.T) {
 			}
 		}
 	}
-	for _, key := range []string{"state_dir", "log", "admin", "store", "plugins", "pptp", "firewall", "radius_server"} {
+	for _, key := range []string{"state_dir", "log", "admin", "store", "plugins", "pptp", "firewall", "radius_server", "radius_accounting"} {
 		f, ok := getStructInfo(reflect.TypeFor[Config]()).field(key)
 		if !ok {
 			t.Fatalf("no section %s", key)

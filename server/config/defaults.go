@@ -54,6 +54,13 @@ func Default() *Config {
 			Listen:                      netip.MustParseAddrPort("0.0.0.0:1812"),
 			Service:                     "radius",
 			RequireMessageAuthenticator: true,
+			DuplicateWindow:             5 * time.Second,
+		},
+		RADIUSAccounting: RADIUSAccounting{
+			Timeout:       2 * time.Second,
+			Retries:       1,
+			DeadAfter:     3,
+			NASIdentifier: "gatehouse",
 		},
 	}
 }

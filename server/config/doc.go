@@ -36,6 +36,8 @@
 //   - firewall: named, ordered rule lists; policies by group and by user
 //     (use_group, add_to_group, overrule_group); default_policy.
 //   - radius_server: the RADIUS front door: listen, service, clients.
+//   - radius_accounting: RADIUS accounting of sessions: servers, secret
+//     file, interim interval.
 //
 // # Strict decoding
 //
@@ -70,7 +72,7 @@
 //
 // Relative paths are relative to the directory of the configuration file,
 // not to the working directory, so that a gateway behaves the same however
-// it is started: state_dir, store.dsn_file, plugins.dir and the RADIUS
+// it is started: state_dir, store.dsn_file, plugins.dir, radius_accounting.secret_file and the RADIUS
 // clients' secret_file. Files the gateway keeps for itself live in state_dir:
 // store.path, store.key_file and log.file are relative to it. Plugin binaries
 // are relative to plugins.dir. [Load] and [Parse] return them resolved.

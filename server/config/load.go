@@ -92,6 +92,7 @@ func (c *Config) resolvePaths() {
 			x.Binary = under(c.Plugins.Dir, x.Binary)
 		}
 	}
+	c.RADIUSAccounting.SecretFile = under(c.Dir, c.RADIUSAccounting.SecretFile)
 	for i := range c.RADIUSServer.Clients {
 		cl := &c.RADIUSServer.Clients[i]
 		cl.SecretFile = under(c.Dir, cl.SecretFile)

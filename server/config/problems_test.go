@@ -300,4 +300,12 @@ var warningCases = []problemCase{
 	{"RADIUS server without clients", base + "radius_server:\n  enabled: true\n", []string{
 		`gatehouse.yaml:6:1: warning: radius_server.clients: no clients: every request will be dropped`,
 	}},
+	{"RADIUS reply attributes", base + "radius_server:\n  reply_attributes: {Filter-Id: vpn, Session-Timeout: soon, Framed-Pool: p}\n", []string{
+		`gatehouse.yaml:7:55: radius_server.reply_attributes.Session-Timeout: "soon" is not a whole number of seconds (or bytes, for Framed-MTU)`,
+		`gatehouse.yaml:7:61: radius_server.reply_attributes.Framed-Pool: unknown attribute; the front door can add Filter-Id, Class, Reply-Message, Session-Timeout, Idle-Timeout, Framed-MTU, Acct-Interim-Interval`,
+	}},
+	{"RADIUS accounting", base + "radius_accounting:\n  servers: [192.0.2.1, 192.0.2.2:1813]\n", []string{
+		`gatehouse.yaml:7:3: radius_accounting.secret_file: must be set when radius_accounting.servers is`,
+		`gatehouse.yaml:7:13: radius_accounting.servers[0]: "192.0.2.1" is not host:port, such as 192.0.2.10:1813`,
+	}},
 }

@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
@@ -29,6 +31,7 @@ func validate(c *Config, d *decoder) {
 	v.pptp()
 	v.firewall()
 	v.radiusServer()
+	v.radiusAccounting()
 }
 
 // at is the position of the value at path, or of the nearest written value
@@ -352,6 +355,22 @@ func (v *validator) radiusServer() {
 			v.warnf(v.at("radius_server.clients"), "radius_server.clients", "no clients: every request will be dropped")
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(r.ReplyAttributes)) {
+		path := "radius_server.reply_attributes." + name
+		val := r.ReplyAttributes[name]
+		switch name {
+		case "Filter-Id", "Class", "Reply-Message":
+			if len(val) == 0 || len(val) > 253 {
+				v.errorf(v.at(path), path, "must be 1 to 253 bytes long")
+			}
+		case "Session-Timeout", "Idle-Timeout", "Framed-MTU", "Acct-Interim-Interval":
+			if _, err := strconv.ParseUint(val, 10, 32); err != nil {
+				v.errorf(v.at(path), path, "%q is not a whole number of seconds (or bytes, for Framed-MTU)", val)
+			}
+		default:
+			v.errorf(v.atKey(path), path, "unknown attribute; the front door can add Filter-Id, Class, Reply-Message, Session-Timeout, Idle-Timeout, Framed-MTU, Acct-Interim-Interval")
+		}
+	}
 	for i, cl := range r.Clients {
 		path := fmt.Sprintf("radius_server.clients[%d]", i)
 		if cl.Prefix.IsValid() && cl.Prefix != cl.Prefix.Masked() {
@@ -360,6 +379,19 @@ func (v *validator) radiusServer() {
 		if cl.SecretFile == "" && v.c.Has(path+".secret_file") {
 			v.errorf(v.at(path+".secret_file"), path+".secret_file", "must not be empty")
 		}
+	}
+}
+
+func (v *validator) radiusAccounting() {
+	a := v.c.RADIUSAccounting
+	for i, s := range a.Servers {
+		path := fmt.Sprintf("radius_accounting.servers[%d]", i)
+		if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
+			v.errorf(v.at(path), path, "%q is not host:port, such as 192.0.2.10:1813", s)
+		}
+	}
+	if len(a.Servers) > 0 && a.SecretFile == "" {
+		v.errorf(v.at("radius_accounting"), "radius_accounting.secret_file", "must be set when radius_accounting.servers is")
 	}
 }
 

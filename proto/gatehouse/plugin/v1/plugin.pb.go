@@ -518,7 +518,16 @@ type Verdict struct {
 	// Why ok is false, in words an operator can act on. Never a secret.
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	// When ok, handed back to Commit once the whole login succeeded.
-	Token         string `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	Token string `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	// When ok, what the back-end learnt about the session while verifying
+	// (a RADIUS server's Filter-Id, Class, Framed-IP-Address); the host adds
+	// it to the login's identity attributes.
+	Attributes map[string]*StringList `protobuf:"bytes,4,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// When ok is false: the MS-CHAP error code the back-end learnt (RFC 2759
+	// section 6: 646 restricted hours, 647 disabled, 648 password expired,
+	// 649 no dial-in permission, 691 failure, 709 must change password), for
+	// the PPP layer's Failure packet; 0 when unknown.
+	MschapError   uint32 `protobuf:"varint,5,opt,name=mschap_error,json=mschapError,proto3" json:"mschap_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -574,12 +583,30 @@ func (x *Verdict) GetToken() string {
 	return ""
 }
 
+func (x *Verdict) GetAttributes() map[string]*StringList {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *Verdict) GetMschapError() uint32 {
+	if x != nil {
+		return x.MschapError
+	}
+	return 0
+}
+
 type VerifyPlaintextRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Secret        []byte                 `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	User   string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Secret []byte                 `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	// The client's public address (PPTP) or the NAS's Calling-Station-Id
+	// (RADIUS front door), when known: a back-end that forwards the login
+	// (RADIUS) passes it on.
+	CallingStationId string `protobuf:"bytes,3,opt,name=calling_station_id,json=callingStationId,proto3" json:"calling_station_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *VerifyPlaintextRequest) Reset() {
@@ -624,6 +651,13 @@ func (x *VerifyPlaintextRequest) GetSecret() []byte {
 		return x.Secret
 	}
 	return nil
+}
+
+func (x *VerifyPlaintextRequest) GetCallingStationId() string {
+	if x != nil {
+		return x.CallingStationId
+	}
+	return ""
 }
 
 type VerifyPlaintextResponse struct {
@@ -684,9 +718,11 @@ type VerifyMSCHAPv2Request struct {
 	NtResponse []byte `protobuf:"bytes,4,opt,name=nt_response,json=ntResponse,proto3" json:"nt_response,omitempty"`
 	// The name exactly as the peer sent it (may carry a DOMAIN\ prefix);
 	// ChallengeHash uses it without the prefix (RFC 2759 section 8.2).
-	UserName      string `protobuf:"bytes,5,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UserName string `protobuf:"bytes,5,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
+	// As in VerifyPlaintextRequest.
+	CallingStationId string `protobuf:"bytes,6,opt,name=calling_station_id,json=callingStationId,proto3" json:"calling_station_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *VerifyMSCHAPv2Request) Reset() {
@@ -750,6 +786,13 @@ func (x *VerifyMSCHAPv2Request) GetNtResponse() []byte {
 func (x *VerifyMSCHAPv2Request) GetUserName() string {
 	if x != nil {
 		return x.UserName
+	}
+	return ""
+}
+
+func (x *VerifyMSCHAPv2Request) GetCallingStationId() string {
+	if x != nil {
+		return x.CallingStationId
 	}
 	return ""
 }
@@ -1287,23 +1330,32 @@ const file_gatehouse_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tfragments\x18\x01 \x03(\v2\x1d.gatehouse.plugin.v1.FragmentR\tfragments\"8\n" +
 	"\bFragment\x12\x16\n" +
 	"\x06secret\x18\x01 \x01(\fR\x06secret\x12\x14\n" +
-	"\x05token\x18\x02 \x01(\tR\x05token\"G\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"\x98\x02\n" +
 	"\aVerdict\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
-	"\x05token\x18\x03 \x01(\tR\x05token\"D\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\x12L\n" +
+	"\n" +
+	"attributes\x18\x04 \x03(\v2,.gatehouse.plugin.v1.Verdict.AttributesEntryR\n" +
+	"attributes\x12!\n" +
+	"\fmschap_error\x18\x05 \x01(\rR\vmschapError\x1a^\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
+	"\x05value\x18\x02 \x01(\v2\x1f.gatehouse.plugin.v1.StringListR\x05value:\x028\x01\"r\n" +
 	"\x16VerifyPlaintextRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
-	"\x06secret\x18\x02 \x01(\fR\x06secret\"Q\n" +
+	"\x06secret\x18\x02 \x01(\fR\x06secret\x12,\n" +
+	"\x12calling_station_id\x18\x03 \x01(\tR\x10callingStationId\"Q\n" +
 	"\x17VerifyPlaintextResponse\x126\n" +
-	"\averdict\x18\x01 \x01(\v2\x1c.gatehouse.plugin.v1.VerdictR\averdict\"\xc9\x01\n" +
+	"\averdict\x18\x01 \x01(\v2\x1c.gatehouse.plugin.v1.VerdictR\averdict\"\xf7\x01\n" +
 	"\x15VerifyMSCHAPv2Request\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x127\n" +
 	"\x17authenticator_challenge\x18\x02 \x01(\fR\x16authenticatorChallenge\x12%\n" +
 	"\x0epeer_challenge\x18\x03 \x01(\fR\rpeerChallenge\x12\x1f\n" +
 	"\vnt_response\x18\x04 \x01(\fR\n" +
 	"ntResponse\x12\x1b\n" +
-	"\tuser_name\x18\x05 \x01(\tR\buserName\"\xdb\x01\n" +
+	"\tuser_name\x18\x05 \x01(\tR\buserName\x12,\n" +
+	"\x12calling_station_id\x18\x06 \x01(\tR\x10callingStationId\"\xdb\x01\n" +
 	"\x16VerifyMSCHAPv2Response\x126\n" +
 	"\averdict\x18\x01 \x01(\v2\x1c.gatehouse.plugin.v1.VerdictR\averdict\x12.\n" +
 	"\x12password_hash_hash\x18\x02 \x01(\fH\x00R\x10passwordHashHash\x12P\n" +
@@ -1367,7 +1419,7 @@ func file_gatehouse_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_gatehouse_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_gatehouse_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_gatehouse_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_gatehouse_plugin_v1_plugin_proto_goTypes = []any{
 	(Capability)(0),                 // 0: gatehouse.plugin.v1.Capability
 	(*DescribeRequest)(nil),         // 1: gatehouse.plugin.v1.DescribeRequest
@@ -1392,39 +1444,42 @@ var file_gatehouse_plugin_v1_plugin_proto_goTypes = []any{
 	(*HealthRequest)(nil),           // 20: gatehouse.plugin.v1.HealthRequest
 	(*HealthResponse)(nil),          // 21: gatehouse.plugin.v1.HealthResponse
 	nil,                             // 22: gatehouse.plugin.v1.ConfigureRequest.OptionsEntry
-	nil,                             // 23: gatehouse.plugin.v1.LookupResponse.AttributesEntry
+	nil,                             // 23: gatehouse.plugin.v1.Verdict.AttributesEntry
+	nil,                             // 24: gatehouse.plugin.v1.LookupResponse.AttributesEntry
 }
 var file_gatehouse_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: gatehouse.plugin.v1.DescribeResponse.capabilities:type_name -> gatehouse.plugin.v1.Capability
 	3,  // 1: gatehouse.plugin.v1.DescribeResponse.config_keys:type_name -> gatehouse.plugin.v1.ConfigKey
 	22, // 2: gatehouse.plugin.v1.ConfigureRequest.options:type_name -> gatehouse.plugin.v1.ConfigureRequest.OptionsEntry
 	8,  // 3: gatehouse.plugin.v1.FragmentsResponse.fragments:type_name -> gatehouse.plugin.v1.Fragment
-	9,  // 4: gatehouse.plugin.v1.VerifyPlaintextResponse.verdict:type_name -> gatehouse.plugin.v1.Verdict
-	9,  // 5: gatehouse.plugin.v1.VerifyMSCHAPv2Response.verdict:type_name -> gatehouse.plugin.v1.Verdict
-	14, // 6: gatehouse.plugin.v1.VerifyMSCHAPv2Response.authenticator:type_name -> gatehouse.plugin.v1.AuthenticatorResult
-	23, // 7: gatehouse.plugin.v1.LookupResponse.attributes:type_name -> gatehouse.plugin.v1.LookupResponse.AttributesEntry
-	19, // 8: gatehouse.plugin.v1.LookupResponse.AttributesEntry.value:type_name -> gatehouse.plugin.v1.StringList
-	1,  // 9: gatehouse.plugin.v1.Backend.Describe:input_type -> gatehouse.plugin.v1.DescribeRequest
-	4,  // 10: gatehouse.plugin.v1.Backend.Configure:input_type -> gatehouse.plugin.v1.ConfigureRequest
-	6,  // 11: gatehouse.plugin.v1.Backend.Fragments:input_type -> gatehouse.plugin.v1.FragmentsRequest
-	10, // 12: gatehouse.plugin.v1.Backend.VerifyPlaintext:input_type -> gatehouse.plugin.v1.VerifyPlaintextRequest
-	12, // 13: gatehouse.plugin.v1.Backend.VerifyMSCHAPv2:input_type -> gatehouse.plugin.v1.VerifyMSCHAPv2Request
-	15, // 14: gatehouse.plugin.v1.Backend.Commit:input_type -> gatehouse.plugin.v1.CommitRequest
-	17, // 15: gatehouse.plugin.v1.Backend.Lookup:input_type -> gatehouse.plugin.v1.LookupRequest
-	20, // 16: gatehouse.plugin.v1.Backend.Health:input_type -> gatehouse.plugin.v1.HealthRequest
-	2,  // 17: gatehouse.plugin.v1.Backend.Describe:output_type -> gatehouse.plugin.v1.DescribeResponse
-	5,  // 18: gatehouse.plugin.v1.Backend.Configure:output_type -> gatehouse.plugin.v1.ConfigureResponse
-	7,  // 19: gatehouse.plugin.v1.Backend.Fragments:output_type -> gatehouse.plugin.v1.FragmentsResponse
-	11, // 20: gatehouse.plugin.v1.Backend.VerifyPlaintext:output_type -> gatehouse.plugin.v1.VerifyPlaintextResponse
-	13, // 21: gatehouse.plugin.v1.Backend.VerifyMSCHAPv2:output_type -> gatehouse.plugin.v1.VerifyMSCHAPv2Response
-	16, // 22: gatehouse.plugin.v1.Backend.Commit:output_type -> gatehouse.plugin.v1.CommitResponse
-	18, // 23: gatehouse.plugin.v1.Backend.Lookup:output_type -> gatehouse.plugin.v1.LookupResponse
-	21, // 24: gatehouse.plugin.v1.Backend.Health:output_type -> gatehouse.plugin.v1.HealthResponse
-	17, // [17:25] is the sub-list for method output_type
-	9,  // [9:17] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	23, // 4: gatehouse.plugin.v1.Verdict.attributes:type_name -> gatehouse.plugin.v1.Verdict.AttributesEntry
+	9,  // 5: gatehouse.plugin.v1.VerifyPlaintextResponse.verdict:type_name -> gatehouse.plugin.v1.Verdict
+	9,  // 6: gatehouse.plugin.v1.VerifyMSCHAPv2Response.verdict:type_name -> gatehouse.plugin.v1.Verdict
+	14, // 7: gatehouse.plugin.v1.VerifyMSCHAPv2Response.authenticator:type_name -> gatehouse.plugin.v1.AuthenticatorResult
+	24, // 8: gatehouse.plugin.v1.LookupResponse.attributes:type_name -> gatehouse.plugin.v1.LookupResponse.AttributesEntry
+	19, // 9: gatehouse.plugin.v1.Verdict.AttributesEntry.value:type_name -> gatehouse.plugin.v1.StringList
+	19, // 10: gatehouse.plugin.v1.LookupResponse.AttributesEntry.value:type_name -> gatehouse.plugin.v1.StringList
+	1,  // 11: gatehouse.plugin.v1.Backend.Describe:input_type -> gatehouse.plugin.v1.DescribeRequest
+	4,  // 12: gatehouse.plugin.v1.Backend.Configure:input_type -> gatehouse.plugin.v1.ConfigureRequest
+	6,  // 13: gatehouse.plugin.v1.Backend.Fragments:input_type -> gatehouse.plugin.v1.FragmentsRequest
+	10, // 14: gatehouse.plugin.v1.Backend.VerifyPlaintext:input_type -> gatehouse.plugin.v1.VerifyPlaintextRequest
+	12, // 15: gatehouse.plugin.v1.Backend.VerifyMSCHAPv2:input_type -> gatehouse.plugin.v1.VerifyMSCHAPv2Request
+	15, // 16: gatehouse.plugin.v1.Backend.Commit:input_type -> gatehouse.plugin.v1.CommitRequest
+	17, // 17: gatehouse.plugin.v1.Backend.Lookup:input_type -> gatehouse.plugin.v1.LookupRequest
+	20, // 18: gatehouse.plugin.v1.Backend.Health:input_type -> gatehouse.plugin.v1.HealthRequest
+	2,  // 19: gatehouse.plugin.v1.Backend.Describe:output_type -> gatehouse.plugin.v1.DescribeResponse
+	5,  // 20: gatehouse.plugin.v1.Backend.Configure:output_type -> gatehouse.plugin.v1.ConfigureResponse
+	7,  // 21: gatehouse.plugin.v1.Backend.Fragments:output_type -> gatehouse.plugin.v1.FragmentsResponse
+	11, // 22: gatehouse.plugin.v1.Backend.VerifyPlaintext:output_type -> gatehouse.plugin.v1.VerifyPlaintextResponse
+	13, // 23: gatehouse.plugin.v1.Backend.VerifyMSCHAPv2:output_type -> gatehouse.plugin.v1.VerifyMSCHAPv2Response
+	16, // 24: gatehouse.plugin.v1.Backend.Commit:output_type -> gatehouse.plugin.v1.CommitResponse
+	18, // 25: gatehouse.plugin.v1.Backend.Lookup:output_type -> gatehouse.plugin.v1.LookupResponse
+	21, // 26: gatehouse.plugin.v1.Backend.Health:output_type -> gatehouse.plugin.v1.HealthResponse
+	19, // [19:27] is the sub-list for method output_type
+	11, // [11:19] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_gatehouse_plugin_v1_plugin_proto_init() }
@@ -1442,7 +1497,7 @@ func file_gatehouse_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gatehouse_plugin_v1_plugin_proto_rawDesc), len(file_gatehouse_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/server/config"
+	"github.com/gatehouse-vpn/gatehouse/server/radius/acct"
+	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/server/radius/radiusd"
+)
+
+// startRADIUSServer runs the RADIUS front door of cfg on its UDP listen
+// address. engine returns the current policy engine, so that a SIGHUP
+// reload takes effect for RADIUS logins at once; radius_server's own
+// settings (listen, clients, secrets) are read here, at start, only.
+func startRADIUSServer(ctx context.Context, cfg *config.Config, engine func() *authpolicy.Engine, log *slog.Logger) (stop func(), err error) {
+	rs := cfg.RADIUSServer
+	var clients []radiusd.Client
+	for i, c := range rs.Clients {
+		b, err := os.ReadFile(c.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("radius_server.clients[%d].secret_file: %w", i, err)
+		}
+		secret := bytes.TrimRight(b, "\r\n")
+		if len(secret) == 0 {
+			return nil, fmt.Errorf("radius_server.clients[%d].secret_file: %s is empty", i, c.SecretFile)
+		}
+		clients = append(clients, radiusd.Client{Prefix: c.Prefix, Secret: secret})
+	}
+	service := rs.Service
+	timeout := authpolicy.DefaultLoginTimeout
+	if s, ok := cfg.Services.Get(service); ok && s.LoginTimeout > 0 {
+		timeout = s.LoginTimeout
+	}
+	auth := func(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error) {
+		return engine().Authenticate(ctx, service, cred)
+	}
+	srv, err := radiusd.New(radiusd.Config{
+		Clients:                     clients,
+		RequireMessageAuthenticator: rs.RequireMessageAuthenticator,
+		DuplicateWindow:             rs.DuplicateWindow,
+		Timeout:                     timeout,
+		Reply:                       rs.ReplyAttributes,
+	}, auth, log.With(slog.String("front_door", "radius")))
+	if err != nil {
+		return nil, fmt.Errorf("radius_server.reply_attributes: %w", err)
+	}
+	var lc net.ListenConfig
+	conn, err := lc.ListenPacket(ctx, "udp", rs.Listen.String())
+	if err != nil {
+		return nil, fmt.Errorf("radius_server.listen: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(conn); err != nil {
+			log.Error("RADIUS front door failed", slog.Any("err", err))
+		}
+	}()
+	log.Info("RADIUS front door started", slog.String("addr", conn.LocalAddr().String()), slog.String("service", service), slog.Int("clients", len(clients)))
+	return func() {
+		conn.Close()
+		<-done
+		st := srv.Stats()
+		log.Info("RADIUS front door stopped", slog.Uint64("requests", st.Requests), slog.Uint64("accepts", st.Accepts),
+			slog.Uint64("rejects", st.Rejects), slog.Uint64("unknown_client", st.UnknownClient),
+			slog.Uint64("bad_message_authenticator", st.BadMessageAuthenticator), slog.Uint64("duplicates", st.Duplicates))
+	}, nil
+}
+
+// newAccountant returns the RADIUS accounting of cfg, or nil when
+// radius_accounting has no servers. The PPTP front door calls Start for
+// every session that passed authentication and Stop with the close cause;
+// at shutdown, stop every session (acct.CauseAdminReboot) and Close.
+func newAccountant(cfg *config.Config, log *slog.Logger) (*acct.Accountant, error) {
+	ra := cfg.RADIUSAccounting
+	if len(ra.Servers) == 0 {
+		return nil, nil
+	}
+	b, err := os.ReadFile(ra.SecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("radius_accounting.secret_file: %w", err)
+	}
+	secret := radclient.Secret(bytes.TrimRight(b, "\r\n"))
+	if len(secret) == 0 {
+		return nil, fmt.Errorf("radius_accounting.secret_file: %s is empty", ra.SecretFile)
+	}
+	ac := acct.Config{
+		Timeout: ra.Timeout, Retries: ra.Retries, DeadAfter: ra.DeadAfter,
+		InterimInterval: ra.InterimInterval, NASIdentifier: ra.NASIdentifier, NASIPAddress: ra.NASIPAddress,
+	}
+	if ra.Retries == 0 {
+		ac.Retries = -1 // radclient: none
+	}
+	for _, s := range ra.Servers {
+		ac.Servers = append(ac.Servers, radclient.Server{Addr: s, Secret: secret})
+	}
+	return acct.New(ac, log.With(slog.String("component", "radius_accounting"))), nil
+}

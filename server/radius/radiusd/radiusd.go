@@ -1,0 +1,550 @@
+package radiusd
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lr "layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc2548"
+	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc3579"
+)
+
+// Client is a NAS allowed to send requests.
+type Client struct {
+	Prefix netip.Prefix
+	Secret []byte
+}
+
+// AuthFunc decides one login.
+type AuthFunc func(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error)
+
+// Config configures a Server.
+type Config struct {
+	Clients []Client
+	// RequireMessageAuthenticator drops Access-Requests without one.
+	RequireMessageAuthenticator bool
+	// DuplicateWindow is how long an answer is kept for retransmissions
+	// [5s].
+	DuplicateWindow time.Duration
+	// Timeout bounds one decision [10s].
+	Timeout time.Duration
+	// MaxInFlight bounds concurrent decisions [1024].
+	MaxInFlight int
+	// Reply attributes added to every Access-Accept, by name (see
+	// [ReplyAttributeNames]).
+	Reply map[string]string
+}
+
+// ReplyAttributeNames are the attributes Config.Reply may set.
+var ReplyAttributeNames = []string{"Filter-Id", "Class", "Reply-Message", "Session-Timeout", "Idle-Timeout", "Framed-MTU", "Acct-Interim-Interval"}
+
+// Stats counts what the server did; read it with Server.Stats.
+type Stats struct {
+	Requests, Accepts, Rejects, StatusServer   uint64
+	UnknownClient, BadMessageAuthenticator     uint64
+	Malformed, Duplicates, Overloaded, Ignored uint64
+}
+
+type stats struct {
+	requests, accepts, rejects, statusServer   atomic.Uint64
+	unknownClient, badMessageAuthenticator     atomic.Uint64
+	malformed, duplicates, overloaded, ignored atomic.Uint64
+}
+
+// Server is the RADIUS front door.
+type Server struct {
+	cfg   Config
+	auth  AuthFunc
+	log   *slog.Logger
+	reply lr.Attributes
+	sem   chan struct{}
+	st    stats
+
+	// lastWarn rate-limits the warnings a stranger can trigger (unknown
+	// client, bad Message-Authenticator): UnixNano of the last one.
+	lastWarn atomic.Int64
+
+	cache struct {
+		sync.Mutex
+		m     map[cacheKey]*cacheEntry
+		sweep time.Time
+	}
+	wg sync.WaitGroup
+}
+
+type cacheKey struct {
+	from netip.AddrPort
+	id   byte
+	auth [16]byte
+}
+
+type cacheEntry struct {
+	reply   []byte // nil while the request is being decided
+	expires time.Time
+}
+
+// New returns a server; log may be nil. It checks the reply attributes.
+func New(cfg Config, auth AuthFunc, log *slog.Logger) (*Server, error) {
+	if cfg.DuplicateWindow <= 0 {
+		cfg.DuplicateWindow = 5 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 1024
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reply, err := ReplyAttributes(cfg.Reply)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, auth: auth, log: log, reply: reply, sem: make(chan struct{}, cfg.MaxInFlight)}
+	s.cache.m = map[cacheKey]*cacheEntry{}
+	return s, nil
+}
+
+// identityAttributes passes on what the deciding branch's back-ends said
+// about the session (a RADIUS server behind the gateway: Filter-Id, Class,
+// Framed-IP-Address, Session-Timeout, Idle-Timeout), unless the
+// configuration sets the attribute itself. Values that do not encode are
+// left out.
+func (s *Server) identityAttributes(id map[string][]string) lr.Attributes {
+	var out lr.Attributes
+	for _, name := range []string{"Filter-Id", "Class", "Session-Timeout", "Idle-Timeout", "Framed-IP-Address"} {
+		if _, set := s.cfg.Reply[name]; set {
+			continue
+		}
+		for _, v := range id[name] {
+			if name == "Framed-IP-Address" {
+				a, err := netip.ParseAddr(v)
+				if err != nil || !a.Is4() {
+					continue
+				}
+				b := a.As4()
+				out = append(out, &lr.AVP{Type: rfc2865.FramedIPAddress_Type, Attribute: b[:]})
+				continue
+			}
+			if enc, err := ReplyAttributes(map[string]string{name: v}); err == nil {
+				out = append(out, enc...)
+			}
+		}
+	}
+	return out
+}
+
+// ReplyAttributes encodes configured reply attributes.
+func ReplyAttributes(m map[string]string) (lr.Attributes, error) {
+	p := &lr.Packet{}
+	var errs []error
+	for name, v := range m {
+		var err error
+		num := func(set func(*lr.Packet, uint32) error) {
+			n, e := strconv.ParseUint(v, 10, 32)
+			if e != nil {
+				err = fmt.Errorf("want a whole number, got %q", v)
+				return
+			}
+			err = set(p, uint32(n))
+		}
+		switch name {
+		case "Filter-Id":
+			err = rfc2865.FilterID_AddString(p, v)
+		case "Class":
+			err = rfc2865.Class_AddString(p, v)
+		case "Reply-Message":
+			err = rfc2865.ReplyMessage_AddString(p, v)
+		case "Session-Timeout":
+			num(func(p *lr.Packet, n uint32) error { return rfc2865.SessionTimeout_Add(p, rfc2865.SessionTimeout(n)) })
+		case "Idle-Timeout":
+			num(func(p *lr.Packet, n uint32) error { return rfc2865.IdleTimeout_Add(p, rfc2865.IdleTimeout(n)) })
+		case "Framed-MTU":
+			num(func(p *lr.Packet, n uint32) error { return rfc2865.FramedMTU_Add(p, rfc2865.FramedMTU(n)) })
+		case "Acct-Interim-Interval":
+			num(func(p *lr.Packet, n uint32) error {
+				p.Add(85, lr.NewInteger(n))
+				return nil
+			})
+		default:
+			err = fmt.Errorf("unknown attribute (known: %v)", ReplyAttributeNames)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reply attribute %s: %w", name, err))
+		}
+	}
+	return p.Attributes, errors.Join(errs...)
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Requests: s.st.requests.Load(), Accepts: s.st.accepts.Load(), Rejects: s.st.rejects.Load(),
+		StatusServer: s.st.statusServer.Load(), UnknownClient: s.st.unknownClient.Load(),
+		BadMessageAuthenticator: s.st.badMessageAuthenticator.Load(), Malformed: s.st.malformed.Load(),
+		Duplicates: s.st.duplicates.Load(), Overloaded: s.st.overloaded.Load(), Ignored: s.st.ignored.Load(),
+	}
+}
+
+// Serve answers requests on conn until it is closed; it then waits for
+// decisions in flight and returns nil.
+func (s *Server) Serve(conn net.PacketConn) error {
+	s.log.Debug("RADIUS front door started", "addr", conn.LocalAddr().String())
+	defer s.log.Debug("RADIUS front door stopped", "addr", conn.LocalAddr().String())
+	jobs := make(chan job)
+	defer s.wg.Wait()
+	defer close(jobs)
+	buf := make([]byte, lr.MaxPacketLength)
+	for {
+		n, addr, err := conn.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		ua, ok := addr.(*net.UDPAddr)
+		if !ok {
+			continue
+		}
+		from := ua.AddrPort()
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		pkt := make([]byte, n)
+		copy(pkt, buf[:n])
+		j := job{pkt: pkt, from: from, to: ua}
+		select {
+		case jobs <- j: // an idle worker takes it
+			continue
+		default:
+		}
+		select {
+		case s.sem <- struct{}{}:
+		default:
+			s.st.overloaded.Add(1)
+			continue
+		}
+		s.wg.Add(1)
+		go s.RoutineWorker(conn, j, jobs)
+	}
+}
+
+type job struct {
+	pkt  []byte
+	from netip.AddrPort
+	to   net.Addr
+}
+
+// RoutineWorker decides j, then waits for more jobs: workers live as long
+// as Serve, so their stacks, grown by the policy engine and plugin calls,
+// are kept. There are at most MaxInFlight of them.
+func (s *Server) RoutineWorker(conn net.PacketConn, j job, jobs <-chan job) {
+	defer s.wg.Done()
+	defer func() { <-s.sem }()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+		if reply := s.Handle(ctx, j.pkt, j.from); reply != nil {
+			_, _ = conn.WriteTo(reply, j.to)
+		}
+		cancel()
+		var ok bool
+		if j, ok = <-jobs; !ok {
+			return
+		}
+	}
+}
+
+// client finds the client of a source address: the longest prefix wins.
+func (s *Server) client(a netip.Addr) *Client {
+	var best *Client
+	for i := range s.cfg.Clients {
+		c := &s.cfg.Clients[i]
+		if c.Prefix.Contains(a) && (best == nil || c.Prefix.Bits() > best.Prefix.Bits()) {
+			best = c
+		}
+	}
+	return best
+}
+
+// Handle decides one packet from a source address and returns the reply,
+// or nil to drop it.
+func (s *Server) Handle(ctx context.Context, pkt []byte, from netip.AddrPort) []byte {
+	s.st.requests.Add(1)
+	cl := s.client(from.Addr())
+	if cl == nil {
+		n := s.st.unknownClient.Add(1)
+		if s.warnAllowed() {
+			s.log.Warn("RADIUS request from an unknown client dropped: add its network to radius_server.clients if it is a NAS of yours",
+				"from", from.String(), "unknown_client_total", n)
+		}
+		return nil
+	}
+	req, err := lr.Parse(pkt, cl.Secret)
+	if err != nil {
+		s.st.malformed.Add(1)
+		return nil
+	}
+	if req.Code != lr.CodeAccessRequest && req.Code != lr.CodeStatusServer {
+		s.st.ignored.Add(1)
+		return nil
+	}
+	switch err := rfc3579.Verify(pkt, cl.Secret, nil); {
+	case err == nil:
+	case errors.Is(err, rfc3579.ErrMissing) && !s.cfg.RequireMessageAuthenticator && req.Code == lr.CodeAccessRequest:
+	default:
+		n := s.st.badMessageAuthenticator.Add(1)
+		if s.warnAllowed() {
+			s.log.Warn("RADIUS request dropped: Message-Authenticator missing or wrong (wrong shared secret, or a NAS that does not send one)",
+				"from", from.String(), "err", err.Error(), "bad_message_authenticator_total", n)
+		}
+		return nil
+	}
+	key := cacheKey{from: from, id: req.Identifier, auth: req.Authenticator}
+	if cached, dup := s.lookup(key); dup {
+		s.st.duplicates.Add(1)
+		return cached
+	}
+	reply := s.decide(ctx, req, cl, from)
+	s.store(key, reply)
+	return reply
+}
+
+// warnAllowed lets one such warning through every 10 seconds; the
+// counters in Stats count every drop.
+func (s *Server) warnAllowed() bool {
+	now := time.Now().UnixNano()
+	last := s.lastWarn.Load()
+	return now-last >= int64(10*time.Second) && s.lastWarn.CompareAndSwap(last, now)
+}
+
+func (s *Server) lookup(key cacheKey) ([]byte, bool) {
+	now := time.Now()
+	s.cache.Lock()
+	defer s.cache.Unlock()
+	if now.After(s.cache.sweep) {
+		for k, e := range s.cache.m {
+			if e.reply != nil && now.After(e.expires) {
+				delete(s.cache.m, k)
+			}
+		}
+		s.cache.sweep = now.Add(s.cfg.DuplicateWindow)
+	}
+	if e, ok := s.cache.m[key]; ok && (e.reply == nil || now.Before(e.expires)) {
+		return e.reply, true
+	}
+	s.cache.m[key] = &cacheEntry{}
+	return nil, false
+}
+
+func (s *Server) store(key cacheKey, reply []byte) {
+	s.cache.Lock()
+	defer s.cache.Unlock()
+	if reply == nil {
+		delete(s.cache.m, key)
+		return
+	}
+	s.cache.m[key] = &cacheEntry{reply: reply, expires: time.Now().Add(s.cfg.DuplicateWindow)}
+}
+
+func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from netip.AddrPort) []byte {
+	if req.Code == lr.CodeStatusServer {
+		s.st.statusServer.Add(1)
+		return s.encode(req, lr.CodeAccessAccept, nil)
+	}
+	user, err := rfc2865.UserName_LookupString(req)
+	if err != nil || user == "" {
+		s.st.rejects.Add(1)
+		return s.reject(req, "no User-Name in the request", nil)
+	}
+	vs := vsas(req)
+	challenge, hasChal := rfc2548.Lookup(vs, rfc2548.TypeCHAPChallenge)
+	resp2, hasResp := rfc2548.Lookup(vs, rfc2548.TypeCHAP2Response)
+	cred := authpolicy.Credential{User: user}
+	cred.CallingStation, _ = rfc2865.CallingStationID_LookupString(req)
+	var ident byte
+	switch {
+	case hasChal && hasResp:
+		if len(challenge) != 16 || len(resp2) != 50 {
+			s.st.rejects.Add(1)
+			return s.reject(req, "malformed MS-CHAPv2 attributes", nil)
+		}
+		ident = resp2[0]
+		m := &authpolicy.MSCHAPv2Response{UserName: user}
+		copy(m.AuthenticatorChallenge[:], challenge)
+		copy(m.PeerChallenge[:], resp2[2:18])
+		copy(m.NTResponse[:], resp2[26:50])
+		cred.Kind, cred.MSCHAPv2 = authpolicy.MSCHAPv2, m
+		cred.User = stripDomain(user)
+	case req.Get(rfc2865.UserPassword_Type) != nil:
+		pw, err := rfc2865.UserPassword_Lookup(req)
+		if err != nil {
+			s.st.rejects.Add(1)
+			return s.reject(req, "malformed User-Password", nil)
+		}
+		cred.Kind, cred.Secret = authpolicy.Plaintext, authpolicy.NewSecret(string(pw))
+		clear(pw)
+	default:
+		s.st.rejects.Add(1)
+		return s.reject(req, "authentication method not supported: use PAP or MS-CHAPv2", nil)
+	}
+	res, err := s.auth(ctx, cred)
+	if err != nil {
+		s.st.rejects.Add(1)
+		ref := newRef()
+		s.log.Warn("RADIUS login could not be decided: rejected", "user", user, "client", from.String(), "ref", ref, "err", err)
+		return s.reject(req, fmt.Sprintf("Gatehouse could not decide the login (ref %s; the gateway log says why)", ref), mschapError(cred, ident, 0))
+	}
+	if !res.Accepted {
+		s.st.rejects.Add(1)
+		ref := newRef()
+		s.log.Info("RADIUS login rejected", "user", user, "client", from.String(), "kind", cred.Kind.String(), "ref", ref, "reason", res.Reason())
+		return s.reject(req, rejectMessage(res, ref), mschapError(cred, ident, res.MSCHAPError))
+	}
+	s.st.accepts.Add(1)
+	s.log.Info("RADIUS login accepted", "user", user, "client", from.String(), "kind", cred.Kind.String(), "branch", res.Branch)
+	attrs := append(lr.Attributes(nil), s.reply...)
+	attrs = append(attrs, s.identityAttributes(res.Identity.Attributes)...)
+	if cred.Kind == authpolicy.MSCHAPv2 {
+		if res.Keys == nil || len(res.AuthenticatorResponse) != 42 {
+			s.st.accepts.Add(^uint64(0))
+			s.st.rejects.Add(1)
+			return s.reject(req, "accepted without MPPE keys", mschapError(cred, ident, 0))
+		}
+		succ := append([]byte{ident}, res.AuthenticatorResponse...)
+		var salt [2]byte
+		_, _ = rand.Read(salt[:])
+		sa := binary.BigEndian.Uint16(salt[:])
+		attrs = append(attrs,
+			vsa(rfc2548.TypeCHAP2Success, succ),
+			vsa(rfc2548.TypeMPPESendKey, rfc2548.EncryptKey(res.Keys.Send, cl.Secret, req.Authenticator, sa)),
+			vsa(rfc2548.TypeMPPERecvKey, rfc2548.EncryptKey(res.Keys.Recv, cl.Secret, req.Authenticator, sa+1)),
+			vsa(rfc2548.TypeMPPEEncryptionPolicy, []byte{0, 0, 0, 1}),
+			vsa(rfc2548.TypeMPPEEncryptionTypes, []byte{0, 0, 0, 6}),
+		)
+	}
+	return s.encode(req, lr.CodeAccessAccept, attrs)
+}
+
+// newRef is a short reference that the Reply-Message and the log line of a
+// reject share, so an operator finds the reason of the user's reject.
+func newRef() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// rejectMessage is the Reply-Message of a reject. It says whether the
+// policy rejected the login or a back-end could not decide, and nothing
+// about which factor failed: under PAP "password and code" that would tell
+// an attacker that the password part was right. The log line with the same
+// reference has the engine's full reason.
+func rejectMessage(res *authpolicy.Result, ref string) string {
+	failed := len(res.Branches) > 0
+	for _, b := range res.Branches {
+		if b.Outcome == authpolicy.Rejected {
+			failed = false
+		}
+	}
+	if failed {
+		return fmt.Sprintf("Gatehouse could not decide the login: a back-end is unavailable (ref %s; the gateway log says which)", ref)
+	}
+	return fmt.Sprintf("Gatehouse rejected the login (ref %s; the gateway log says why)", ref)
+}
+
+func stripDomain(user string) string {
+	for i := len(user) - 1; i >= 0; i-- {
+		if user[i] == '\\' {
+			return user[i+1:]
+		}
+	}
+	return user
+}
+
+// mschapError is the MS-CHAP-Error of a failed MS-CHAPv2 login (RFC 2759
+// section 6): the code a back-end reported (a RADIUS server behind the
+// gateway said 647, account disabled), else 691 authentication failure;
+// no retry.
+func mschapError(cred authpolicy.Credential, ident byte, code int) *lr.AVP {
+	if cred.Kind != authpolicy.MSCHAPv2 {
+		return nil
+	}
+	if code <= 0 || code > 9999 {
+		code = 691
+	}
+	v := append([]byte{ident}, fmt.Sprintf("E=%d R=0 C=%s V=3 M=Authentication failed", code, hex.EncodeToString(cred.MSCHAPv2.AuthenticatorChallenge[:]))...)
+	return vsa(rfc2548.TypeCHAPError, v)
+}
+
+func (s *Server) reject(req *lr.Packet, reason string, extra *lr.AVP) []byte {
+	var attrs lr.Attributes
+	if len(reason) > 253 {
+		reason = reason[:250] + "..."
+	}
+	attrs = append(attrs, &lr.AVP{Type: rfc2865.ReplyMessage_Type, Attribute: lr.Attribute(reason)})
+	if extra != nil {
+		attrs = append(attrs, extra)
+	}
+	return s.encode(req, lr.CodeAccessReject, attrs)
+}
+
+// encode builds a signed reply: Message-Authenticator over the packet with
+// the Request Authenticator in place (RFC 3579 section 3.2), then the
+// Response Authenticator (RFC 2865 section 3).
+func (s *Server) encode(req *lr.Packet, code lr.Code, attrs lr.Attributes) []byte {
+	p := &lr.Packet{Code: code, Identifier: req.Identifier, Authenticator: req.Authenticator, Secret: req.Secret}
+	p.Attributes = attrs
+	// Proxy-State is copied unmodified, in order (RFC 2865 section 5.33),
+	// so that a proxy in front of the gateway can match the answer.
+	for _, a := range req.Attributes {
+		if a.Type == rfc2865.ProxyState_Type {
+			p.Attributes = append(p.Attributes, a)
+		}
+	}
+	p.Attributes = append(p.Attributes, &lr.AVP{Type: rfc3579.Type, Attribute: make([]byte, 16)})
+	b, err := p.MarshalBinary()
+	if err != nil {
+		s.log.Error("RADIUS reply too large: dropped", "err", err)
+		return nil
+	}
+	if err := rfc3579.Sign(b, req.Secret, nil); err != nil {
+		return nil
+	}
+	h := md5.New()
+	h.Write(b)
+	h.Write(req.Secret)
+	h.Sum(b[4:4:20])
+	return b
+}
+
+func vsa(typ byte, v []byte) *lr.AVP {
+	return &lr.AVP{Type: rfc2865.VendorSpecific_Type, Attribute: rfc2548.VSA(typ, v)}
+}
+
+func vsas(p *lr.Packet) [][]byte {
+	var out [][]byte
+	for _, a := range p.Attributes {
+		if a.Type == rfc2865.VendorSpecific_Type {
+			out = append(out, a.Attribute)
+		}
+	}
+	return out
+}
