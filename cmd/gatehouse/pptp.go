@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/bits"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +19,8 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/server/ippool"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/ccp"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/lcp"
+	"github.com/gatehouse-vpn/gatehouse/server/radius/acct"
+	"github.com/gatehouse-vpn/gatehouse/server/session"
 	"github.com/gatehouse-vpn/gatehouse/server/tun"
 )
 
@@ -29,8 +32,9 @@ import (
 type pptpFront struct {
 	gw   *gateway.Gateway
 	pool *ippool.Pool
-	cfg  config.PPTP // as started
-	done chan error  // Run's result
+	cfg  config.PPTP      // as started
+	acct *acct.Accountant // nil without radius_accounting
+	done chan error       // Run's result
 }
 
 // pptpAuth adapts the current policy engine to session.Authenticator.
@@ -54,6 +58,16 @@ func authorize(current *atomic.Pointer[running]) func(*authpolicy.Result) gatewa
 		ok, reason := gw.access.Allowed(res.User, stored, id.Groups)
 		if !ok {
 			return gateway.Authorization{Reason: reason}
+		}
+		if v := id.Attributes["Filter-Id"]; len(v) > 0 {
+			// A RADIUS server names the user's firewall policy: it wins,
+			// and one this gateway does not have refuses the session
+			// rather than leave the user unfiltered.
+			f := gw.firewall.Policies[v[0]]
+			if f == nil {
+				return gateway.Authorization{Reason: fmt.Sprintf("Filter-Id %q from the back-end names no firewall policy (firewall.policies)", v[0])}
+			}
+			return gateway.Authorization{Allowed: true, Reason: reason, Filter: f, FilterSource: v[0] + " (Filter-Id)"}
 		}
 		f, source := gw.firewall.For(res.User, id.Groups)
 		return gateway.Authorization{Allowed: true, Reason: reason, Filter: f, FilterSource: source}
@@ -158,6 +172,11 @@ func startPPTP(ctx context.Context, current *atomic.Pointer[running], log *slog.
 		dev.Close()
 		return nil, fmt.Errorf("pptp: %w", err)
 	}
+	accountant, err := newAccountant(current.Load().cfg, log)
+	if err != nil {
+		dev.Close()
+		return nil, err
+	}
 	l, c := pptpPolicies(cfg)
 	gw, err := gateway.New(gateway.Config{
 		Listen:              cfg.Listen,
@@ -175,6 +194,7 @@ func startPPTP(ctx context.Context, current *atomic.Pointer[running], log *slog.
 		CCP:                 c,
 		Auth:                pptpAuth{current},
 		Authorize:           authorize(current),
+		SessionUp:           accounting(accountant),
 		TUN:                 dev,
 		Log:                 log.With(slog.String("front_door", "pptp")),
 	})
@@ -182,7 +202,7 @@ func startPPTP(ctx context.Context, current *atomic.Pointer[running], log *slog.
 		dev.Close()
 		return nil, err
 	}
-	f := &pptpFront{gw: gw, pool: pool, cfg: cfg, done: make(chan error, 1)}
+	f := &pptpFront{gw: gw, pool: pool, cfg: cfg, acct: accountant, done: make(chan error, 1)}
 	started := make(chan struct{})
 	go func() {
 		close(started)
@@ -197,12 +217,56 @@ func startPPTP(ctx context.Context, current *atomic.Pointer[running], log *slog.
 // wait returns Run's error once ctx has ended, or an error when Run failed
 // on its own (the listener could not open).
 func (f *pptpFront) wait(timeout time.Duration) error {
+	var err error
 	select {
-	case err := <-f.done:
-		return err
+	case err = <-f.done:
 	case <-time.After(timeout):
-		return errors.New("pptp: the gateway did not stop in time")
+		err = errors.New("pptp: the gateway did not stop in time")
 	}
+	if f.acct != nil {
+		// Every session's Stop has been started; let them go out.
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		err = errors.Join(err, f.acct.Close(ctx))
+	}
+	return err
+}
+
+// accounting is the gateway's SessionUp hook for a (a nil a is no hook):
+// an Accounting-Request Start when the session reaches the data phase,
+// Interim-Updates while it runs, a Stop with the cause when it ends.
+func accounting(a *acct.Accountant) func(gateway.SessionInfo, func() session.Info) func(string, session.Info) {
+	if a == nil {
+		return nil
+	}
+	counters := func(in session.Info) acct.Counters {
+		return acct.Counters{InputOctets: in.BytesIn, OutputOctets: in.BytesOut, InputPackets: in.PacketsIn, OutputPackets: in.PacketsOut}
+	}
+	return func(s gateway.SessionInfo, live func() session.Info) func(string, session.Info) {
+		rec := acct.Record{SessionID: s.ID, User: s.User, FramedIP: s.Address, CallingStation: s.Client.String()}.WithIdentity(s.Attributes)
+		as := a.Start(rec, func() acct.Counters { return counters(live()) })
+		return func(cause string, _ session.Info) { as.Stop(terminateCause(cause)) }
+	}
+}
+
+// terminateCause maps a session's close cause (server/session,
+// server/control and server/gateway write them) to Acct-Terminate-Cause.
+func terminateCause(cause string) acct.Cause {
+	c := strings.ToLower(cause)
+	switch {
+	case strings.Contains(c, "local shutdown"):
+		return acct.CauseAdminReboot
+	case strings.Contains(c, "session timeout"):
+		return acct.CauseSessionTimeout
+	case strings.Contains(c, "no answer to echo"), strings.Contains(c, "does not answer lcp echo"),
+		strings.Contains(c, "cannot read from"), strings.Contains(c, "cannot send"), strings.Contains(c, "reset by peer"):
+		return acct.CauseLostCarrier
+	case strings.Contains(c, "the client"), strings.Contains(c, "peer terminated"), strings.Contains(c, "terminate-request"):
+		return acct.CauseUserRequest
+	case strings.Contains(c, "malformed"), strings.Contains(c, "protocol"):
+		return acct.CausePortError
+	}
+	return acct.CauseNASRequest
 }
 
 // pptpChanged names the PPTP settings a reload cannot apply to a running

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,14 @@ type call struct {
 	addr   atomic.Pointer[netip.Addr]
 	filter atomic.Pointer[firewall.Policy]
 
+	// Set by Authenticate for an accepted login, before IPCP runs.
+	auth struct {
+		sync.Mutex
+		attrs  map[string][]string
+		framed netip.Addr  // Framed-IP-Address, when a back-end gave one
+		timer  *time.Timer // Session-Timeout
+	}
+
 	// rx is owned by RoutineReadGRE.
 	rx struct {
 		window gre.Window
@@ -66,7 +75,10 @@ func newCall(g *Gateway, cc *control.Call) *call {
 
 // snapshot is the call's SessionInfo now.
 func (c *call) snapshot() SessionInfo {
-	return SessionInfo{ID: c.id, CallID: c.ctl.ID, PeerCallID: c.ctl.PeerID, Client: c.ctl.Peer, Started: c.started, Info: c.s.Info()}
+	c.auth.Lock()
+	attrs := c.auth.attrs
+	c.auth.Unlock()
+	return SessionInfo{ID: c.id, CallID: c.ctl.ID, PeerCallID: c.ctl.PeerID, Client: c.ctl.Peer, Started: c.started, Attributes: attrs, Info: c.s.Info()}
 }
 
 // SendPPP implements session.Link: one GRE data packet to the peer, with the
@@ -144,9 +156,21 @@ func (c *call) stopAckTimer() {
 	c.tx.Unlock()
 }
 
-// allocate is the session's IPCP Allocate: an address from the pool,
-// registered for RoutineReadTUN.
+// allocate is the session's IPCP Allocate: the Framed-IP-Address a
+// back-end gave when it is in the pool and free, else an address from the
+// pool; registered for RoutineReadTUN.
 func (c *call) allocate() (netip.Addr, bool) {
+	c.auth.Lock()
+	framed := c.auth.framed
+	c.auth.Unlock()
+	if framed.IsValid() {
+		if c.g.cfg.Pool.Request(framed) {
+			c.register(framed)
+			return framed, true
+		}
+		c.log.Warn("Framed-IP-Address is outside the pool or in use; taking an address from the pool",
+			slog.String("framed_ip_address", framed.String()))
+	}
 	a, ok := c.g.cfg.Pool.Allocate()
 	if ok {
 		c.register(a)
@@ -190,18 +214,52 @@ func (c *call) register(a netip.Addr) {
 // the policy engine committed the login (a one-time code is spent), as a
 // RADIUS server's reject after a good password would.
 func (c *call) Authenticate(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error) {
+	cred.CallingStation = c.ctl.Peer.String()
 	res, err := c.g.cfg.Auth.Authenticate(ctx, cred)
-	if err != nil || res == nil || !res.Accepted || c.g.cfg.Authorize == nil {
+	if err != nil || res == nil || !res.Accepted {
 		return res, err
 	}
-	a := c.g.cfg.Authorize(res)
-	if !a.Allowed {
-		return nil, &session.Denied{Code: chap.NoDialinPermission, Reason: a.Reason}
+	if c.g.cfg.Authorize != nil {
+		a := c.g.cfg.Authorize(res)
+		if !a.Allowed {
+			return nil, &session.Denied{Code: chap.NoDialinPermission, Reason: a.Reason}
+		}
+		c.filter.Store(a.Filter)
+		c.log.Info("vpn access granted", slog.String("user", res.User),
+			slog.String("reason", a.Reason), slog.String("firewall", a.FilterSource))
 	}
-	c.filter.Store(a.Filter)
-	c.log.Info("vpn access granted", slog.String("user", res.User),
-		slog.String("reason", a.Reason), slog.String("firewall", a.FilterSource))
+	c.applyAttributes(res.Identity.Attributes)
 	return res, nil
+}
+
+// applyAttributes keeps what the back-ends said of the user for the
+// session: Framed-IP-Address (IPCP offers it), Session-Timeout (the session
+// ends after it), and every attribute for SessionUp (accounting echoes
+// Class). Idle-Timeout is not applied: idle disconnection is not built.
+func (c *call) applyAttributes(attrs map[string][]string) {
+	c.auth.Lock()
+	defer c.auth.Unlock()
+	c.auth.attrs = attrs
+	if v := attrs["Framed-IP-Address"]; len(v) > 0 {
+		if a, err := netip.ParseAddr(v[0]); err == nil && a.Is4() {
+			c.auth.framed = a
+		}
+	}
+	if v := attrs["Session-Timeout"]; len(v) > 0 {
+		if secs, err := strconv.ParseUint(v[0], 10, 32); err == nil && secs > 0 {
+			d := time.Duration(secs) * time.Second
+			c.auth.timer = time.AfterFunc(d, func() { c.s.Close("session timeout: " + d.String() + " (Session-Timeout)") })
+			c.log.Info("session timeout", slog.Duration("after", d))
+		}
+	}
+}
+
+func (c *call) stopSessionTimer() {
+	c.auth.Lock()
+	if c.auth.timer != nil {
+		c.auth.timer.Stop()
+	}
+	c.auth.Unlock()
 }
 
 // deliver is the session's deliver: an IP packet the client sent, passed

@@ -110,6 +110,9 @@ type SessionInfo struct {
 	Client netip.Addr
 	// Started is when the call was set up.
 	Started time.Time
+	// Attributes are what the login's back-ends said of the user
+	// (authpolicy.Identity.Attributes: RADIUS Class, Filter-Id, ...).
+	Attributes map[string][]string
 	// Info is the session's snapshot: user, PPP address, MPPE, counters.
 	session.Info
 }
@@ -322,6 +325,7 @@ func (g *Gateway) watch(c *call) {
 	}
 	c.ctl.Disconnect(cause)
 	c.stopAckTimer()
+	c.stopSessionTimer()
 
 	g.calls.Lock()
 	delete(g.calls.byID, c.ctl.ID)

@@ -301,6 +301,10 @@ func (s *Session) Info() Info {
 
 // errorCode picks the MS-CHAPv2 Failure code for a refused login.
 func errorCode(res *authpolicy.Result) chap.ErrorCode {
+	if res != nil && res.MSCHAPError != 0 {
+		// A back-end that learnt the code (a RADIUS server's MS-CHAP-Error).
+		return chap.ErrorCode(res.MSCHAPError)
+	}
 	if res != nil && strings.Contains(strings.ToLower(res.Reason()), "disabled") {
 		return chap.AccountDisabled
 	}

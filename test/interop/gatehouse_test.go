@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse-vpn/gatehouse/server/pptp/pptptest"
 	"github.com/gatehouse-vpn/gatehouse/test/peers/slapd"
+	"github.com/gatehouse-vpn/gatehouse/test/radiuspeer"
 )
 
 // This file proves the gateway itself (cmd/gatehouse serve) with the Linux
@@ -120,6 +121,8 @@ type gatehouseOptions struct {
 	Backends string
 	// Policy is the pptp service's policy; default "Password".
 	Policy string
+	// Extra is appended at the top level (firewall, radius_accounting).
+	Extra string
 }
 
 // startGatehouse writes a configuration, adds the users alice and bob to
@@ -155,7 +158,8 @@ pptp:
   echo_interval: 2s
   echo_timeout: 6s
   access: {default: on}
-%s`, g.admin, o.Backends, cmp.Or(o.Policy, "Password"), tp.ServerIP, o.PPTP)
+%s
+%s`, g.admin, o.Backends, cmp.Or(o.Policy, "Password"), tp.ServerIP, o.PPTP, o.Extra)
 	if err := os.WriteFile(g.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -617,4 +621,97 @@ func TestGatehouseLDAP(t *testing.T) {
 			t.Errorf("the log holds %q", secret)
 		}
 	}
+}
+
+// TestGatehouseRADIUS is the PPTP case of the RADIUS issue: dave lives only
+// in a FreeRADIUS users file; policy RADIUS forwards his MS-CHAPv2 response
+// and takes the MPPE keys from the Access-Accept (MS-MPPE-Send-Key and
+// Recv-Key), so the pings prove those keys. The reply's Framed-IP-Address
+// becomes his address, its Filter-Id his firewall policy, and accounting
+// Start and Stop (with the Class echoed) reach FreeRADIUS's detail file.
+func TestGatehouseRADIUS(t *testing.T) {
+	tp := Up(t, "radius")
+	const davePassword = "d4ve's RADIUS secret"
+	var srv *radiuspeer.Server
+	// FreeRADIUS listens on 127.0.0.1 of the gateway's namespace.
+	if err := tp.Enter(tp.GatewayNS, func() error {
+		srv = radiuspeer.Start(t, radiuspeer.Options{Users: []radiuspeer.User{{
+			Name: "dave", Password: davePassword,
+			Reply: []string{`Filter-Id := "radius-users"`, `Framed-IP-Address := 192.0.2.77`, `Class := "gh-class-1"`},
+		}}})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	g := startGatehouse(t, tp, gatehouseOptions{
+		Backends: fmt.Sprintf("  RADIUS:\n    type: radius\n    options: {servers: %q, secret_file: %q}\n", srv.AuthAddr, srv.SecretFile),
+		Policy:   "RADIUS",
+		Extra: fmt.Sprintf(`firewall:
+  policies:
+    radius-users: [{action: allow}]
+radius_accounting:
+  servers: [%q]
+  secret_file: %q
+  nas_identifier: gatehouse-interop
+`, srv.AcctAddr, srv.SecretFile),
+	})
+	rs := tp.RunClients(t,
+		ClientOptions{Name: "dave", User: "dave", Password: davePassword, Ping: tp.LanHostIP, PingCount: 5},
+		ClientOptions{Name: "dave-wrong", User: "dave", Password: wrongPassword, ExpectFail: true},
+	)
+	r := rs[0]
+	if r.MPPEBits != 128 || r.PingRx != 5 || r.LocalIP.String() != "192.0.2.77" {
+		t.Errorf("dave: %s, want 128-bit MPPE, 5 of 5 pings and the Framed-IP-Address 192.0.2.77\n%s", r, r.Log)
+	}
+	if r := rs[1]; r.Auth != "fail" || !strings.Contains(r.Log, "E=691") {
+		t.Errorf("dave with a wrong password: %s, want E=691\n%s", r, r.Log)
+	}
+	g.waitIdle(t, 30*time.Second)
+	if !strings.Contains(g.log.String(), `"firewall":"radius-users (Filter-Id)"`) {
+		t.Errorf("the Filter-Id did not choose the firewall policy:\n%s", g.log)
+	}
+
+	// The Stop goes out as the session ends; give it a moment to land.
+	var start, stop map[string][]string
+	deadline := time.Now().Add(15 * time.Second)
+	for (start == nil || stop == nil) && time.Now().Before(deadline) {
+		for _, rec := range srv.Records() {
+			if first(rec["User-Name"]) != "dave" {
+				continue
+			}
+			switch first(rec["Acct-Status-Type"]) {
+			case "Start":
+				start = rec
+			case "Stop":
+				stop = rec
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if start == nil || stop == nil {
+		t.Fatalf("accounting Start %v, Stop %v in the detail file:\n%s", start, stop, srv.Detail())
+	}
+	if first(start["Acct-Session-Id"]) == "" || first(start["Acct-Session-Id"]) != first(stop["Acct-Session-Id"]) {
+		t.Errorf("Acct-Session-Id Start %v, Stop %v", start["Acct-Session-Id"], stop["Acct-Session-Id"])
+	}
+	for name, want := range map[string]string{
+		"Framed-IP-Address": "192.0.2.77", "NAS-Identifier": "gatehouse-interop", "Acct-Terminate-Cause": "User-Request",
+	} {
+		if got := first(stop[name]); got != want {
+			t.Errorf("Stop %s = %q, want %q\n%v", name, got, want, stop)
+		}
+	}
+	if !strings.Contains(first(stop["Class"]), "gh-class-1") && !strings.Contains(first(stop["Class"]), "0x67682d636c6173732d31") {
+		t.Errorf("Stop Class = %v, want gh-class-1 echoed", stop["Class"])
+	}
+	if first(stop["Acct-Input-Octets"]) == "0" || first(stop["Acct-Output-Packets"]) == "0" || first(stop["Acct-Input-Octets"]) == "" {
+		t.Errorf("Stop counters: in %v octets, out %v packets", stop["Acct-Input-Octets"], stop["Acct-Output-Packets"])
+	}
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
 }
