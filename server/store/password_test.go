@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -270,4 +271,40 @@ func TestArgon2ParamsCheck(t *testing.T) {
 	if got := defaultHashParams.String(); got != "m=65536,t=1,p=2" {
 		t.Fatalf("String() = %q", got)
 	}
+}
+
+// CheckPassword decides with the sealed copy, and with the argon2id hash
+// when the copy does not unseal (here: a copy moved from another row; the
+// store refuses to open with another key): the right password still
+// passes, a wrong one still fails.
+func TestCheckPasswordSealedAndHash(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	st := openAt(t, path)
+	for _, u := range []string{"alice", "bob"} {
+		if err := st.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetPassword(ctx, u, u+"'s secret"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(st *Store, name, pw string, want bool) {
+		t.Helper()
+		if ok, err := st.CheckPassword(ctx, name, pw); ok != want || err != nil {
+			t.Errorf("CheckPassword(%s, %q) = %v, %v; want %v", name, pw, ok, err, want)
+		}
+	}
+	check(st, "alice", "alice's secret", true)
+	check(st, "alice", "alice's secret ", false)
+	check(st, "alice", "alice's secre", false)
+	check(st, "alice", "bob's secret", false)
+
+	// Bob's copy replaced by alice's: it does not unseal for bob, so his
+	// hash decides, and alice's password is not his.
+	if _, err := st.db.Exec(`UPDATE users SET password_sealed = (SELECT password_sealed FROM users WHERE name = 'alice') WHERE name = 'bob'`); err != nil {
+		t.Fatal(err)
+	}
+	check(st, "bob", "bob's secret", true)
+	check(st, "bob", "alice's secret", false)
 }

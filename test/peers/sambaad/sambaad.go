@@ -164,13 +164,22 @@ func (s *Server) ping() error {
 	return c.Bind(s.BindDN, s.BindPassword)
 }
 
+// stop ends samba and every process it started (its process group), so
+// that none still writes in the test's directory when it is removed.
 func (s *Server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
+	pgid := s.cmd.Process.Pid
+	syscall.Kill(-pgid, syscall.SIGTERM)
 	select {
 	case <-s.done:
 	case <-time.After(15 * time.Second):
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL)
+	<-s.done
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if err := syscall.Kill(-pgid, 0); err == syscall.ESRCH {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
