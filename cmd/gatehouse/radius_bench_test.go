@@ -119,10 +119,6 @@ func TestRADIUSSideBySide(t *testing.T) {
 		var base float64
 		for i, tg := range targets {
 			n := requests
-			if kind.name == "PAP" && strings.Contains(tg.name, "local store") {
-				// argon2id (64 MiB, ~40 ms) per PAP check: a short run.
-				n = min(requests, 200)
-			}
 			// Warm up, then measure.
 			if _, err := radload.Run(context.Background(), radload.Config{Addr: tg.addr, Secret: tg.secret, Logins: kind.logins, Requests: min(n, 200), Parallel: parallel}); err != nil {
 				t.Fatal(err)

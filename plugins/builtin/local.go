@@ -11,7 +11,7 @@ import (
 
 // Local is the local password store back-end. Its fragment is the user's
 // password (unsealed), so it can be combined with a code under MS-CHAPv2;
-// plaintext checks use the argon2id hash.
+// plaintext checks compare with the same sealed copy (store.CheckPassword).
 type Local struct{ h storeHandle }
 
 var (
@@ -70,7 +70,7 @@ func (l *Local) Fragments(ctx context.Context, name string) ([]sdk.Fragment, err
 	return []sdk.Fragment{{Secret: pw}}, nil
 }
 
-// VerifyPlaintext implements sdk.PlaintextVerifier against the argon2id hash.
+// VerifyPlaintext implements sdk.PlaintextVerifier with store.CheckPassword.
 func (l *Local) VerifyPlaintext(ctx context.Context, name, secret string) (sdk.Verdict, error) {
 	st, why, err := l.user(ctx, name)
 	if err != nil || why != "" {

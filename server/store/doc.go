@@ -59,9 +59,9 @@
 //
 // # Secrets at rest
 //
-// A local password is kept twice: as an argon2id hash (RFC 9106) for
-// plaintext checks, and sealed (AES-256-GCM, package [seal]) so that
-// [Store.Password] can give it back. The sealed copy exists because of
+// A local password is kept twice: sealed (AES-256-GCM, package [seal]) so
+// that [Store.Password] can give it back, and as an argon2id hash (RFC
+// 9106). The sealed copy exists because of
 // MS-CHAPv2: the server never sees the password, only a response computed
 // over the NT hash (MD4 of the UTF-16LE password) of the whole secret the
 // user typed. To check a response the server needs that hash, and the NT
@@ -71,9 +71,13 @@
 // nothing in safety. It is also the only way to combine factors: when the
 // policy says "Password and OATH", the user types password and code as one
 // secret, the NT hash is of the concatenation, and only the password itself
-// can be concatenated with each candidate code. The argon2id hash, which
-// cannot be reversed, serves plaintext logins (RADIUS PAP) and costs an
-// attacker who steals only the database and not the key real work.
+// can be concatenated with each candidate code. Plaintext logins (RADIUS
+// PAP) compare with the sealed copy too: the hash would add no safety
+// while the copy exists, and at 64 MiB and tens of milliseconds a check it
+// would let a stream of PAP requests exhaust the gateway. The argon2id hash,
+// which cannot be reversed, decides plaintext logins when the sealed copy
+// does not open, and costs an attacker who steals only the database and not
+// the key real work.
 //
 // Token secrets (the HMAC keys of OATH tokens and DIGIPASS) are sealed the
 // same way. Plaintext exists only in memory: [Token.Secret] and the result
@@ -105,9 +109,11 @@
 // of a two-core gateway; 40 to 100 ms per check there). The parameters are
 // recorded in each hash, $argon2id$v=19$m=65536,t=1,p=2$salt$hash, so
 // raising them later leaves existing passwords valid. [Store.CheckPassword]
-// compares in constant time and spends one argon2id computation whether the
-// user exists, has no password or has a wrong one, so its timing does not
-// tell which. A wrong password is (false, nil), not an error.
+// unseals the copy and compares SHA-256 digests in constant time (neither
+// content nor length leaks); without a copy that opens it compares argon2id
+// outputs, spending one computation whether the user exists, has no
+// password or has a wrong one. A wrong password is (false, nil), not an
+// error.
 //
 // # Replay protection
 //
