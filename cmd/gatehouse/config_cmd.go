@@ -161,6 +161,5 @@ func unbuiltProblems(cfg *config.Config) config.Problems {
 	add(p.Auth.CHAPMD5, "pptp.auth.chap_md5", mschap)
 	add(p.Auth.MSCHAPv1, "pptp.auth.mschapv1", mschap)
 	add(p.ProxyARP, "pptp.proxy_arp", "proxy ARP is not built in this release; route the pool to the gateway from the LAN instead, and set it to false")
-	add(p.IdleTimeout != 0, "pptp.idle_timeout", "idle disconnection is not built in this release; set it to 0s (LCP echoes still end dead sessions)")
 	return ps
 }

@@ -190,6 +190,7 @@ func startPPTP(ctx context.Context, current *atomic.Pointer[running], log *slog.
 		MTU:                 cfg.MTU,
 		EchoInterval:        cfg.EchoInterval,
 		EchoTimeout:         cfg.EchoTimeout,
+		IdleTimeout:         cfg.IdleTimeout,
 		LCP:                 l,
 		CCP:                 c,
 		Auth:                pptpAuth{current},
@@ -258,6 +259,8 @@ func terminateCause(cause string) acct.Cause {
 		return acct.CauseAdminReboot
 	case strings.Contains(c, "session timeout"):
 		return acct.CauseSessionTimeout
+	case strings.Contains(c, "idle timeout"):
+		return acct.CauseIdleTimeout
 	case strings.Contains(c, "no answer to echo"), strings.Contains(c, "does not answer lcp echo"),
 		strings.Contains(c, "cannot read from"), strings.Contains(c, "cannot send"), strings.Contains(c, "reset by peer"):
 		return acct.CauseLostCarrier

@@ -20,6 +20,7 @@ func TestTerminateCause(t *testing.T) {
 		"control connection closed by the client":                                        acct.CauseUserRequest,
 		`LCP: peer sent Terminate-Request "User request"`:                                acct.CauseUserRequest,
 		"session timeout: 1h0m0s (Session-Timeout)":                                      acct.CauseSessionTimeout,
+		"idle timeout: no packet from the client for 10m0s":                              acct.CauseIdleTimeout,
 		"something else": acct.CauseNASRequest,
 	} {
 		if got := terminateCause(cause); got != want {

@@ -237,7 +237,8 @@ type PPTP struct {
 	// AcceptClientAddress lets a client keep the address it proposes.
 	AcceptClientAddress bool `yaml:"accept_client_address"`
 	MaxConnections      int  `yaml:"max_connections" min:"1"`
-	// IdleTimeout disconnects a session without traffic; 0 is off.
+	// IdleTimeout disconnects a session that sent no IP packet for that
+	// long; 0 is off.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// EchoInterval is the LCP echo period; 0 turns echoes off.
 	EchoInterval time.Duration `yaml:"echo_interval"`

@@ -42,8 +42,9 @@ type call struct {
 	auth struct {
 		sync.Mutex
 		attrs  map[string][]string
-		framed netip.Addr  // Framed-IP-Address, when a back-end gave one
-		timer  *time.Timer // Session-Timeout
+		framed netip.Addr    // Framed-IP-Address, when a back-end gave one
+		timer  *time.Timer   // Session-Timeout
+		idle   time.Duration // Idle-Timeout
 	}
 
 	// rx is owned by RoutineReadGRE.
@@ -234,8 +235,8 @@ func (c *call) Authenticate(ctx context.Context, cred authpolicy.Credential) (*a
 
 // applyAttributes keeps what the back-ends said of the user for the
 // session: Framed-IP-Address (IPCP offers it), Session-Timeout (the session
-// ends after it), and every attribute for SessionUp (accounting echoes
-// Class). Idle-Timeout is not applied: idle disconnection is not built.
+// ends after it), Idle-Timeout (replaces Config.IdleTimeout), and every
+// attribute for SessionUp (accounting echoes Class).
 func (c *call) applyAttributes(attrs map[string][]string) {
 	c.auth.Lock()
 	defer c.auth.Unlock()
@@ -243,6 +244,11 @@ func (c *call) applyAttributes(attrs map[string][]string) {
 	if v := attrs["Framed-IP-Address"]; len(v) > 0 {
 		if a, err := netip.ParseAddr(v[0]); err == nil && a.Is4() {
 			c.auth.framed = a
+		}
+	}
+	if v := attrs["Idle-Timeout"]; len(v) > 0 {
+		if secs, err := strconv.ParseUint(v[0], 10, 32); err == nil && secs > 0 {
+			c.auth.idle = time.Duration(secs) * time.Second
 		}
 	}
 	if v := attrs["Session-Timeout"]; len(v) > 0 {

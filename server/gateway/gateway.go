@@ -44,6 +44,9 @@ type Config struct {
 	MTU int
 	// EchoInterval and EchoTimeout are the control connection's keep-alive.
 	EchoInterval, EchoTimeout time.Duration
+	// IdleTimeout, when set, ends a session that has sent no IP packet
+	// for that long; a back-end's Idle-Timeout attribute overrides it.
+	IdleTimeout time.Duration
 	// LCP and CCP are the PPP policies, built by the caller.
 	LCP lcp.Policy
 	CCP ccp.Policy
@@ -316,6 +319,7 @@ func (g *Gateway) LinkInfo(cc *control.Call, sendACCM, receiveACCM uint32) {
 func (g *Gateway) watch(c *call) {
 	defer g.callsWG.Done()
 	ended := g.awaitEstablished(c)
+	g.watchIdle(c)
 	<-c.s.Done()
 	// The session's cause says more (an authentication or CCP refusal
 	// before the client hung up); the control side's is the fallback.
@@ -384,6 +388,37 @@ func (g *Gateway) awaitEstablished(c *call) (ended func(string, session.Info)) {
 				return g.cfg.SessionUp(c.snapshot(), c.s.Info)
 			}
 			return nil
+		}
+	}
+}
+
+// watchIdle ends the session once it has sent no IP packet for its idle
+// timeout, or returns when the session ends; without a timeout it returns
+// at once.
+func (g *Gateway) watchIdle(c *call) {
+	idle := g.cfg.IdleTimeout
+	c.auth.Lock()
+	if c.auth.idle > 0 {
+		idle = c.auth.idle
+	}
+	c.auth.Unlock()
+	if idle <= 0 {
+		return
+	}
+	tick := time.NewTicker(min(max(idle/4, 100*time.Millisecond), 5*time.Second))
+	defer tick.Stop()
+	last, since := c.s.Info().PacketsIn, time.Now()
+	for {
+		select {
+		case <-c.s.Done():
+			return
+		case now := <-tick.C:
+			if n := c.s.Info().PacketsIn; n != last {
+				last, since = n, now
+			} else if now.Sub(since) >= idle {
+				c.s.Close(fmt.Sprintf("idle timeout: no packet from the client for %s", idle))
+				return
+			}
 		}
 	}
 }

@@ -708,3 +708,23 @@ func TestFirewallAndSpoofing(t *testing.T) {
 		t.Errorf("log lacks the firewall policy:\n%s", l)
 	}
 }
+
+// TestIdleTimeout: a session that sends no IP packet for IdleTimeout is
+// ended, with the cause in the log, and its address returns to the pool.
+func TestIdleTimeout(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	gw := startGateway(t, func(c *Config) { c.IdleTimeout = 500 * time.Millisecond })
+	cl := dialCall(t, "alice", "correct horse")
+	cl.pc.Start()
+	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	waitFor(t, "idle session ended", slack*10*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
+	gw.stop(t)
+	if l := gw.logs.String(); !strings.Contains(l, `"cause":"idle timeout: no packet from the client for 500ms"`) {
+		t.Errorf("log lacks the idle-timeout cause:\n%s", l)
+	}
+	if n := gw.pool.InUse(); n != 0 {
+		t.Errorf("pool has %d addresses in use", n)
+	}
+}
