@@ -160,6 +160,5 @@ func unbuiltProblems(cfg *config.Config) config.Problems {
 	add(p.Auth.PAP, "pptp.auth.pap", mschap)
 	add(p.Auth.CHAPMD5, "pptp.auth.chap_md5", mschap)
 	add(p.Auth.MSCHAPv1, "pptp.auth.mschapv1", mschap)
-	add(p.ProxyARP, "pptp.proxy_arp", "proxy ARP is not built in this release; route the pool to the gateway from the LAN instead, and set it to false")
 	return ps
 }

@@ -261,13 +261,12 @@ func TestServeRefusesUnbuiltSettings(t *testing.T) {
 services:
   pptp: {policy: Demo}
 pptp:
-  auth: {pap: true}
-  proxy_arp: true
+  auth: {pap: true, mschapv1: true}
 `)
 	err := serve(context.Background(), path, io.Discard)
 	for _, want := range []string{
 		path + ":6:15: pptp.auth.pap: this release's PPTP server authenticates with MS-CHAPv2 only",
-		path + ":7:14: pptp.proxy_arp: proxy ARP is not built in this release",
+		path + ":6:31: pptp.auth.mschapv1: this release's PPTP server authenticates with MS-CHAPv2 only",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("got %v, want %s", err, want)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/bits"
-	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -140,16 +138,6 @@ func pptpPolicies(p config.PPTP) (lcp.Policy, ccp.Policy) {
 	return l, c
 }
 
-// coveringPrefix is the smallest IPv4 prefix holding first and last: the
-// route sent to the TUN.
-func coveringPrefix(first, last netip.Addr) netip.Prefix {
-	a, b := first.As4(), last.As4()
-	x := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-	y := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	p, _ := first.Prefix(bits.LeadingZeros32(x ^ y))
-	return p
-}
-
 // startPPTP opens the TUN, routes the pool to it, turns on forwarding and
 // runs the PPTP gateway until ctx ends. It needs root (or CAP_NET_ADMIN and
 // CAP_NET_RAW).
@@ -159,14 +147,22 @@ func startPPTP(ctx context.Context, current *atomic.Pointer[running], log *slog.
 	if err != nil {
 		return nil, fmt.Errorf("pptp.pool: %w", err)
 	}
-	prefix := coveringPrefix(cfg.Pool.First, cfg.Pool.Last)
+	routes := ippool.Prefixes(cfg.Pool.First, cfg.Pool.Last)
 	dev, err := tun.Open(cfg.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("pptp: %w (the PPTP front door needs root, or CAP_NET_ADMIN and CAP_NET_RAW)", err)
 	}
-	if err := dev.Configure(cfg.LocalAddress, prefix, cfg.MTU); err != nil {
+	if err := dev.Configure(cfg.LocalAddress, cfg.MTU, routes...); err != nil {
 		dev.Close()
 		return nil, fmt.Errorf("pptp: %w", err)
+	}
+	if cfg.ProxyARP {
+		ifs, err := tun.EnableProxyARP(cfg.Pool.First, cfg.Pool.Last)
+		if err != nil {
+			dev.Close()
+			return nil, fmt.Errorf("pptp.proxy_arp: %w", err)
+		}
+		log.Info("proxy ARP for the pool", slog.Any("interfaces", ifs))
 	}
 	if err := tun.EnableForwarding(); err != nil {
 		dev.Close()
@@ -182,7 +178,6 @@ func startPPTP(ctx context.Context, current *atomic.Pointer[running], log *slog.
 		Listen:              cfg.Listen,
 		LocalAddress:        cfg.LocalAddress,
 		Pool:                pool,
-		PoolPrefix:          prefix,
 		DNS:                 cfg.DNS,
 		WINS:                cfg.WINS,
 		AcceptClientAddress: cfg.AcceptClientAddress,
@@ -211,7 +206,7 @@ func startPPTP(ctx context.Context, current *atomic.Pointer[running], log *slog.
 	}()
 	<-started
 	log.Info("pptp front door started", slog.String("listen", cfg.Listen.String()), slog.String("tun", dev.Name()),
-		slog.String("pool", fmt.Sprintf("%s-%s", cfg.Pool.First, cfg.Pool.Last)), slog.String("route", prefix.String()))
+		slog.String("pool", fmt.Sprintf("%s-%s", cfg.Pool.First, cfg.Pool.Last)), slog.Any("routes", routes))
 	return f, nil
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/netip"
 	"sync/atomic"
 	"testing"
 
@@ -25,20 +24,6 @@ func TestTerminateCause(t *testing.T) {
 	} {
 		if got := terminateCause(cause); got != want {
 			t.Errorf("terminateCause(%q) = %v, want %v", cause, got, want)
-		}
-	}
-}
-
-func TestCoveringPrefix(t *testing.T) {
-	for _, tt := range []struct{ first, last, want string }{
-		{"10.99.0.10", "10.99.0.250", "10.99.0.0/24"},
-		{"192.0.2.10", "192.0.2.99", "192.0.2.0/25"},
-		{"10.0.0.5", "10.0.0.5", "10.0.0.5/32"},
-		{"10.0.0.255", "10.0.1.0", "10.0.0.0/23"},
-	} {
-		got := coveringPrefix(netip.MustParseAddr(tt.first), netip.MustParseAddr(tt.last))
-		if got.String() != tt.want {
-			t.Errorf("coveringPrefix(%s, %s) = %s, want %s", tt.first, tt.last, got, tt.want)
 		}
 	}
 }

@@ -29,10 +29,9 @@ type Config struct {
 	Listen netip.AddrPort
 	// LocalAddress is the gateway's own PPP address.
 	LocalAddress netip.Addr
-	// Pool hands out the clients' PPP addresses; PoolPrefix is the prefix
-	// routed to the TUN.
-	Pool       *ippool.Pool
-	PoolPrefix netip.Prefix
+	// Pool hands out the clients' PPP addresses; the caller routes it to
+	// the TUN.
+	Pool *ippool.Pool
 	// DNS and WINS are offered to clients by IPCP.
 	DNS, WINS []netip.Addr
 	// AcceptClientAddress lets a client keep an address it proposes when

@@ -364,7 +364,6 @@ func startGateway(t *testing.T, opts ...func(*Config)) *gateway {
 		Listen:         netip.MustParseAddrPort("127.0.0.1:1723"),
 		LocalAddress:   local,
 		Pool:           pool,
-		PoolPrefix:     netip.MustParsePrefix("10.8.0.0/24"),
 		DNS:            []netip.Addr{netip.MustParseAddr("10.8.0.53")},
 		MaxConnections: 4,
 		LCP:            lcp.DefaultPolicy(),

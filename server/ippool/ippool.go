@@ -156,3 +156,27 @@ func (p *Pool) Free() int {
 	defer p.mu.Unlock()
 	return p.free
 }
+
+// Prefixes returns the fewest CIDR prefixes that hold exactly first..last
+// (IPv4, first <= last): the routes that send the pool, and nothing
+// around it, to the gateway. 10.0.0.100 .. 10.0.0.120 gives 10.0.0.100/30,
+// 10.0.0.104/29, 10.0.0.112/29, 10.0.0.120/32.
+func Prefixes(first, last netip.Addr) []netip.Prefix {
+	lo, hi := uint64(u32(first)), uint64(u32(last))
+	var out []netip.Prefix
+	for lo <= hi {
+		// The largest block that starts at lo (alignment) and ends by hi.
+		size := uint64(1)
+		for size < 1<<32 && lo%(size*2) == 0 && lo+size*2-1 <= hi {
+			size *= 2
+		}
+		bits := 32
+		for s := size; s > 1; s >>= 1 {
+			bits--
+		}
+		a := netip.AddrFrom4([4]byte{byte(lo >> 24), byte(lo >> 16), byte(lo >> 8), byte(lo)})
+		out = append(out, netip.PrefixFrom(a, bits))
+		lo += size
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package ippool
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
@@ -124,5 +125,37 @@ func TestConcurrentNoDuplicates(t *testing.T) {
 	wg.Wait()
 	if len(seen) != 254 || p.Free() != 0 {
 		t.Fatalf("handed out %d, free %d", len(seen), p.Free())
+	}
+}
+
+func TestPrefixes(t *testing.T) {
+	for _, tt := range []struct {
+		first, last string
+		want        string
+	}{
+		{"10.0.0.100", "10.0.0.120", "[10.0.0.100/30 10.0.0.104/29 10.0.0.112/29 10.0.0.120/32]"},
+		{"10.99.0.10", "10.99.0.250", "[10.99.0.10/31 10.99.0.12/30 10.99.0.16/28 10.99.0.32/27 10.99.0.64/26 10.99.0.128/26 10.99.0.192/27 10.99.0.224/28 10.99.0.240/29 10.99.0.248/31 10.99.0.250/32]"},
+		{"192.0.2.0", "192.0.2.255", "[192.0.2.0/24]"},
+		{"10.0.0.5", "10.0.0.5", "[10.0.0.5/32]"},
+		{"10.0.0.255", "10.0.1.0", "[10.0.0.255/32 10.0.1.0/32]"},
+		{"0.0.0.0", "255.255.255.255", "[0.0.0.0/0]"},
+	} {
+		got := Prefixes(netip.MustParseAddr(tt.first), netip.MustParseAddr(tt.last))
+		if s := fmt.Sprint(got); s != tt.want {
+			t.Errorf("Prefixes(%s, %s) = %s, want %s", tt.first, tt.last, s, tt.want)
+		}
+		// Exactly the range: first and last in, their neighbours out.
+		in := func(a netip.Addr) bool {
+			for _, p := range got {
+				if p.Contains(a) {
+					return true
+				}
+			}
+			return false
+		}
+		f, l := netip.MustParseAddr(tt.first), netip.MustParseAddr(tt.last)
+		if !in(f) || !in(l) || (f.Prev().IsValid() && in(f.Prev())) || (l.Next().IsValid() && in(l.Next())) {
+			t.Errorf("Prefixes(%s, %s) = %v does not hold exactly the range", tt.first, tt.last, got)
+		}
 	}
 }

@@ -6,7 +6,8 @@
 // raw IPv4 packets, no packet-information prefix); Configure gives it the
 // gateway's PPP address, an MTU, brings it up and routes the pool to it,
 // over rtnetlink, so nothing but the kernel is needed. IP forwarding is
-// switched on with EnableForwarding.
+// switched on with EnableForwarding, proxy ARP for a pool inside a LAN
+// subnet with EnableProxyARP.
 //
 // The data plane depends on the small [Device] interface, not on this
 // package's File, so it can be tested with a channel-backed fake.
@@ -16,6 +17,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"unsafe"
@@ -100,10 +102,15 @@ func (t *File) Write(p []byte) (int, error) { return t.f.Write(p) }
 func (t *File) Close() error { return t.f.Close() }
 
 // Configure sets the MTU, gives the device the gateway's address local,
-// brings it up and routes pool to it.
-func (t *File) Configure(local netip.Addr, pool netip.Prefix, mtu int) error {
-	if !local.Is4() || !pool.Addr().Is4() {
+// brings it up and routes the pool's prefixes to it.
+func (t *File) Configure(local netip.Addr, mtu int, pool ...netip.Prefix) error {
+	if !local.Is4() {
 		return errors.New("tun: IPv4 only")
+	}
+	for _, p := range pool {
+		if !p.Addr().Is4() {
+			return errors.New("tun: IPv4 only")
+		}
 	}
 	if err := setMTU(t.name, mtu); err != nil {
 		return err
@@ -114,7 +121,12 @@ func (t *File) Configure(local netip.Addr, pool netip.Prefix, mtu int) error {
 	if err := setUp(t.name); err != nil {
 		return err
 	}
-	return t.addRoute(pool)
+	for _, p := range pool {
+		if err := t.addRoute(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func setMTU(name string, mtu int) error {
@@ -174,6 +186,55 @@ func (t *File) addRoute(pool netip.Prefix) error {
 		return fmt.Errorf("tun: route %s via %s: %w", pool, t.name, err)
 	}
 	return nil
+}
+
+// EnableProxyARP makes the kernel answer ARP for the pool first..last on
+// every interface with an IPv4 subnet that holds the whole pool, so hosts
+// on that LAN reach the clients without a route to the gateway (the
+// kernel's proxy_arp answers for addresses it routes through another
+// interface: the TUN). It returns the interfaces, or an error when none
+// holds the pool.
+func EnableProxyARP(first, last netip.Addr) ([]string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("tun: proxy ARP: %w", err)
+	}
+	var names []string
+	for _, ifc := range ifs {
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			p, ok := netipPrefix(ipn)
+			if !ok || !p.Addr().Is4() || !p.Contains(first) || !p.Contains(last) {
+				continue
+			}
+			path := "/proc/sys/net/ipv4/conf/" + ifc.Name + "/proxy_arp"
+			if err := os.WriteFile(path, []byte("1\n"), 0o644); err != nil {
+				return names, fmt.Errorf("tun: proxy ARP on %s: %w", ifc.Name, err)
+			}
+			names = append(names, ifc.Name)
+			break
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("tun: proxy ARP: no interface has a subnet holding the pool %s-%s", first, last)
+	}
+	return names, nil
+}
+
+func netipPrefix(n *net.IPNet) (netip.Prefix, bool) {
+	a, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones), true
 }
 
 // EnableForwarding switches on IPv4 forwarding in this network namespace.

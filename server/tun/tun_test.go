@@ -60,7 +60,7 @@ func TestConfigureAndExchange(t *testing.T) {
 	defer dev.Close()
 	local := netip.MustParseAddr("192.0.2.1")
 	pool := netip.MustParsePrefix("192.0.2.128/25")
-	if err := dev.Configure(local, pool, 1400); err != nil {
+	if err := dev.Configure(local, 1400, pool); err != nil {
 		t.Fatal(err)
 	}
 	if err := EnableForwarding(); err != nil {

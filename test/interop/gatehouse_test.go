@@ -123,6 +123,8 @@ type gatehouseOptions struct {
 	Policy string
 	// Extra is appended at the top level (firewall, radius_accounting).
 	Extra string
+	// PoolFirst and PoolLast: default 192.0.2.10 to 192.0.2.99.
+	PoolFirst, PoolLast string
 }
 
 // startGatehouse writes a configuration, adds the users alice and bob to
@@ -151,7 +153,7 @@ services:
 pptp:
   listen: %s:1723
   interface: gh-pptp0
-  pool: {first: 192.0.2.10, last: 192.0.2.99}
+  pool: {first: %s, last: %s}
   local_address: 192.0.2.1
   dns: [192.0.2.53, 192.0.2.54]
   wins: [192.0.2.55]
@@ -159,7 +161,8 @@ pptp:
   echo_timeout: 6s
   access: {default: on}
 %s
-%s`, g.admin, o.Backends, cmp.Or(o.Policy, "Password"), tp.ServerIP, o.PPTP, o.Extra)
+%s`, g.admin, o.Backends, cmp.Or(o.Policy, "Password"), tp.ServerIP,
+		cmp.Or(o.PoolFirst, "192.0.2.10"), cmp.Or(o.PoolLast, "192.0.2.99"), o.PPTP, o.Extra)
 	if err := os.WriteFile(g.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -714,4 +717,37 @@ func first(v []string) string {
 		return ""
 	}
 	return v[0]
+}
+
+// TestGatehouseProxyARP: with the pool inside the LAN's own subnet and
+// pptp.proxy_arp, the LAN host reaches a client as a neighbour (it ARPs for
+// the client's address, which the gateway answers): the client's ping to
+// the LAN host comes back, and so does the LAN host's ping to the client.
+func TestGatehouseProxyARP(t *testing.T) {
+	tp := Up(t, "proxyarp")
+	g := startGatehouse(t, tp, gatehouseOptions{PoolFirst: "203.0.113.100", PoolLast: "203.0.113.119", PPTP: "  proxy_arp: true\n"})
+	c := tp.StartClient(t, ClientOptions{Name: "alice", User: "alice", Password: alicePassword, Ping: tp.LanHostIP, Hold: 15 * time.Second})
+	if !c.WaitUp(3 * time.Minute) {
+		r := c.Wait()
+		t.Fatalf("alice did not come up: %s\n%s", r, r.Log)
+	}
+	var sessions []adminSession
+	g.get(t, "/v1/sessions", &sessions)
+	if len(sessions) != 1 || !strings.HasPrefix(sessions[0].Address, "203.0.113.1") {
+		t.Fatalf("sessions %+v, want one with an address in 203.0.113.100-119", sessions)
+	}
+	out, err := tp.Exec(tp.LanNS, "ping", "-c", "3", "-i", "0.2", "-W", "5", sessions[0].Address).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "3 received") {
+		t.Errorf("LAN host pinging %s: %v\n%s", sessions[0].Address, err, out)
+	}
+	neigh, _ := tp.Exec(tp.LanNS, "ip", "neigh", "show", sessions[0].Address).CombinedOutput()
+	if !strings.Contains(string(neigh), "lladdr") {
+		t.Errorf("the LAN host has no neighbour entry for %s (proxy ARP did not answer): %s", sessions[0].Address, neigh)
+	}
+	if r := c.Wait(); r.PingTx == 0 || r.PingRx != r.PingTx {
+		t.Errorf("alice pinging the LAN host: %s\n%s", r, r.Log)
+	}
+	if len(g.log.entries("proxy ARP for the pool")) != 1 {
+		t.Errorf("no proxy ARP log line:\n%s", g.log)
+	}
 }
