@@ -374,7 +374,10 @@ func (g *Gateway) awaitEstablished(c *call) (ended func(string, session.Info)) {
 		}
 		if in := c.s.Info(); in.Established {
 			mode := "stateful"
-			if in.Stateless {
+			switch {
+			case in.MPPEBits == 0:
+				mode = "none: the session is not encrypted"
+			case in.Stateless:
 				mode = "stateless"
 			}
 			c.log.Info("pptp session established",

@@ -13,9 +13,10 @@ import (
 //     pooled buffer and queued for RoutineSession (dropped when full).
 //  2. 0x00FD: Decrypt into s.data.rx; the inner protocol must be IP;
 //     deliver. ErrNeedReset asks RoutineSession for a Reset-Request.
-//  3. 0x0021 in the clear: refused when MPPE is required.
+//  3. 0x0021 in the clear: refused when MPPE is required or on.
 //  4. SendIP writes frame header, protocol 0x0021 and the packet into
-//     s.data.tx, encrypts in place, and hands the frame to the Link.
+//     s.data.tx, encrypts in place, and hands the frame to the Link; in
+//     the clear when MPPE is neither required nor negotiated.
 
 // ReceivePPP takes one GRE payload (a PPP frame) from the GRE reader.
 // It never blocks on the session goroutine and does not retain frame.
@@ -133,8 +134,23 @@ func (s *Session) receivePlain(ip []byte) {
 func (s *Session) SendIP(ipPacket []byte) {
 	s.data.Lock()
 	defer s.data.Unlock()
-	if !s.data.open || s.data.enc == nil {
+	if !s.data.open || (s.data.enc == nil && s.data.required) {
 		s.stats.dropNotReady.Add(1)
+		return
+	}
+	if s.data.enc == nil {
+		// MPPE not required and not negotiated: IP in the clear.
+		if 4+len(ipPacket) > len(s.data.tx) {
+			s.stats.dropProtocol.Add(1)
+			return
+		}
+		frame := ppp.AppendFrame(s.data.tx[:0], ppp.ProtoIP, ipPacket, s.data.acfc, s.data.pfc)
+		if err := s.link.SendPPP(frame); err != nil {
+			s.stats.dropNotReady.Add(1)
+			return
+		}
+		s.stats.packetsOut.Add(1)
+		s.stats.bytesOut.Add(uint64(len(ipPacket)))
 		return
 	}
 	// Frame header, then MPPE header room, then protocol field and packet.

@@ -140,3 +140,30 @@ func BenchmarkReceivePPP1400(b *testing.B) {
 		done += n
 	}
 }
+
+// With MPPE neither required nor negotiated (pptp.mppe.required off and a
+// client that asks for none), IP goes in the clear both ways; with MPPE
+// required, nothing goes in the clear.
+func TestDataPathClear(t *testing.T) {
+	var got []byte
+	s, link, _, _ := dataSession(t, func(ip []byte) { got = append(got[:0], ip...) })
+	s.data.enc, s.data.dec, s.data.required = nil, nil, false
+	ip := ipPacket(100, [4]byte{8, 8, 8, 8}, [4]byte{10, 8, 0, 2})
+	s.SendIP(ip)
+	proto, info, err := ppp.ParseFrame(link.last)
+	if err != nil || proto != ppp.ProtoIP || !bytes.Equal(info, ip) {
+		t.Fatalf("clear frame %x: %v %v", link.last, proto, err)
+	}
+	s.ReceivePPP(append([]byte{0x21}, ip...))
+	if !bytes.Equal(got, ip) {
+		t.Fatal("server did not deliver the clear packet")
+	}
+
+	s.data.required = true
+	link.n = 0
+	s.SendIP(ip)
+	s.ReceivePPP(append([]byte{0x21}, ip...))
+	if i := s.Info(); link.n != 0 || i.DroppedPlainIP != 1 || i.DroppedNotReady != 1 {
+		t.Fatalf("MPPE required: sent %d frames, info %+v", link.n, i)
+	}
+}

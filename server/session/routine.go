@@ -416,7 +416,9 @@ func (s *Session) openData() {
 		return
 	}
 	s.data.Lock()
-	ready := s.data.enc != nil || (!s.data.required && s.ccpA.State() != ppp.Opened)
+	// MPPE up, or not required: in the clear while CCP negotiates or
+	// when it came up without MPPE.
+	ready := s.data.enc != nil || !s.data.required
 	if s.data.required && s.ccpA.State() != ppp.Opened {
 		ready = false
 	}

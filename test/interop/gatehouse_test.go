@@ -751,3 +751,30 @@ func TestGatehouseProxyARP(t *testing.T) {
 		t.Errorf("no proxy ARP log line:\n%s", g.log)
 	}
 }
+
+// TestGatehouseMPPEOptional: with pptp.mppe.required off (config check
+// warns), a client that asks for no MPPE gets its session in the clear and
+// pings through, and a client that requires MPPE-128 still gets it.
+func TestGatehouseMPPEOptional(t *testing.T) {
+	tp := Up(t, "nomppe")
+	g := startGatehouse(t, tp, gatehouseOptions{PPTP: "  mppe: {required: false}\n"})
+	rs := tp.RunClients(t,
+		ClientOptions{Name: "clear", User: "alice", Password: alicePassword, MPPE: "none", Ping: tp.LanHostIP},
+		ClientOptions{Name: "mppe", User: "bob", Password: bobPassword, Ping: tp.LanHostIP},
+	)
+	if r := rs[0]; r.MPPEBits != 0 || r.PingTx == 0 || r.PingRx != r.PingTx {
+		t.Errorf("client without MPPE: %s, want a clear session and every ping answered\n%s", r, r.Log)
+	}
+	if r := rs[1]; r.MPPEBits != 128 || r.PingRx != r.PingTx {
+		t.Errorf("client requiring MPPE: %s\n%s", r, r.Log)
+	}
+	g.waitIdle(t, 30*time.Second)
+	modes := map[string]bool{}
+	for _, e := range g.log.entries("pptp session established") {
+		m, _ := e["mppe_mode"].(string)
+		modes[m] = true
+	}
+	if !modes["none: the session is not encrypted"] || !modes["stateless"] {
+		t.Errorf("established sessions' MPPE modes %v, want one unencrypted and one stateless", modes)
+	}
+}
