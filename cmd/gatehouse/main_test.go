@@ -265,8 +265,8 @@ pptp:
 `)
 	err := serve(context.Background(), path, io.Discard)
 	for _, want := range []string{
-		path + ":6:15: pptp.auth.pap: this release's PPTP server authenticates with MS-CHAPv2 only",
-		path + ":6:31: pptp.auth.mschapv1: this release's PPTP server authenticates with MS-CHAPv2 only",
+		path + ":6:15: pptp.auth.pap: PAP gives no MPPE keys, so a PAP session cannot be encrypted: with pptp.auth.pap on, set pptp.mppe.required: false",
+		path + ":6:31: pptp.auth.mschapv1: this release's PPTP server authenticates with MS-CHAPv2 and, when enabled, PAP; CHAP-MD5 and MS-CHAPv1 are not built",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("got %v, want %s", err, want)

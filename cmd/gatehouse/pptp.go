@@ -128,9 +128,13 @@ func firewallSettings(f config.Firewall) *firewall.Settings {
 }
 
 // pptpPolicies turns the configuration's PPP settings into the LCP and CCP
-// policies. Only MS-CHAPv2 is offered (weak methods are refused by check).
+// policies: MS-CHAPv2 first, then PAP when pptp.auth.pap is on (CHAP-MD5
+// and MS-CHAPv1 are refused by check).
 func pptpPolicies(p config.PPTP) (lcp.Policy, ccp.Policy) {
 	l := lcp.DefaultPolicy()
+	if p.Auth.PAP {
+		l.Auth = append(l.Auth, lcp.PAP)
+	}
 	c := ccp.Policy{Required: p.MPPE.Required, Allow40: p.MPPE.Bits40, Allow56: p.MPPE.Bits56, Stateless: ccp.StatelessRequired}
 	if p.MPPE.Stateful {
 		c.Stateless = ccp.StatefulPreferred

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/chap"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/ipcp"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/lcp"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/pap"
 )
 
 // The control pipeline of one session, all on RoutineSession:
@@ -168,7 +169,13 @@ func (s *Session) receiveControl(ctx context.Context, frame []byte) {
 	case ppp.ProtoLCP:
 		err = s.lcpA.Receive(info)
 	case ppp.ProtoCHAP:
-		s.receiveCHAP(ctx, info)
+		if !s.pap {
+			s.receiveCHAP(ctx, info)
+		}
+	case ppp.ProtoPAP:
+		if s.pap {
+			s.receivePAP(ctx, info)
+		}
 	case ppp.ProtoIPCP:
 		if s.chapSt == chapSucceeded {
 			err = s.ipcpA.Receive(info)
@@ -205,11 +212,18 @@ func (s *Session) lcpEvent(ev ppp.LayerEvent) {
 		s.data.Lock()
 		s.data.acfc, s.data.pfc = r.SendACFC, r.SendPFC
 		s.data.Unlock()
-		if r.Auth != lcp.MSCHAPv2 {
+		switch r.Auth {
+		case lcp.MSCHAPv2:
+			s.sendChallenge()
+		case lcp.PAP:
+			// The peer speaks first (RFC 1334 section 2.1); it gets
+			// AuthTimeout to do so.
+			s.pap = true
+			s.chapSt = chapChallenged
+			s.timers[chapTimer].Reset(s.cfg.AuthTimeout)
+		default:
 			s.lcpA.Close(fmt.Errorf("authentication method %s is not supported by the session", r.Auth))
-			return
 		}
-		s.sendChallenge()
 	case ppp.ThisLayerDown:
 		s.closeData()
 		s.ipcpA.Down()
@@ -240,6 +254,11 @@ func (s *Session) sendChallenge() {
 // has come (RFC 1994 section 4.1), until MaxConfigure are unanswered.
 func (s *Session) resendChallenge() {
 	if s.chapSt != chapChallenged {
+		return
+	}
+	if s.pap {
+		s.ending = "peer sent no PAP Authenticate-Request"
+		s.lcpA.Close(errors.New(s.ending))
 		return
 	}
 	if s.chapSent >= s.lcpA.MaxConfigure {
@@ -285,7 +304,40 @@ func (s *Session) receiveCHAP(ctx context.Context, info []byte) {
 	s.info.Lock()
 	s.info.user = r.Name
 	s.info.Unlock()
-	id := r.Identifier
+	s.startAuth(ctx, r.Identifier, cred)
+}
+
+// receivePAP is step 3 under PAP (pptp.auth.pap): the Authenticate-Request
+// goes to the policy engine as a plaintext credential.
+func (s *Session) receivePAP(ctx context.Context, info []byte) {
+	r, err := pap.ParseRequest(info)
+	if err != nil {
+		s.stats.dropProtocol.Add(1)
+		return
+	}
+	switch s.chapSt {
+	case chapChallenged:
+	case chapSucceeded:
+		if r.Identifier == s.chapID {
+			s.sendControl(ppp.ProtoPAP, s.success) // our Ack was lost
+		}
+		return
+	default:
+		return
+	}
+	s.chapSt = chapAuthenticating
+	s.chapID = r.Identifier
+	s.timers[chapTimer].Stop()
+	cred := authpolicy.Credential{Kind: authpolicy.Plaintext, User: r.PeerID, Secret: authpolicy.NewSecret(r.Password)}
+	s.info.Lock()
+	s.info.user = r.PeerID
+	s.info.Unlock()
+	s.startAuth(ctx, r.Identifier, cred)
+}
+
+// startAuth asks the Authenticator, off the session goroutine; the answer
+// comes back on authDone.
+func (s *Session) startAuth(ctx context.Context, id uint8, cred authpolicy.Credential) {
 	auth := s.cfg.Auth
 	timeout := s.cfg.AuthTimeout
 	go func() {
@@ -301,7 +353,7 @@ func (s *Session) authenticated(out authOutcome) bool {
 	if s.chapSt != chapAuthenticating || out.id != s.chapID {
 		return false
 	}
-	if out.err != nil || out.res == nil || !out.res.Accepted || out.res.Keys == nil {
+	if out.err != nil || out.res == nil || !out.res.Accepted || (out.res.Keys == nil && !s.pap) {
 		var cause string
 		code := chap.AuthenticationFailure
 		var denied *Denied
@@ -321,6 +373,11 @@ func (s *Session) authenticated(out authOutcome) bool {
 		}
 		s.chapSt = chapFailed
 		s.ending = cause
+		if s.pap {
+			s.log.Info("login refused", slog.String("cause", cause), slog.String("auth", "PAP"))
+			s.sendControl(ppp.ProtoPAP, pap.AppendNak(s.ctrlPkt[:0], s.chapID, "Access denied"))
+			return false
+		}
 		s.log.Info("login refused", slog.String("cause", cause), slog.Int("code", int(code)))
 		f := chap.NewFailure(s.chapID, code, newChallenge(), "Access denied")
 		s.sendControl(ppp.ProtoCHAP, f.Append(s.ctrlPkt[:0]))
@@ -329,10 +386,20 @@ func (s *Session) authenticated(out authOutcome) bool {
 	res := out.res
 	s.chapSt = chapSucceeded
 	s.keys = res.Keys
-	s.success = chap.AppendSuccess(nil, s.chapID, res.AuthenticatorResponse, "Welcome")
 	s.info.Lock()
 	s.info.branch = res.Branch
 	s.info.Unlock()
+	if s.pap {
+		s.success = pap.AppendAck(nil, s.chapID, "Welcome")
+		s.log.Info("login accepted", slog.String("user", res.User), slog.String("branch", res.Branch), slog.String("auth", "PAP"))
+		s.sendControl(ppp.ProtoPAP, s.success)
+		// PAP gives no MPPE keys: no CCP (the configuration allows PAP
+		// only with pptp.mppe.required off).
+		s.ipcpA.Up()
+		s.ipcpA.Open()
+		return true
+	}
+	s.success = chap.AppendSuccess(nil, s.chapID, res.AuthenticatorResponse, "Welcome")
 	s.log.Info("login accepted", slog.String("user", res.User), slog.String("branch", res.Branch))
 	s.sendControl(ppp.ProtoCHAP, s.success)
 	s.ipcpA.Up()

@@ -142,7 +142,10 @@ type Session struct {
 	chapVal  [chap.ChallengeLen]byte
 	chapSt   chapState
 	chapSent int    // Challenges sent for the current identifier
-	success  []byte // last Success packet, resent for a retransmitted Response
+	success  []byte // last Success (or PAP Ack) packet, resent for a retransmitted Response
+	// pap: LCP agreed on PAP; chapSt, chapID and success then track the
+	// PAP exchange (chapChallenged: waiting for an Authenticate-Request).
+	pap      bool
 	keys     *authpolicy.MPPEKeys
 	ending   string // cause chosen before LCP finished (auth failure)
 	finished bool

@@ -752,16 +752,27 @@ func TestGatehouseProxyARP(t *testing.T) {
 	}
 }
 
-// TestGatehouseMPPEOptional: with pptp.mppe.required off (config check
-// warns), a client that asks for no MPPE gets its session in the clear and
-// pings through, and a client that requires MPPE-128 still gets it.
+// TestGatehouseMPPEOptional: with pptp.mppe.required off and pptp.auth.pap
+// on (config check warns about both), a client that asks for no MPPE gets
+// its session in the clear and pings through, a client that requires
+// MPPE-128 still gets it, and a client that insists on PAP logs in with
+// PAP (the local store checks the plaintext password) or is refused with a
+// wrong one.
 func TestGatehouseMPPEOptional(t *testing.T) {
 	tp := Up(t, "nomppe")
-	g := startGatehouse(t, tp, gatehouseOptions{PPTP: "  mppe: {required: false}\n"})
+	g := startGatehouse(t, tp, gatehouseOptions{PPTP: "  mppe: {required: false}\n  auth: {pap: true}\n"})
 	rs := tp.RunClients(t,
 		ClientOptions{Name: "clear", User: "alice", Password: alicePassword, MPPE: "none", Ping: tp.LanHostIP},
 		ClientOptions{Name: "mppe", User: "bob", Password: bobPassword, Ping: tp.LanHostIP},
+		ClientOptions{Name: "pap", User: "alice", Password: alicePassword, Auth: "pap", Ping: tp.LanHostIP},
+		ClientOptions{Name: "pap-wrong", User: "bob", Password: wrongPassword, Auth: "pap", ExpectFail: true},
 	)
+	if r := rs[2]; r.AuthProto != "pap" || r.Auth != "ok" || r.MPPEBits != 0 || r.PingTx == 0 || r.PingRx != r.PingTx {
+		t.Errorf("PAP client: %s, want PAP, no MPPE, every ping answered\n%s", r, r.Log)
+	}
+	if r := rs[3]; r.Connected || r.Auth != "fail" {
+		t.Errorf("PAP client with a wrong password: %s\n%s", r, r.Log)
+	}
 	if r := rs[0]; r.MPPEBits != 0 || r.PingTx == 0 || r.PingRx != r.PingTx {
 		t.Errorf("client without MPPE: %s, want a clear session and every ping answered\n%s", r, r.Log)
 	}
@@ -776,5 +787,12 @@ func TestGatehouseMPPEOptional(t *testing.T) {
 	}
 	if !modes["none: the session is not encrypted"] || !modes["stateless"] {
 		t.Errorf("established sessions' MPPE modes %v, want one unencrypted and one stateless", modes)
+	}
+	// PAP carries the password in the clear: it must not reach the log.
+	l := g.log.String()
+	for _, secret := range []string{alicePassword, bobPassword, wrongPassword} {
+		if strings.Contains(l, secret) {
+			t.Errorf("the log holds %q", secret)
+		}
 	}
 }
