@@ -254,9 +254,8 @@ type adminPPTP struct {
 	PoolInUse int `json:"pool_in_use"`
 	Sessions  int `json:"sessions"`
 	Stats     struct {
-		GREMalformed   uint64
-		SpoofedSource  uint64
-		FirewallDenied uint64
+		GREReceived, GREMalformed, GREUnknownCall, GREWrongSource, GREOld uint64
+		TUNReceived, TUNNoSession, SpoofedSource, FirewallDenied          uint64
 	} `json:"stats"`
 }
 
@@ -268,6 +267,7 @@ func (g *gatehouse) waitIdle(t *testing.T, within time.Duration) adminPPTP {
 		var st adminPPTP
 		g.get(t, "/v1/pptp", &st)
 		if st.Sessions == 0 && st.PoolInUse == 0 {
+			t.Logf("gateway counters: %+v", st.Stats)
 			return st
 		}
 		if time.Now().After(deadline) {
