@@ -28,9 +28,13 @@ func (s *Session) ReceivePPP(frame []byte) {
 	}
 	switch proto {
 	case ppp.ProtoCompressedDatagram:
-		s.receiveEncrypted(info)
+		if !s.receiveEncrypted(info, false) {
+			s.queueControl(frame)
+		}
 	case ppp.ProtoIP:
-		s.receivePlain(info)
+		if !s.receivePlain(info, false) {
+			s.queueControl(frame)
+		}
 	default:
 		s.queueControl(frame)
 	}
@@ -56,12 +60,21 @@ func (s *Session) queueControl(frame []byte) {
 	}
 }
 
-func (s *Session) receiveEncrypted(packet []byte) {
+// receiveEncrypted handles an MPPE packet; it returns false, having done
+// nothing, when the data path is not open yet and queue is false, so the
+// caller queues the frame behind the control frames: a client may send
+// its first packets right after the Configure-Ack that completes CCP or
+// IPCP, and the session goroutine has not processed that Ack yet. The
+// session goroutine calls it again with queue true.
+func (s *Session) receiveEncrypted(packet []byte, queued bool) bool {
 	s.data.Lock()
 	if !s.data.open || s.data.dec == nil {
 		s.data.Unlock()
+		if !queued && !s.established() {
+			return false
+		}
 		s.stats.dropNotReady.Add(1)
-		return
+		return true
 	}
 	pt, err := s.data.dec.Decrypt(s.data.rx[:0], packet)
 	if err != nil {
@@ -70,7 +83,7 @@ func (s *Session) receiveEncrypted(packet []byte) {
 		if errors.Is(err, mppe.ErrNeedReset) {
 			s.askReset()
 		}
-		return
+		return true
 	}
 	proto, ip, ok := innerProtocol(pt)
 	if !ok || proto != ppp.ProtoIP {
@@ -82,12 +95,13 @@ func (s *Session) receiveEncrypted(packet []byte) {
 			// only sign of a keystream out of step.
 			s.askReset()
 		}
-		return
+		return true
 	}
 	s.stats.packetsIn.Add(1)
 	s.stats.bytesIn.Add(uint64(len(ip)))
 	s.deliver(ip)
 	s.data.Unlock()
+	return true
 }
 
 // innerProtocol splits a decrypted datagram into its protocol field (one
@@ -112,20 +126,26 @@ func (s *Session) askReset() {
 	}
 }
 
-func (s *Session) receivePlain(ip []byte) {
+// receivePlain handles IP in the clear; like receiveEncrypted it returns
+// false when the frame should wait behind the control frames.
+func (s *Session) receivePlain(ip []byte, queued bool) bool {
 	s.data.Lock()
 	defer s.data.Unlock()
 	if s.data.required || s.data.enc != nil {
 		s.stats.dropPlainIP.Add(1)
-		return
+		return true
 	}
 	if !s.data.open {
+		if !queued && !s.established() {
+			return false
+		}
 		s.stats.dropNotReady.Add(1)
-		return
+		return true
 	}
 	s.stats.packetsIn.Add(1)
 	s.stats.bytesIn.Add(uint64(len(ip)))
 	s.deliver(ip)
+	return true
 }
 
 // SendIP encrypts one IP packet from the TUN and sends it to the peer.

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
 	"github.com/gatehouse-vpn/gatehouse/server/mppe"
@@ -165,5 +166,30 @@ func TestDataPathClear(t *testing.T) {
 	s.ReceivePPP(append([]byte{0x21}, ip...))
 	if i := s.Info(); link.n != 0 || i.DroppedPlainIP != 1 || i.DroppedNotReady != 1 {
 		t.Fatalf("MPPE required: sent %d frames, info %+v", link.n, i)
+	}
+}
+
+// A data packet that comes before the session goroutine has opened the
+// data path (the client sends right after the Configure-Ack that completes
+// IPCP or CCP, which still waits in the control queue) is queued behind
+// that Ack rather than dropped, and delivered once the data path is open.
+func TestDataBeforeOpenIsQueued(t *testing.T) {
+	var got []byte
+	s, _, cenc, _ := dataSession(t, func(ip []byte) { got = append(got[:0], ip...) })
+	s.data.Lock()
+	s.data.open = false
+	s.data.Unlock()
+	ip := ipPacket(200, [4]byte{10, 8, 0, 2}, [4]byte{8, 8, 8, 8})
+	s.ReceivePPP(clientFrame(nil, cenc, ip))
+	if i := s.Info(); i.DroppedNotReady != 0 || i.PacketsIn != 0 || len(s.control) != 1 {
+		t.Fatalf("before open: info %+v, %d queued", i, len(s.control))
+	}
+	s.data.Lock()
+	s.data.open = true
+	s.data.Unlock()
+	fb := <-s.control
+	s.receiveControl(context.Background(), fb.b[:fb.n])
+	if !bytes.Equal(got, ip) || s.Info().PacketsIn != 1 {
+		t.Fatalf("the queued packet was not delivered: info %+v", s.Info())
 	}
 }

@@ -184,6 +184,10 @@ func (s *Session) receiveControl(ctx context.Context, frame []byte) {
 		if s.chapSt == chapSucceeded {
 			err = s.ccpA.Receive(info)
 		}
+	case ppp.ProtoCompressedDatagram:
+		s.receiveEncrypted(info, true) // came before the data phase opened
+	case ppp.ProtoIP:
+		s.receivePlain(info, true)
 	default:
 		s.stats.dropProtocol.Add(1)
 		if s.lcpA.State() == ppp.Opened {
