@@ -353,6 +353,10 @@ func (g *Gateway) watch(c *call) {
 		slog.Bool("mppe_stateless", in.Stateless),
 		slog.Uint64("bytes_in", in.BytesIn), slog.Uint64("bytes_out", in.BytesOut),
 		slog.Uint64("packets_in", in.PacketsIn), slog.Uint64("packets_out", in.PacketsOut),
+		slog.Group("dropped",
+			slog.Uint64("queue_full", in.DroppedQueueFull), slog.Uint64("not_ready", in.DroppedNotReady),
+			slog.Uint64("plain_ip", in.DroppedPlainIP), slog.Uint64("decrypt", in.DroppedDecrypt),
+			slog.Uint64("protocol", in.DroppedProtocol)),
 		slog.Duration("duration", time.Since(c.started)))
 }
 
