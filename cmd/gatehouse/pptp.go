@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -276,5 +277,5 @@ func terminateCause(cause string) acct.Cause {
 func pptpChanged(old, next config.PPTP) bool {
 	old.Access, next.Access = config.Access{}, config.Access{}
 	old.Service, next.Service = "", ""
-	return fmt.Sprint(old) != fmt.Sprint(next)
+	return !reflect.DeepEqual(old, next)
 }

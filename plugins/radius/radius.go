@@ -221,7 +221,7 @@ func (b *Backend) verdict(user string, resp *radclient.Response) sdk.Verdict {
 		b.log.Info("RADIUS accept", "user", user, "server", resp.Server, "authorization", a)
 		return sdk.Verdict{OK: true, Attributes: a.Attributes()}
 	case lr.CodeAccessReject:
-		if v, ok := rfc2548.Lookup(vsas(resp.Packet), rfc2548.TypeCHAPError); ok {
+		if v, ok := rfc2548.Lookup(rfc2548.VendorSpecific(resp.Packet), rfc2548.TypeCHAPError); ok {
 			if e, err := rfc2548.ParseCHAPError(v); err == nil {
 				return sdk.Verdict{Reason: e.Reason(), MSCHAPError: e.Code}
 			}
@@ -248,16 +248,6 @@ func sanitize(s string) string {
 		s = s[:200] + "..."
 	}
 	return strings.TrimSpace(s)
-}
-
-func vsas(p *lr.Packet) [][]byte {
-	var out [][]byte
-	for _, a := range p.Attributes {
-		if a.Type == rfc2865.VendorSpecific_Type {
-			out = append(out, a.Attribute)
-		}
-	}
-	return out
 }
 
 // VerifyMSCHAPv2 implements sdk.MSCHAPv2Verifier.
@@ -302,7 +292,7 @@ func (b *Backend) VerifyMSCHAPv2(ctx context.Context, user string, r sdk.MSCHAPv
 // MSCHAPv2Keys reads MS-CHAP2-Success and the MPPE keys from an
 // Access-Accept.
 func MSCHAPv2Keys(resp *radclient.Response) (sdk.MSCHAPv2Verdict, error) {
-	vs := vsas(resp.Packet)
+	vs := rfc2548.VendorSpecific(resp.Packet)
 	succ, ok := rfc2548.Lookup(vs, rfc2548.TypeCHAP2Success)
 	if !ok {
 		return sdk.MSCHAPv2Verdict{}, errors.New("no MS-CHAP2-Success in the Access-Accept")

@@ -42,25 +42,32 @@ func ParseFrame(b []byte) (proto Protocol, info []byte, err error) {
 		}
 		b = b[2:]
 	}
-	if len(b) == 0 {
+	proto, info, ok := SplitProtocol(b)
+	switch {
+	case !ok:
 		return 0, nil, ErrShortFrame
-	}
-	if b[0]&1 == 1 {
-		// A compressed, single-octet Protocol field.
-		proto = Protocol(b[0])
-		if !proto.Valid() {
-			return 0, nil, ErrBadProtocol
-		}
-		return proto, b[1:], nil
-	}
-	if len(b) < 2 {
-		return 0, nil, ErrShortFrame
-	}
-	proto = Protocol(b[0])<<8 | Protocol(b[1])
-	if !proto.Valid() {
+	case !proto.Valid():
 		return 0, nil, ErrBadProtocol
 	}
-	return proto, b[2:], nil
+	return proto, info, nil
+}
+
+// SplitProtocol splits b, which begins with a Protocol field, into the
+// protocol (one octet when compressed, RFC 1661 section 6.5) and the
+// information after it; ok is false when b is too short. It does not
+// check that the protocol number is valid: ParseFrame does, and MPPE's
+// receiver judges a decrypted one itself.
+func SplitProtocol(b []byte) (proto Protocol, info []byte, ok bool) {
+	if len(b) == 0 {
+		return 0, nil, false
+	}
+	if b[0]&1 == 1 {
+		return Protocol(b[0]), b[1:], true
+	}
+	if len(b) < 2 {
+		return 0, nil, false
+	}
+	return Protocol(b[0])<<8 | Protocol(b[1]), b[2:], true
 }
 
 // AppendFrame appends a PPP frame carrying info to dst. acfc and pfc say

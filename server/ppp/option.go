@@ -57,6 +57,26 @@ func AppendOption(dst []byte, typ uint8, data ...byte) []byte {
 // -Reject: a sequence of options, each checked by ParseOptions.
 type Options []byte
 
+// DecodeOptions parses the Options field b and decodes each option with
+// parse: the ParseOptions of LCP, IPCP and CCP. A framing error is
+// prefixed with layer ("lcp: ..."); parse's errors are returned as they
+// are.
+func DecodeOptions[T any](b []byte, layer string, parse func(Option) (T, error)) ([]T, error) {
+	opts, err := ParseOptions(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", layer, err)
+	}
+	var out []T
+	for o := range opts.All() {
+		d, err := parse(o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
 // ParseOptions checks that b is a well-formed sequence of options: each
 // at least 2 octets long and none running past the end. An empty sequence
 // is valid. The result aliases b. ParseOptions never allocates.

@@ -85,7 +85,7 @@ func (s *Session) receiveEncrypted(packet []byte, queued bool) bool {
 		}
 		return true
 	}
-	proto, ip, ok := innerProtocol(pt)
+	proto, ip, ok := ppp.SplitProtocol(pt)
 	if !ok || proto != ppp.ProtoIP {
 		stateless := s.data.stateless
 		s.data.Unlock()
@@ -102,21 +102,6 @@ func (s *Session) receiveEncrypted(packet []byte, queued bool) bool {
 	s.deliver(ip)
 	s.data.Unlock()
 	return true
-}
-
-// innerProtocol splits a decrypted datagram into its protocol field (one
-// octet when compressed, RFC 1661 section 6.5) and information.
-func innerProtocol(b []byte) (ppp.Protocol, []byte, bool) {
-	if len(b) == 0 {
-		return 0, nil, false
-	}
-	if b[0]&1 == 1 {
-		return ppp.Protocol(b[0]), b[1:], true
-	}
-	if len(b) < 2 {
-		return 0, nil, false
-	}
-	return ppp.Protocol(b[0])<<8 | ppp.Protocol(b[1]), b[2:], true
 }
 
 func (s *Session) askReset() {

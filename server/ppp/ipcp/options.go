@@ -143,19 +143,7 @@ func ParseOption(o ppp.Option) (Option, error) {
 
 // ParseOptions decodes the Options field of an IPCP Configure packet.
 func ParseOptions(b []byte) ([]Option, error) {
-	opts, err := ppp.ParseOptions(b)
-	if err != nil {
-		return nil, fmt.Errorf("ipcp: %w", err)
-	}
-	var out []Option
-	for o := range opts.All() {
-		d, err := ParseOption(o)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return ppp.DecodeOptions(b, "ipcp", ParseOption)
 }
 
 // AppendOptions encodes opts in order.

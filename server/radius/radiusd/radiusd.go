@@ -375,7 +375,7 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 		s.st.rejects.Add(1)
 		return s.reject(req, "no User-Name in the request", nil)
 	}
-	vs := vsas(req)
+	vs := rfc2548.VendorSpecific(req)
 	challenge, hasChal := rfc2548.Lookup(vs, rfc2548.TypeCHAPChallenge)
 	resp2, hasResp := rfc2548.Lookup(vs, rfc2548.TypeCHAP2Response)
 	cred := authpolicy.Credential{User: user}
@@ -537,14 +537,4 @@ func (s *Server) encode(req *lr.Packet, code lr.Code, attrs lr.Attributes) []byt
 
 func vsa(typ byte, v []byte) *lr.AVP {
 	return &lr.AVP{Type: rfc2865.VendorSpecific_Type, Attribute: rfc2548.VSA(typ, v)}
-}
-
-func vsas(p *lr.Packet) [][]byte {
-	var out [][]byte
-	for _, a := range p.Attributes {
-		if a.Type == rfc2865.VendorSpecific_Type {
-			out = append(out, a.Attribute)
-		}
-	}
-	return out
 }

@@ -20,6 +20,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
 )
 
 // Vendor is Microsoft's SMI Network Management Private Enterprise Code.
@@ -202,6 +205,18 @@ func Lookup(vsas [][]byte, typ byte) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// VendorSpecific returns the values of p's Vendor-Specific attributes, in
+// order, for Lookup.
+func VendorSpecific(p *radius.Packet) [][]byte {
+	var out [][]byte
+	for _, a := range p.Attributes {
+		if a.Type == rfc2865.VendorSpecific_Type {
+			out = append(out, a.Attribute)
+		}
+	}
+	return out
 }
 
 // VSA wraps one Microsoft attribute as a Vendor-Specific value (the bytes

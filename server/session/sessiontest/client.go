@@ -123,7 +123,7 @@ func (c *Client) Receive(frame []byte) {
 		if err != nil {
 			return
 		}
-		if p, ip, ok := innerProtocol(pt); ok && p == ppp.ProtoIP {
+		if p, ip, ok := ppp.SplitProtocol(pt); ok && p == ppp.ProtoIP {
 			c.GotIP <- ip
 		}
 	}
@@ -355,19 +355,4 @@ func (c *Client) ChallengeCount() int {
 func (c *Client) WantStatefulMPPE() {
 	c.ccpH.bits = ccp.MPPE128
 	c.ccpH.stateful = true
-}
-
-// innerProtocol splits a decrypted datagram into its protocol field (one
-// octet when compressed, RFC 1661 section 6.5) and information.
-func innerProtocol(b []byte) (ppp.Protocol, []byte, bool) {
-	if len(b) == 0 {
-		return 0, nil, false
-	}
-	if b[0]&1 == 1 {
-		return ppp.Protocol(b[0]), b[1:], true
-	}
-	if len(b) < 2 {
-		return 0, nil, false
-	}
-	return ppp.Protocol(b[0])<<8 | ppp.Protocol(b[1]), b[2:], true
 }
