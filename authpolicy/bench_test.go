@@ -63,6 +63,16 @@ func BenchmarkEvaluateMSCHAPv2Fallthrough(b *testing.B) {
 	benchLogin(b, mschapCred("alice", "500019"), "DIGIPASS")
 }
 
+// BenchmarkEvaluateMSCHAPv1 and BenchmarkEvaluateCHAPMD5 are the same
+// login under the weak methods an operator may enable for PPTP.
+func BenchmarkEvaluateMSCHAPv1(b *testing.B) {
+	benchLogin(b, mschapv1Cred("alice", "correct horse333333"), "Password and OATH")
+}
+
+func BenchmarkEvaluateCHAPMD5(b *testing.B) {
+	benchLogin(b, md5Cred("alice", "correct horse333333"), "Password and OATH")
+}
+
 func BenchmarkEvaluatePlaintext(b *testing.B) {
 	benchLogin(b, plainCred("alice", "correct horse333333"), "Password and OATH")
 }

@@ -50,10 +50,22 @@ func (p *Policy) Workable(b Branch, kind CredentialKind) (bool, string) {
 				return true, ""
 			}
 			return false, fmt.Sprintf("%s can neither check a plaintext secret nor supply the secret to compare", name)
+		case MSCHAPv1, CHAPMD5:
+			if c.Has(CapFragments) {
+				return true, ""
+			}
+			return false, noFragments(name, kind)
 		}
 		return false, "unknown credential kind"
 	}
 	switch kind {
+	case MSCHAPv1, CHAPMD5:
+		for _, name := range b.Factors {
+			if !p.infos[name].Capabilities.Has(CapFragments) {
+				return false, noFragments(name, kind)
+			}
+		}
+		return true, ""
 	case MSCHAPv2:
 		for _, name := range b.Factors {
 			if !p.infos[name].Capabilities.Has(CapFragments) {
@@ -80,6 +92,10 @@ func (p *Policy) Workable(b Branch, kind CredentialKind) (bool, string) {
 	return false, "unknown credential kind"
 }
 
+func noFragments(name string, kind CredentialKind) string {
+	return fmt.Sprintf("%s cannot supply the secret that %s responses are checked against (it offers no fragments, and back-ends check only MS-CHAPv2 and plaintext themselves)", name, kind)
+}
+
 // weakBits estimates the entropy, in bits, of a branch whose every factor is
 // a one-time code; ok is false when the branch has another kind of secret.
 func (p *Policy) weakBits(b Branch) (bits float64, ok bool) {
@@ -98,10 +114,12 @@ func (p *Policy) weakBits(b Branch) (bits float64, ok bool) {
 }
 
 // Check verifies every branch against the credential kinds the service
-// receives (a PPTP service receives only MS-CHAPv2; a RADIUS service both).
+// receives (a PPTP service MS-CHAPv2, and whatever else pptp.auth enables;
+// a RADIUS service MS-CHAPv2 and plaintext).
 // A branch that works for none of them is an error; a branch that works for
 // some is a warning for the others (it is skipped for those logins). A
-// branch whose only secret under MS-CHAPv2 is one-time codes is a warning:
+// branch whose only secret under MS-CHAPv2 or MS-CHAPv1 is one-time codes
+// is a warning:
 // its MPPE keys come from a few dozen bits at most.
 func (p *Policy) Check(kinds []CredentialKind) []Finding {
 	var out []Finding
@@ -127,17 +145,21 @@ func (p *Policy) Check(kinds []CredentialKind) []Finding {
 			}
 			out = append(out, Finding{Severity: sev, Service: p.Service, Branch: b.String(), Kind: m.kind, Msg: msg})
 		}
-		if !contains(kinds, MSCHAPv2) {
-			continue
+		var keyed []string
+		var first CredentialKind
+		for _, k := range []CredentialKind{MSCHAPv2, MSCHAPv1} {
+			if ok, _ := p.Workable(b, k); ok && contains(kinds, k) {
+				if first == 0 {
+					first = k
+				}
+				keyed = append(keyed, k.String())
+			}
 		}
-		if ok, _ := p.Workable(b, MSCHAPv2); !ok {
-			continue
-		}
-		if bits, weak := p.weakBits(b); weak {
+		if bits, weak := p.weakBits(b); weak && len(keyed) > 0 {
 			out = append(out, Finding{
-				Severity: SeverityWarning, Service: p.Service, Branch: b.String(), Kind: MSCHAPv2,
-				Msg: fmt.Sprintf("service %s: branch %q is weak over MS-CHAPv2: its only secret is a one-time code, so the MPPE keys come from about %.0f bits and recorded traffic can be decrypted offline; add a password factor, e.g. %q",
-					p.Service, b.String(), bits, "Password and "+b.String()),
+				Severity: SeverityWarning, Service: p.Service, Branch: b.String(), Kind: first,
+				Msg: fmt.Sprintf("service %s: branch %q is weak over %s: its only secret is a one-time code, so the MPPE keys come from about %.0f bits and recorded traffic can be decrypted offline; add a password factor, e.g. %q",
+					p.Service, b.String(), strings.Join(keyed, " and "), bits, "Password and "+b.String()),
 			})
 		}
 	}

@@ -1,8 +1,10 @@
 package authpolicy
 
-import "context"
-
-import "fmt"
+import (
+	"context"
+	"crypto/md5"
+	"fmt"
+)
 
 // CredentialKind says what a login presents.
 type CredentialKind uint8
@@ -11,12 +13,20 @@ const (
 	// MSCHAPv2 is a challenge-response over the NT hash of the whole secret
 	// (PPTP, RADIUS with MS-CHAP2-Response). The secret itself is never seen.
 	MSCHAPv2 CredentialKind = iota + 1
-	// Plaintext is the whole typed secret (RADIUS PAP).
+	// Plaintext is the whole typed secret (RADIUS PAP, PPP PAP).
 	Plaintext
+	// MSCHAPv1 is RFC 2433's challenge-response: DES over the 8-octet
+	// challenge with the NT hash of the whole secret. PPTP only, when the
+	// operator enables it.
+	MSCHAPv1
+	// CHAPMD5 is RFC 1994's CHAP with MD5 over the identifier, the whole
+	// secret and the challenge. It gives no MPPE keys. PPTP only, when the
+	// operator enables it.
+	CHAPMD5
 )
 
 // CredentialKinds lists every kind, in the order reports show them.
-var CredentialKinds = []CredentialKind{MSCHAPv2, Plaintext}
+var CredentialKinds = []CredentialKind{MSCHAPv2, Plaintext, MSCHAPv1, CHAPMD5}
 
 func (k CredentialKind) String() string {
 	switch k {
@@ -24,6 +34,10 @@ func (k CredentialKind) String() string {
 		return "MS-CHAPv2"
 	case Plaintext:
 		return "plaintext"
+	case MSCHAPv1:
+		return "MS-CHAPv1"
+	case CHAPMD5:
+		return "CHAP-MD5"
 	}
 	return fmt.Sprintf("CredentialKind(%d)", uint8(k))
 }
@@ -40,6 +54,34 @@ type MSCHAPv2Response struct {
 	UserName string
 }
 
+// MSCHAPv1Response is what RFC 2433 section 3 puts on the wire that the
+// engine checks, plus the challenge the authenticator sent. The LAN Manager
+// response is not carried: the server refuses it (package chap).
+type MSCHAPv1Response struct {
+	Challenge  [8]byte
+	NTResponse [24]byte
+}
+
+// CHAPMD5Response is an RFC 1994 CHAP response with algorithm MD5, and
+// what it answers: Response is MD5(Identifier || secret || Challenge).
+type CHAPMD5Response struct {
+	Identifier uint8
+	Challenge  []byte
+	Response   [16]byte
+}
+
+// CHAPMD5Sum is the response of RFC 1994 section 4.1 with algorithm MD5:
+// MD5(Identifier || secret || Challenge).
+func CHAPMD5Sum(id uint8, secret, challenge []byte) [md5.Size]byte {
+	h := md5.New()
+	h.Write([]byte{id})
+	h.Write(secret)
+	h.Write(challenge)
+	var sum [md5.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
 // Credential is one login attempt.
 type Credential struct {
 	Kind CredentialKind
@@ -49,6 +91,10 @@ type Credential struct {
 	Secret Secret
 	// MSCHAPv2 is set for MSCHAPv2.
 	MSCHAPv2 *MSCHAPv2Response
+	// MSCHAPv1 is set for MSCHAPv1.
+	MSCHAPv1 *MSCHAPv1Response
+	// CHAPMD5 is set for CHAPMD5.
+	CHAPMD5 *CHAPMD5Response
 	// CallingStation is where the login comes from, when known: the
 	// client's public address (PPTP) or the NAS's Calling-Station-Id
 	// (RADIUS front door). Back-ends read it with [CallingStation]; one

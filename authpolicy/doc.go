@@ -47,13 +47,26 @@
 // codes is a warning too: the MPPE keys then come from about 20 bits per
 // code, and a recorded session can be decrypted offline.
 //
+// MS-CHAPv1 and CHAP-MD5 ([MSCHAPv1], [CHAPMD5]) reach the engine only from
+// a PPTP service whose operator enabled them (pptp.auth.mschapv1,
+// pptp.auth.chap_md5). Like MS-CHAPv2 they carry a response computed over
+// the whole typed secret, so the engine composes them from fragments the
+// same way; unlike MS-CHAPv2 no back-end checks them itself (the plugin
+// protocol has no call for them), so every factor of such a branch, a
+// lone one included, must supply fragments: the local store, OATH and
+// DIGIPASS can, LDAP and RADIUS cannot, and their branches are skipped for
+// those logins. MS-CHAPv1 yields one MPPE key for both directions (RFC
+// 3079 section 2.4); CHAP-MD5 yields none, so its sessions are never
+// encrypted.
+//
 // # Evaluating
 //
 // [Engine.Authenticate] tries the branches in order and stops at the first
 // success. For MS-CHAPv2, a lone factor that verifies MS-CHAPv2 is asked
 // directly; otherwise the engine fetches every factor's fragments (in
 // parallel), builds every combination in written order (at most
-// [MaxCombinations]), computes the NT-Response of each and compares it in
+// [MaxCombinations]), computes the NT-Response of each (the MS-CHAPv1
+// NT-Response, or the CHAP-MD5 hash, for those kinds) and compares it in
 // constant time with the one received. Plaintext secrets are split and each
 // part checked by its back-end. When every factor matched, identity back-ends
 // may still refuse (disabled, locked), and then each back-end is told which

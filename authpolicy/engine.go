@@ -112,6 +112,14 @@ func (e *Engine) Authenticate(ctx context.Context, serviceName string, cred Cred
 		if cred.MSCHAPv2 == nil {
 			return nil, errors.New("MS-CHAPv2 credential without a response")
 		}
+	case MSCHAPv1:
+		if cred.MSCHAPv1 == nil {
+			return nil, errors.New("MS-CHAPv1 credential without a response")
+		}
+	case CHAPMD5:
+		if cred.CHAPMD5 == nil {
+			return nil, errors.New("CHAP-MD5 credential without a response")
+		}
 	case Plaintext:
 	default:
 		return nil, fmt.Errorf("unsupported credential kind %v", cred.Kind)

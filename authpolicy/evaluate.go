@@ -68,6 +68,8 @@ func (ev *evaluation) run(ctx context.Context) (Outcome, string) {
 	switch ev.cred.Kind {
 	case MSCHAPv2:
 		err = ev.mschapv2(ctx)
+	case MSCHAPv1, CHAPMD5:
+		err = ev.combinations(ctx)
 	case Plaintext:
 		err = ev.plaintext(ctx)
 	}
@@ -186,6 +188,15 @@ func (ev *evaluation) mschapv2(ctx context.Context) error {
 			return nil
 		}
 	}
+	return ev.combinations(ctx)
+}
+
+// combinations checks a challenge-response credential (MS-CHAPv2,
+// MS-CHAPv1, CHAP-MD5) against every combination of the factors'
+// fragments, in written order: each is joined into one typed secret, its
+// response computed and compared in constant time with the one received.
+// Every combination is computed even after a match.
+func (ev *evaluation) combinations(ctx context.Context) error {
 	frags, err := ev.fragments(ctx)
 	if err != nil {
 		return err
@@ -206,12 +217,9 @@ func (ev *evaluation) mschapv2(ctx context.Context) error {
 		for i, f := range frags {
 			buf = append(buf, f[idx[i]].Secret.Reveal()...)
 		}
-		nt := mschapv2.NTHash(string(buf))
-		resp := mschapv2.GenerateNTResponse(r.AuthenticatorChallenge, r.PeerChallenge, r.UserName, nt)
-		if subtle.ConstantTimeCompare(resp[:], r.NTResponse[:]) == 1 && match < 0 {
+		if ev.matches(buf, match < 0) && match < 0 {
 			match = n
 			matchIdx = append([]int(nil), idx...)
-			ev.keysFromHashHash(mschapv2.HashNTHash(nt))
 		}
 		// Next combination: the last factor varies fastest.
 		for i := len(idx) - 1; i >= 0; i-- {
@@ -230,6 +238,37 @@ func (ev *evaluation) mschapv2(ctx context.Context) error {
 		ev.commits = append(ev.commits, commit{name, frags[i][matchIdx[i]].Token, nil})
 	}
 	return nil
+}
+
+// matches reports whether secret answers the credential's challenge; when
+// it does and keep is set, the key material it yields is kept.
+func (ev *evaluation) matches(secret []byte, keep bool) bool {
+	switch ev.cred.Kind {
+	case MSCHAPv2:
+		r := ev.cred.MSCHAPv2
+		nt := mschapv2.NTHash(string(secret))
+		resp := mschapv2.GenerateNTResponse(r.AuthenticatorChallenge, r.PeerChallenge, r.UserName, nt)
+		ok := subtle.ConstantTimeCompare(resp[:], r.NTResponse[:]) == 1
+		if ok && keep {
+			ev.keysFromHashHash(mschapv2.HashNTHash(nt))
+		}
+		return ok
+	case MSCHAPv1:
+		r := ev.cred.MSCHAPv1
+		nt := mschapv2.NTHash(string(secret))
+		resp := mschapv2.ChallengeResponse(r.Challenge, nt)
+		ok := subtle.ConstantTimeCompare(resp[:], r.NTResponse[:]) == 1
+		if ok && keep {
+			k := mschapv2.MSCHAPv1StartKey(mschapv2.HashNTHash(nt), r.Challenge)
+			ev.keys = &MPPEKeys{Send: k, Recv: k}
+		}
+		return ok
+	case CHAPMD5:
+		r := ev.cred.CHAPMD5
+		sum := CHAPMD5Sum(r.Identifier, secret, r.Challenge)
+		return subtle.ConstantTimeCompare(sum[:], r.Response[:]) == 1
+	}
+	return false
 }
 
 func (ev *evaluation) candidates(frags [][]Fragment) string {

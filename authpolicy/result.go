@@ -62,7 +62,10 @@ type Result struct {
 	// DryRun: nothing was committed (no one-time code consumed).
 	DryRun bool
 
-	// MS-CHAPv2 only, on success: what the PPP layer sends and keys with.
+	// On success, what the PPP layer sends and keys with: the
+	// authenticator response (MS-CHAPv2 only) and the MPPE master keys
+	// (MS-CHAPv2 and MS-CHAPv1; MS-CHAPv1 has one key for both
+	// directions, so Send equals Recv).
 	AuthenticatorResponse string
 	Keys                  *MPPEKeys
 

@@ -2,7 +2,10 @@
 // of the MPPE keys derived from it (RFC 3079 section 3, with
 // GetNewKeyFromSHA from RFC 3078 section 7.3). It holds no state, does no
 // I/O and parses no packets: it is the mathematics the PPTP and RADIUS
-// layers call.
+// layers call. The little MS-CHAPv1 needs lives here too: its NT-Response
+// ([NTResponseV1], RFC 2433) is ChallengeResponse of the 8-octet challenge
+// itself, and its MPPE key ([MSCHAPv1StartKey], RFC 3079 section 2.4) is
+// one SHA-1; the test checks RFC 2433's example.
 //
 // # From password, NT hash or hash-hash
 //

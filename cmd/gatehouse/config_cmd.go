@@ -142,8 +142,8 @@ func count(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// unbuiltProblems refuses settings this release's PPTP server does not
-// implement, rather than ignoring them.
+// unbuiltProblems refuses settings this release's PPTP server cannot
+// honour, rather than ignoring them.
 func unbuiltProblems(cfg *config.Config) config.Problems {
 	p := cfg.PPTP
 	if !p.Enabled {
@@ -156,9 +156,7 @@ func unbuiltProblems(cfg *config.Config) config.Problems {
 			ps = append(ps, config.Problem{File: cfg.File, Line: pos.Line, Col: pos.Col, Path: path, Msg: msg, Severity: config.Error})
 		}
 	}
-	const mschap = "this release's PPTP server authenticates with MS-CHAPv2 and, when enabled, PAP; CHAP-MD5 and MS-CHAPv1 are not built: set it to false"
-	add(p.Auth.CHAPMD5, "pptp.auth.chap_md5", mschap)
-	add(p.Auth.MSCHAPv1, "pptp.auth.mschapv1", mschap)
 	add(p.Auth.PAP && p.MPPE.Required, "pptp.auth.pap", "PAP gives no MPPE keys, so a PAP session cannot be encrypted: with pptp.auth.pap on, set pptp.mppe.required: false as well (MS-CHAPv2 clients still get MPPE when they ask)")
+	add(p.Auth.CHAPMD5 && p.MPPE.Required, "pptp.auth.chap_md5", "CHAP-MD5 gives no MPPE keys, so a CHAP-MD5 session cannot be encrypted: with pptp.auth.chap_md5 on, set pptp.mppe.required: false as well (MS-CHAPv2 and MS-CHAPv1 clients still get MPPE when they ask)")
 	return ps
 }

@@ -40,7 +40,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"policy", "explain"},
 		{"policy", "explain", "a", "b"},
 		{"policy", "eval", "--config", "../../examples/quickstart/gatehouse.yaml", "--user", "alice"},
-		{"policy", "eval", "--config", "../../examples/quickstart/gatehouse.yaml", "--service", "pptp", "--user", "alice", "--credential", "chap"},
+		{"policy", "eval", "--config", "../../examples/quickstart/gatehouse.yaml", "--service", "pptp", "--user", "alice", "--credential", "chap"}, // CHAP-MD5 is "chap-md5"
 		{"version", "extra"},
 	}
 	for _, args := range tests {
@@ -179,6 +179,19 @@ func TestPolicyEval(t *testing.T) {
 	if code != 0 {
 		t.Errorf("second dry run: exit %d", code)
 	}
+	for _, kind := range []string{"mschapv1", "chap-md5"} {
+		code, out, stderr = gh(t, "correct horse123456\n", "policy", "eval", "-c", qs, "--service", "pptp", "--user", "alice", "--secret-stdin", "--credential", kind)
+		if code != 0 || !strings.Contains(out, `decision: ACCEPT by branch "Demo and Codes"`) {
+			t.Errorf("%s: exit %d\n%s%s", kind, code, out, stderr)
+		}
+		if kind == "mschapv1" && !strings.Contains(out, "MS-CHAPv1: MPPE key derived") {
+			t.Errorf("mschapv1: no key line\n%s", out)
+		}
+	}
+	code, out, _ = gh(t, "correct horse000000\n", "policy", "eval", "-c", qs, "--service", "pptp", "--user", "alice", "--secret-stdin", "--credential", "chap-md5")
+	if code != 1 || !strings.Contains(out, "decision: REJECT") {
+		t.Errorf("chap-md5 reject: exit %d\n%s", code, out)
+	}
 	code, out, _ = gh(t, "correct horse000000\n", "policy", "eval", "-c", qs, "--service", "pptp", "--user", "alice", "--secret-stdin")
 	if code != 1 || !strings.Contains(out, "decision: REJECT") || !strings.Contains(out, "no combination matches the response (Demo: 1 candidate, Codes: 2 candidates)") {
 		t.Errorf("reject: exit %d\n%s", code, out)
@@ -252,25 +265,29 @@ func TestServeQuickstart(t *testing.T) {
 	}
 }
 
-// TestServeRefusesUnbuiltSettings: settings the PPTP server does not
-// implement stop serve (and config check) with the line to change, rather
-// than being ignored.
+// TestServeRefusesUnbuiltSettings: settings the PPTP server cannot honour
+// stop serve (and config check) with the line to change, rather than being
+// ignored: PAP and CHAP-MD5 give no MPPE keys, so they need
+// pptp.mppe.required off. MS-CHAPv1 gives keys and is accepted.
 func TestServeRefusesUnbuiltSettings(t *testing.T) {
 	path := writeFile(t, "gatehouse.yaml", `backends:
   Demo: {type: memory, users: {alice: [x]}}
 services:
   pptp: {policy: Demo}
 pptp:
-  auth: {pap: true, mschapv1: true}
+  auth: {pap: true, chap_md5: true, mschapv1: true}
 `)
 	err := serve(context.Background(), path, io.Discard)
 	for _, want := range []string{
 		path + ":6:15: pptp.auth.pap: PAP gives no MPPE keys, so a PAP session cannot be encrypted: with pptp.auth.pap on, set pptp.mppe.required: false",
-		path + ":6:31: pptp.auth.mschapv1: this release's PPTP server authenticates with MS-CHAPv2 and, when enabled, PAP; CHAP-MD5 and MS-CHAPv1 are not built",
+		path + ":6:31: pptp.auth.chap_md5: CHAP-MD5 gives no MPPE keys, so a CHAP-MD5 session cannot be encrypted: with pptp.auth.chap_md5 on, set pptp.mppe.required: false",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("got %v, want %s", err, want)
 		}
+	}
+	if err != nil && strings.Contains(err.Error(), "pptp.auth.mschapv1:") {
+		t.Errorf("MS-CHAPv1 refused: %v", err)
 	}
 }
 

@@ -187,7 +187,8 @@ The secret is read from the terminal without echo, or from standard input
 with --secret-stdin (first line, without its newline). With --credential
 mschapv2 (the default) eval plays the client's side of an MS-CHAPv2 exchange
 with random challenges, so the engine sees what a PPTP login presents; with
-plaintext it sees what RADIUS PAP presents.
+plaintext it sees what RADIUS or PPP PAP presents; mschapv1 and chap-md5
+play the exchanges a PPTP server allows when pptp.auth enables them.
 
 --dry-run is on by default: no one-time code is consumed and no counter
 advances. Pass --dry-run=false to make the login count.
@@ -209,8 +210,12 @@ Exit status: 0 accepted, 1 rejected, 2 usage error.`,
 				ck = authpolicy.MSCHAPv2
 			case "plaintext", "pap":
 				ck = authpolicy.Plaintext
+			case "mschapv1", "ms-chapv1":
+				ck = authpolicy.MSCHAPv1
+			case "chap-md5", "chapmd5":
+				ck = authpolicy.CHAPMD5
 			default:
-				return usagef("--credential must be mschapv2 or plaintext, not %q", kind)
+				return usagef("--credential must be mschapv2, plaintext, mschapv1 or chap-md5, not %q", kind)
 			}
 			cfg, _, ps, err := loadChecked(path)
 			if err != nil {
@@ -255,7 +260,7 @@ Exit status: 0 accepted, 1 rejected, 2 usage error.`,
 	f.StringVarP(&path, "config", "c", defaultConfig, "configuration file")
 	f.StringVar(&service, "service", "", "service whose policy decides (required)")
 	f.StringVar(&user, "user", "", "user name (required)")
-	f.StringVar(&kind, "credential", "mschapv2", "credential kind: mschapv2 or plaintext")
+	f.StringVar(&kind, "credential", "mschapv2", "credential kind: mschapv2, plaintext, mschapv1 or chap-md5")
 	f.BoolVar(&secretStdin, "secret-stdin", false, "read the secret from standard input instead of the terminal")
 	f.BoolVar(&dryRun, "dry-run", true, "consume nothing (no one-time code, no counter)")
 	return c
@@ -299,8 +304,23 @@ func readStdinLine(in io.Reader, what string) (string, error) {
 // credential builds what a client would present for secret: for MS-CHAPv2
 // the client's side of the exchange with fresh random challenges.
 func credential(kind authpolicy.CredentialKind, user string, secret authpolicy.Secret) (authpolicy.Credential, error) {
-	if kind == authpolicy.Plaintext {
+	switch kind {
+	case authpolicy.Plaintext:
 		return authpolicy.Credential{Kind: kind, User: user, Secret: secret}, nil
+	case authpolicy.MSCHAPv1:
+		r := &authpolicy.MSCHAPv1Response{}
+		if _, err := rand.Read(r.Challenge[:]); err != nil {
+			return authpolicy.Credential{}, err
+		}
+		r.NTResponse = mschapv2.NTResponseV1(r.Challenge, mschapv2.NTHash(secret.Reveal()))
+		return authpolicy.Credential{Kind: kind, User: user, MSCHAPv1: r}, nil
+	case authpolicy.CHAPMD5:
+		r := &authpolicy.CHAPMD5Response{Challenge: make([]byte, 16)}
+		if _, err := rand.Read(r.Challenge); err != nil {
+			return authpolicy.Credential{}, err
+		}
+		r.Response = authpolicy.CHAPMD5Sum(r.Identifier, []byte(secret.Reveal()), r.Challenge)
+		return authpolicy.Credential{Kind: kind, User: user, CHAPMD5: r}, nil
 	}
 	r := &authpolicy.MSCHAPv2Response{UserName: user}
 	if _, err := rand.Read(r.AuthenticatorChallenge[:]); err != nil {
@@ -333,8 +353,11 @@ func printResult(w io.Writer, res *authpolicy.Result) {
 		fmt.Fprintf(tw, "  %d. %s\t%s\t%s\t%s\n", i+1, b.Branch, b.Outcome, d, b.Reason)
 	}
 	tw.Flush()
-	if res.Accepted && res.Kind == authpolicy.MSCHAPv2 {
+	switch {
+	case res.Accepted && res.Kind == authpolicy.MSCHAPv2:
 		fmt.Fprintf(w, "MS-CHAPv2: authenticator response %s; MPPE keys derived (not shown)\n", res.AuthenticatorResponse)
+	case res.Accepted && res.Kind == authpolicy.MSCHAPv1 && res.Keys != nil:
+		fmt.Fprintf(w, "MS-CHAPv1: MPPE key derived (not shown)\n")
 	}
 	if res.Accepted && len(res.Identity.Groups) > 0 {
 		fmt.Fprintf(w, "groups: %s\n", strings.Join(res.Identity.Groups, ", "))

@@ -129,12 +129,18 @@ func firewallSettings(f config.Firewall) *firewall.Settings {
 }
 
 // pptpPolicies turns the configuration's PPP settings into the LCP and CCP
-// policies: MS-CHAPv2 first, then PAP when pptp.auth.pap is on (CHAP-MD5
-// and MS-CHAPv1 are refused by check).
+// policies. Authentication methods are offered strongest first: MS-CHAPv2,
+// then those pptp.auth enables, MS-CHAPv1, CHAP-MD5 and PAP, so a client
+// that can do better is never steered down.
 func pptpPolicies(p config.PPTP) (lcp.Policy, ccp.Policy) {
 	l := lcp.DefaultPolicy()
-	if p.Auth.PAP {
-		l.Auth = append(l.Auth, lcp.PAP)
+	for _, m := range []struct {
+		on     bool
+		method lcp.AuthMethod
+	}{{p.Auth.MSCHAPv1, lcp.MSCHAPv1}, {p.Auth.CHAPMD5, lcp.CHAPMD5}, {p.Auth.PAP, lcp.PAP}} {
+		if m.on {
+			l.Auth = append(l.Auth, m.method)
+		}
 	}
 	c := ccp.Policy{Required: p.MPPE.Required, Allow40: p.MPPE.Bits40, Allow56: p.MPPE.Bits56, Stateless: ccp.StatelessRequired}
 	if p.MPPE.Stateful {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"slices"
 	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
+	"github.com/gatehouse-vpn/gatehouse/server/ppp/lcp"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/acct"
 )
 
@@ -58,5 +60,18 @@ func TestAuthorize(t *testing.T) {
 	}
 	if a := authz(res([]string{"vpn-users"}, map[string][]string{"Filter-Id": {"nosuch"}})); a.Allowed {
 		t.Errorf("Filter-Id naming no policy: %+v, want refused", a)
+	}
+}
+
+// The LCP offers MS-CHAPv2 first and the enabled weak methods after it,
+// strongest first, so a client is never steered down.
+func TestPPTPPoliciesAuthOrder(t *testing.T) {
+	var p config.PPTP
+	if l, _ := pptpPolicies(p); !slices.Equal(l.Auth, []lcp.AuthMethod{lcp.MSCHAPv2}) {
+		t.Errorf("default %v", l.Auth)
+	}
+	p.Auth.PAP, p.Auth.CHAPMD5, p.Auth.MSCHAPv1 = true, true, true
+	if l, _ := pptpPolicies(p); !slices.Equal(l.Auth, []lcp.AuthMethod{lcp.MSCHAPv2, lcp.MSCHAPv1, lcp.CHAPMD5, lcp.PAP}) {
+		t.Errorf("all on: %v", l.Auth)
 	}
 }

@@ -17,27 +17,31 @@ func (c *Config) Infos() map[string]authpolicy.Info {
 	return out
 }
 
-// ServiceKinds returns the credential kinds a service receives: MS-CHAPv2
-// from the PPTP front door, MS-CHAPv2 and plaintext from the RADIUS front
-// door. A service that no enabled front door uses is checked for both, as
-// "gatehouse policy eval" and a later front door may use it either way.
+// ServiceKinds returns the credential kinds a service receives: from the
+// PPTP front door MS-CHAPv2, and plaintext, MS-CHAPv1 and CHAP-MD5 when
+// pptp.auth.pap, mschapv1 and chap_md5 enable them; MS-CHAPv2 and plaintext
+// from the RADIUS front door. A service that no enabled front door uses is
+// checked for MS-CHAPv2 and plaintext, as "gatehouse policy eval" and a
+// later front door may use it either way.
 func (c *Config) ServiceKinds(service string) []authpolicy.CredentialKind {
-	var ms, pt bool
+	on := map[authpolicy.CredentialKind]bool{}
 	if c.PPTP.Enabled && c.PPTP.Service == service {
-		ms = true
+		on[authpolicy.MSCHAPv2] = true
+		on[authpolicy.Plaintext] = c.PPTP.Auth.PAP
+		on[authpolicy.MSCHAPv1] = c.PPTP.Auth.MSCHAPv1
+		on[authpolicy.CHAPMD5] = c.PPTP.Auth.CHAPMD5
 	}
 	if c.RADIUSServer.Enabled && c.RADIUSServer.Service == service {
-		ms, pt = true, true
+		on[authpolicy.MSCHAPv2], on[authpolicy.Plaintext] = true, true
 	}
-	if !ms && !pt {
-		ms, pt = true, true
+	if len(on) == 0 {
+		on[authpolicy.MSCHAPv2], on[authpolicy.Plaintext] = true, true
 	}
 	var kinds []authpolicy.CredentialKind
-	if ms {
-		kinds = append(kinds, authpolicy.MSCHAPv2)
-	}
-	if pt {
-		kinds = append(kinds, authpolicy.Plaintext)
+	for _, k := range authpolicy.CredentialKinds {
+		if on[k] {
+			kinds = append(kinds, k)
+		}
 	}
 	return kinds
 }

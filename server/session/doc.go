@@ -6,7 +6,7 @@
 //
 // It is made of the committed building blocks and adds only the glue: the
 // automata of server/ppp with the negotiators of lcp, ipcp and ccp, the
-// MS-CHAPv2 codec of chap, the policy engine behind [Authenticator], and
+// codecs of chap and pap, the policy engine behind [Authenticator], and
 // MPPE (server/mppe) on the data path.
 //
 // # The path of one login
@@ -34,6 +34,22 @@
 //     failed login, CCP failing while MPPE is required, the negotiation
 //     timeout, unanswered echoes): the address goes back through
 //     Config.IPCP.Release, Cause is set and Done is closed.
+//
+// The other methods, when Config.LCP allows them and the client insists
+// (the operator's pptp.auth settings), change steps 2 to 5:
+//
+//   - MS-CHAPv1: the Challenge has 8 octets; the Response's NT-Response
+//     goes to the engine as Kind MSCHAPv1 (a Response with only the LAN
+//     Manager response is refused without asking it); Success carries
+//     "Welcome", Failure "E=691 R=0"; Result.Keys has one key for both
+//     directions, and CCP runs as after MS-CHAPv2.
+//   - CHAP-MD5: the Challenge has 16 octets; Kind CHAPMD5; Success and
+//     Failure carry plain text. There are no keys: IPCP only, no CCP, the
+//     data path runs in the clear, and a login is refused when MPPE is
+//     required (the configuration check forbids that pairing too).
+//   - PAP: no Challenge; the peer's Authenticate-Request goes to the
+//     engine as Kind Plaintext, answered with Authenticate-Ack or -Nak;
+//     no keys, as for CHAP-MD5.
 //
 // # The data path
 //

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -169,11 +170,11 @@ func (s *Session) receiveControl(ctx context.Context, frame []byte) {
 	case ppp.ProtoLCP:
 		err = s.lcpA.Receive(info)
 	case ppp.ProtoCHAP:
-		if !s.pap {
+		if s.auth != lcp.PAP {
 			s.receiveCHAP(ctx, info)
 		}
 	case ppp.ProtoPAP:
-		if s.pap {
+		if s.auth == lcp.PAP {
 			s.receivePAP(ctx, info)
 		}
 	case ppp.ProtoIPCP:
@@ -216,13 +217,13 @@ func (s *Session) lcpEvent(ev ppp.LayerEvent) {
 		s.data.Lock()
 		s.data.acfc, s.data.pfc = r.SendACFC, r.SendPFC
 		s.data.Unlock()
+		s.auth = r.Auth
 		switch r.Auth {
-		case lcp.MSCHAPv2:
+		case lcp.MSCHAPv2, lcp.MSCHAPv1, lcp.CHAPMD5:
 			s.sendChallenge()
 		case lcp.PAP:
 			// The peer speaks first (RFC 1334 section 2.1); it gets
 			// AuthTimeout to do so.
-			s.pap = true
 			s.chapSt = chapChallenged
 			s.timers[chapTimer].Reset(s.cfg.AuthTimeout)
 		default:
@@ -260,7 +261,7 @@ func (s *Session) resendChallenge() {
 	if s.chapSt != chapChallenged {
 		return
 	}
-	if s.pap {
+	if s.auth == lcp.PAP {
 		s.ending = "peer sent no PAP Authenticate-Request"
 		s.lcpA.Close(errors.New(s.ending))
 		return
@@ -271,7 +272,7 @@ func (s *Session) resendChallenge() {
 		return
 	}
 	s.chapSent++
-	s.sendControl(ppp.ProtoCHAP, chap.AppendChallenge(s.ctrlPkt[:0], s.chapID, s.chapVal, s.cfg.ServerName))
+	s.sendControl(ppp.ProtoCHAP, chap.AppendChallengeValue(s.ctrlPkt[:0], s.chapID, s.challenge(), s.cfg.ServerName))
 	s.timers[chapTimer].Reset(s.lcpA.RestartInterval)
 }
 
@@ -280,7 +281,7 @@ func (s *Session) receiveCHAP(ctx context.Context, info []byte) {
 	if len(info) == 0 {
 		return
 	}
-	if chap.Code(info[0]) == chap.CodeChangePassword && len(info) >= 2 && s.chapSt == chapFailed {
+	if chap.Code(info[0]) == chap.CodeChangePassword && len(info) >= 2 && s.chapSt == chapFailed && s.auth == lcp.MSCHAPv2 {
 		// RFC 2759 section 7; not supported (package chap).
 		f := chap.NewFailure(info[1], chap.ChangingPassword, newChallenge(), "Changing the password is not supported")
 		s.sendControl(ppp.ProtoCHAP, f.Append(s.ctrlPkt[:0]))
@@ -289,8 +290,12 @@ func (s *Session) receiveCHAP(ctx context.Context, info []byte) {
 	if chap.Code(info[0]) != chap.CodeResponse {
 		return
 	}
-	r, err := chap.ParseResponse(info)
-	if err != nil || r.Identifier != s.chapID {
+	id, name, cred, refused, err := s.parseResponse(info)
+	if err != nil {
+		s.stats.dropProtocol.Add(1)
+		return
+	}
+	if id != s.chapID {
 		return
 	}
 	switch s.chapSt {
@@ -303,12 +308,57 @@ func (s *Session) receiveCHAP(ctx context.Context, info []byte) {
 	}
 	s.chapSt = chapAuthenticating
 	s.timers[chapTimer].Stop()
-	resp := r.MSCHAPv2(s.chapVal)
-	cred := authpolicy.Credential{Kind: authpolicy.MSCHAPv2, User: r.Name, MSCHAPv2: &resp}
 	s.info.Lock()
-	s.info.user = r.Name
+	s.info.user = name
 	s.info.Unlock()
-	s.startAuth(ctx, r.Identifier, cred)
+	if refused != "" {
+		go func() {
+			s.authDone <- authOutcome{id: id, err: &Denied{Code: chap.AuthenticationFailure, Reason: refused}}
+		}()
+		return
+	}
+	s.startAuth(ctx, id, cred)
+}
+
+// challenge is the Value of our Challenge: 16 octets, 8 for MS-CHAPv1
+// (RFC 2433 section 2).
+func (s *Session) challenge() []byte {
+	if s.auth == lcp.MSCHAPv1 {
+		return s.chapVal[:chap.V1ChallengeLen]
+	}
+	return s.chapVal[:]
+}
+
+// parseResponse decodes a Response of the agreed CHAP algorithm into the
+// credential the policy engine checks. refused, when set, is why the
+// login fails without asking the engine (an MS-CHAPv1 response carrying
+// only the LAN Manager response).
+func (s *Session) parseResponse(info []byte) (id uint8, name string, cred authpolicy.Credential, refused string, err error) {
+	switch s.auth {
+	case lcp.MSCHAPv1:
+		r, err := chap.ParseV1Response(info)
+		if err != nil {
+			return 0, "", cred, "", err
+		}
+		if !r.UseNT() {
+			refused = "the MS-CHAPv1 response carries only a LAN Manager response, which is refused"
+		}
+		resp := r.MSCHAPv1([chap.V1ChallengeLen]byte(s.chapVal[:chap.V1ChallengeLen]))
+		return r.Identifier, r.Name, authpolicy.Credential{Kind: authpolicy.MSCHAPv1, User: r.Name, MSCHAPv1: &resp}, refused, nil
+	case lcp.CHAPMD5:
+		r, err := chap.ParseMD5Response(info)
+		if err != nil {
+			return 0, "", cred, "", err
+		}
+		resp := r.CHAPMD5(bytes.Clone(s.chapVal[:]))
+		return r.Identifier, r.Name, authpolicy.Credential{Kind: authpolicy.CHAPMD5, User: r.Name, CHAPMD5: &resp}, "", nil
+	}
+	r, err := chap.ParseResponse(info)
+	if err != nil {
+		return 0, "", cred, "", err
+	}
+	resp := r.MSCHAPv2(s.chapVal)
+	return r.Identifier, r.Name, authpolicy.Credential{Kind: authpolicy.MSCHAPv2, User: r.Name, MSCHAPv2: &resp}, "", nil
 }
 
 // receivePAP is step 3 under PAP (pptp.auth.pap): the Authenticate-Request
@@ -357,7 +407,10 @@ func (s *Session) authenticated(out authOutcome) bool {
 	if s.chapSt != chapAuthenticating || out.id != s.chapID {
 		return false
 	}
-	if out.err != nil || out.res == nil || !out.res.Accepted || (out.res.Keys == nil && !s.pap) {
+	// PAP and CHAP-MD5 give no MPPE keys: such a session runs in the
+	// clear, which the configuration allows only with MPPE not required.
+	keyless := s.auth == lcp.PAP || s.auth == lcp.CHAPMD5
+	if out.err != nil || out.res == nil || !out.res.Accepted || (out.res.Keys == nil && !keyless) || (keyless && s.cfg.CCP.Required) {
 		var cause string
 		code := chap.AuthenticationFailure
 		var denied *Denied
@@ -372,19 +425,25 @@ func (s *Session) authenticated(out authOutcome) bool {
 		case !out.res.Accepted:
 			cause = "authentication rejected: " + out.res.Reason()
 			code = errorCode(out.res)
+		case keyless:
+			cause = fmt.Sprintf("%s gives no MPPE keys and MPPE is required", s.auth)
 		default:
 			cause = "authentication accepted without MPPE keys"
 		}
 		s.chapSt = chapFailed
 		s.ending = cause
-		if s.pap {
-			s.log.Info("login refused", slog.String("cause", cause), slog.String("auth", "PAP"))
+		s.log.Info("login refused", slog.String("cause", cause), slog.String("auth", s.auth.String()), slog.Int("code", int(code)))
+		switch s.auth {
+		case lcp.PAP:
 			s.sendControl(ppp.ProtoPAP, pap.AppendNak(s.ctrlPkt[:0], s.chapID, "Access denied"))
-			return false
+		case lcp.MSCHAPv1:
+			s.sendControl(ppp.ProtoCHAP, chap.AppendV1Failure(s.ctrlPkt[:0], s.chapID, code))
+		case lcp.CHAPMD5:
+			s.sendControl(ppp.ProtoCHAP, chap.AppendMessage(s.ctrlPkt[:0], chap.CodeFailure, s.chapID, "Access denied"))
+		default:
+			f := chap.NewFailure(s.chapID, code, newChallenge(), "Access denied")
+			s.sendControl(ppp.ProtoCHAP, f.Append(s.ctrlPkt[:0]))
 		}
-		s.log.Info("login refused", slog.String("cause", cause), slog.Int("code", int(code)))
-		f := chap.NewFailure(s.chapID, code, newChallenge(), "Access denied")
-		s.sendControl(ppp.ProtoCHAP, f.Append(s.ctrlPkt[:0]))
 		return false
 	}
 	res := out.res
@@ -393,23 +452,24 @@ func (s *Session) authenticated(out authOutcome) bool {
 	s.info.Lock()
 	s.info.branch = res.Branch
 	s.info.Unlock()
-	if s.pap {
+	proto := ppp.ProtoCHAP
+	switch s.auth {
+	case lcp.PAP:
+		proto = ppp.ProtoPAP
 		s.success = pap.AppendAck(nil, s.chapID, "Welcome")
-		s.log.Info("login accepted", slog.String("user", res.User), slog.String("branch", res.Branch), slog.String("auth", "PAP"))
-		s.sendControl(ppp.ProtoPAP, s.success)
-		// PAP gives no MPPE keys: no CCP (the configuration allows PAP
-		// only with pptp.mppe.required off).
-		s.ipcpA.Up()
-		s.ipcpA.Open()
-		return true
+	case lcp.MSCHAPv1, lcp.CHAPMD5:
+		s.success = chap.AppendMessage(nil, chap.CodeSuccess, s.chapID, "Welcome")
+	default:
+		s.success = chap.AppendSuccess(nil, s.chapID, res.AuthenticatorResponse, "Welcome")
 	}
-	s.success = chap.AppendSuccess(nil, s.chapID, res.AuthenticatorResponse, "Welcome")
-	s.log.Info("login accepted", slog.String("user", res.User), slog.String("branch", res.Branch))
-	s.sendControl(ppp.ProtoCHAP, s.success)
+	s.log.Info("login accepted", slog.String("user", res.User), slog.String("branch", res.Branch), slog.String("auth", s.auth.String()))
+	s.sendControl(proto, s.success)
 	s.ipcpA.Up()
 	s.ipcpA.Open()
-	s.ccpA.Up()
-	s.ccpA.Open()
+	if !keyless {
+		s.ccpA.Up()
+		s.ccpA.Open()
+	}
 	return true
 }
 

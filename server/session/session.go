@@ -143,9 +143,10 @@ type Session struct {
 	chapSt   chapState
 	chapSent int    // Challenges sent for the current identifier
 	success  []byte // last Success (or PAP Ack) packet, resent for a retransmitted Response
-	// pap: LCP agreed on PAP; chapSt, chapID and success then track the
-	// PAP exchange (chapChallenged: waiting for an Authenticate-Request).
-	pap      bool
+	// auth is the method LCP agreed on. Under PAP, chapSt, chapID and
+	// success track the PAP exchange (chapChallenged: waiting for an
+	// Authenticate-Request).
+	auth     lcp.AuthMethod
 	keys     *authpolicy.MPPEKeys
 	ending   string // cause chosen before LCP finished (auth failure)
 	finished bool

@@ -191,28 +191,7 @@ func TestFullNegotiationAndData(t *testing.T) {
 		t.Fatalf("client address %v dns %v, server says %v", addr, dns, info.Address)
 	}
 
-	// Client → server.
-	up := ipPacket(100, addr.As4(), [4]byte{8, 8, 8, 8})
-	f.c.SendIP(up)
-	select {
-	case got := <-f.gotIP:
-		if !bytes.Equal(got, up) {
-			t.Fatalf("delivered %x, want %x", got, up)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("no IP packet delivered")
-	}
-	// Server → client.
-	down := ipPacket(1400, [4]byte{8, 8, 8, 8}, addr.As4())
-	f.s.SendIP(down)
-	select {
-	case got := <-f.c.GotIP:
-		if !bytes.Equal(got, down) {
-			t.Fatal("client decrypted a different packet")
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("client got no IP packet")
-	}
+	f.roundTrip(t)
 	info = f.s.Info()
 	if info.PacketsIn != 1 || info.PacketsOut != 1 || info.BytesIn != 100 || info.BytesOut != 1400 {
 		t.Fatalf("counters %+v", info)
@@ -272,7 +251,7 @@ func TestWrongPassword(t *testing.T) {
 }
 
 func TestClientInsistsOnPAP(t *testing.T) {
-	f := newFixture(t, "alice", "correct horse", func(_ *Config, c *sessiontest.Client) { c.InsistPAP = true })
+	f := newFixture(t, "alice", "correct horse", func(_ *Config, c *sessiontest.Client) { c.Insist = lcp.PAP })
 	cause := f.waitDone()
 	t.Logf("cause: %s", cause)
 	if !strings.Contains(cause, "PAP") || !strings.Contains(cause, "refused") {

@@ -456,6 +456,8 @@ func TestGatehouse(t *testing.T) {
 		ClientOptions{Name: "wrong-password", User: "alice", Password: wrongPassword, ExpectFail: true},
 		ClientOptions{Name: "pap", User: "alice", Password: alicePassword, Auth: "pap", ExpectFail: true},
 		ClientOptions{Name: "mppe-40", User: "alice", Password: alicePassword, MPPE: "40", ExpectFail: true},
+		ClientOptions{Name: "mschapv1", User: "alice", Password: alicePassword, Auth: "mschap", ExpectFail: true},
+		ClientOptions{Name: "chap-md5", User: "alice", Password: alicePassword, Auth: "chap", ExpectFail: true},
 	)
 	st := g.waitIdle(t, 30*time.Second)
 
@@ -478,21 +480,31 @@ func TestGatehouse(t *testing.T) {
 		}
 	})
 
-	t.Run("3 PAP and 40-bit refused", func(t *testing.T) {
-		if r := rs[1]; r.Connected || r.Auth == "ok" {
-			t.Errorf("PAP client: %s\n%s", r, r.Log)
+	t.Run("3 PAP, CHAP-MD5, MS-CHAPv1 and 40-bit refused", func(t *testing.T) {
+		for _, i := range []int{1, 3, 4} {
+			if r := rs[i]; r.Connected || r.Auth == "ok" {
+				t.Errorf("%s client: %s\n%s", r.Name, r, r.Log)
+			}
 		}
 		if r := rs[2]; r.Connected || r.MPPEBits != 0 {
 			t.Errorf("40-bit client: %s\n%s", r, r.Log)
 		}
-		var pap, mppe40 bool
+		want := map[string]bool{
+			"PAP": false,
+			"peer insists on MS-CHAPv1, which is refused (enable pptp.auth.mschapv1 to allow it)": false,
+			"peer insists on CHAP-MD5, which is refused (enable pptp.auth.chap_md5 to allow it)":  false,
+			"40-bit MPPE, which is refused": false,
+		}
 		for _, e := range g.log.entries("pptp connection closed") {
 			c, _ := e["cause"].(string)
-			pap = pap || strings.Contains(c, "PAP")
-			mppe40 = mppe40 || strings.Contains(c, "40-bit MPPE, which is refused")
+			for w := range want {
+				want[w] = want[w] || strings.Contains(c, w)
+			}
 		}
-		if !pap || !mppe40 {
-			t.Errorf("closed entries name PAP: %v, the 40-bit refusal: %v; want both:\n%s", pap, mppe40, g.log)
+		for w, found := range want {
+			if !found {
+				t.Errorf("no closed entry says %q:\n%s", w, g.log)
+			}
 		}
 		if st.Stats.GREMalformed != 0 {
 			t.Errorf("%d malformed GRE packets from the Linux client", st.Stats.GREMalformed)
@@ -763,13 +775,36 @@ func TestGatehouseProxyARP(t *testing.T) {
 // wrong one.
 func TestGatehouseMPPEOptional(t *testing.T) {
 	tp := Up(t, "nomppe")
-	g := startGatehouse(t, tp, gatehouseOptions{PPTP: "  mppe: {required: false}\n  auth: {pap: true}\n"})
+	g := startGatehouse(t, tp, gatehouseOptions{PPTP: "  mppe: {required: false}\n  auth: {pap: true, chap_md5: true, mschapv1: true}\n"})
+	stopCapture := startCapture(t, tp)
 	rs := tp.RunClients(t,
 		ClientOptions{Name: "clear", User: "alice", Password: alicePassword, MPPE: "none", Ping: tp.LanHostIP, MinPingReplies: 1, PingCount: 5},
 		ClientOptions{Name: "mppe", User: "bob", Password: bobPassword, Ping: tp.LanHostIP, MinPingReplies: 1, PingCount: 5},
 		ClientOptions{Name: "pap", User: "alice", Password: alicePassword, Auth: "pap", Ping: tp.LanHostIP, MinPingReplies: 1, PingCount: 5},
 		ClientOptions{Name: "pap-wrong", User: "bob", Password: wrongPassword, Auth: "pap", ExpectFail: true},
+		ClientOptions{Name: "mschapv1", User: "bob", Password: bobPassword, Auth: "mschap", Ping: tp.LanHostIP, MinPingReplies: 1, PingCount: 5},
+		ClientOptions{Name: "chap-md5", User: "alice", Password: alicePassword, Auth: "chap", Ping: tp.LanHostIP, MinPingReplies: 1, PingCount: 5},
+		ClientOptions{Name: "chap-md5-wrong", User: "bob", Password: wrongPassword, Auth: "chap", ExpectFail: true},
 	)
+	// MS-CHAPv1 keys MPPE-128 with RFC 3079's start key, which the Linux
+	// kernel must agree with for a ping to come back.
+	if r := rs[4]; r.AuthProto != "mschap" || r.Auth != "ok" || r.MPPEBits != 128 || r.PingTx == 0 || r.PingRx == 0 {
+		t.Errorf("MS-CHAPv1 client: %s, want MS-CHAPv1, MPPE-128 and answered pings\n%s", r, r.Log)
+	}
+	if r := rs[5]; r.AuthProto != "chap" || r.Auth != "ok" || r.MPPEBits != 0 || r.PingTx == 0 || r.PingRx == 0 {
+		t.Errorf("CHAP-MD5 client: %s, want CHAP-MD5, no MPPE and answered pings\n%s", r, r.Log)
+	}
+	if r := rs[6]; r.Connected || r.Auth != "fail" {
+		t.Errorf("CHAP-MD5 client with a wrong password: %s\n%s", r, r.Log)
+	}
+	// tshark on PAP, MS-CHAPv1 and CHAP-MD5 as Gatehouse sends them.
+	capture := stopCapture()
+	if keep := os.Getenv("GATEHOUSE_INTEROP_CAPTURE"); keep != "" {
+		if err := os.WriteFile(keep+".optional", capture, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	checkCapture(t, capture)
 	if r := rs[2]; r.AuthProto != "pap" || r.Auth != "ok" || r.MPPEBits != 0 || r.PingTx == 0 || r.PingRx == 0 {
 		t.Errorf("PAP client: %s, want PAP, no MPPE, every ping answered\n%s", r, r.Log)
 	}
@@ -790,6 +825,14 @@ func TestGatehouseMPPEOptional(t *testing.T) {
 	}
 	if !modes["none: the session is not encrypted"] || !modes["stateless"] {
 		t.Errorf("established sessions' MPPE modes %v, want one unencrypted and one stateless", modes)
+	}
+	methods := map[string]int{}
+	for _, e := range g.log.entries("login accepted") {
+		m, _ := e["auth"].(string)
+		methods[m]++
+	}
+	if methods["MS-CHAPv1"] != 1 || methods["CHAP-MD5"] != 1 || methods["PAP"] != 1 || methods["MS-CHAPv2"] != 2 {
+		t.Errorf("logins accepted by method %v, want MS-CHAPv2 2, MS-CHAPv1, CHAP-MD5 and PAP 1 each", methods)
 	}
 	// PAP carries the password in the clear: it must not reach the log.
 	l := g.log.String()

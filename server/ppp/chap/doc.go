@@ -1,6 +1,7 @@
 // Package chap is the codec of CHAP (RFC 1994) as MS-CHAPv2 uses it (RFC
 // 2759): the server's Challenge, the peer's Response, and the Success and
-// Failure that answer it. It does no cryptography; the policy engine
+// Failure that answer it; and, for the operator who enables them, the
+// CHAP-MD5 (RFC 1994) and MS-CHAPv1 (RFC 2433) forms of the same packets. It does no cryptography; the policy engine
 // checks the Response (authpolicy, authpolicy/mschapv2) and the session
 // loop puts the packets on the wire with protocol 0xc223.
 //
@@ -37,4 +38,17 @@
 // client may then send for E=648 is not supported; the session should
 // answer it with a Failure of E=709 (ERROR_CHANGING_PASSWORD). The error codes of section 6 are
 // [ErrorCode] constants.
+//
+// # CHAP-MD5 and MS-CHAPv1
+//
+// These are refused unless the operator enables them (pptp.auth.chap_md5,
+// pptp.auth.mschapv1). [AppendChallengeValue] sends a Challenge of any
+// length: 8 octets for MS-CHAPv1, 16 for CHAP-MD5. [ParseMD5Response]
+// takes a 16-octet Value (MD5 of Identifier, secret and Challenge);
+// [ParseV1Response] a 49-octet one: LM-Response 24, NT-Response 24, Use-NT
+// flag 1. The LAN Manager response is parsed but never checked: a response
+// without the Use-NT flag is refused by the session. Success and Failure
+// carry plain text ([AppendMessage], [ParseMessage]); an MS-CHAPv1 Failure
+// is "E=<code> R=0" ([AppendV1Failure]), so clients still show the right
+// error, and never offers a retry.
 package chap

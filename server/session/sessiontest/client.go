@@ -7,9 +7,11 @@
 package sessiontest
 
 import (
+	"bytes"
 	"net/netip"
 	"sync"
 
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/mschapv2"
 	"github.com/gatehouse-vpn/gatehouse/server/mppe"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp"
@@ -24,9 +26,13 @@ import (
 // authpolicy/mschapv2 and MPPE with the client's keys. Its state is
 // guarded by mu; frames from the server arrive through receive.
 type Client struct {
-	mu              sync.Mutex
-	user, pw        string
-	InsistPAP       bool
+	mu       sync.Mutex
+	user, pw string
+	// Insist, when set, is the only authentication method the client
+	// takes: it Naks the server's Authentication-Protocol with it.
+	Insist lcp.AuthMethod
+	// LMOnly makes an MS-CHAPv1 Response without the Use-NT flag.
+	LMOnly          bool
 	Mute            bool // send nothing
 	IgnoreChallenge bool
 	ToServer        func(frame []byte)
@@ -39,8 +45,10 @@ type Client struct {
 	authChallenge [16]byte
 	peerChallenge [16]byte
 	ntResponse    [24]byte
+	v1Challenge   [8]byte
 	success       bool
 	fail          *chap.Failure
+	failMsg       string
 	terminated    bool
 	challenges    int
 	lcpCodes      map[ppp.Code]int
@@ -115,6 +123,10 @@ func (c *Client) Receive(frame []byte) {
 			c.ccpCodes[ppp.Code(info[0])]++
 		}
 		_ = c.ccp.Receive(info)
+	case ppp.ProtoIP:
+		if c.method() == lcp.CHAPMD5 || c.method() == lcp.PAP {
+			c.GotIP <- append([]byte(nil), info...)
+		}
 	case ppp.ProtoCompressedDatagram:
 		if c.dec == nil {
 			return
@@ -139,6 +151,10 @@ func (c *Client) receiveCHAP(info []byte) {
 		if c.IgnoreChallenge {
 			return
 		}
+		if c.method() != lcp.MSCHAPv2 {
+			c.answerLegacy(info)
+			return
+		}
 		ch, err := chap.ParseChallenge(info)
 		if err != nil {
 			return
@@ -148,6 +164,16 @@ func (c *Client) receiveCHAP(info []byte) {
 		r := chap.Response{Identifier: ch.Identifier, PeerChallenge: c.peerChallenge, NTResponse: c.ntResponse, Name: c.user}
 		c.send(ppp.ProtoCHAP, r.Append(nil))
 	case chap.CodeSuccess:
+		if c.method() != lcp.MSCHAPv2 {
+			c.success = true
+			c.ipcp.Up()
+			c.ipcp.Open()
+			if c.method() == lcp.MSCHAPv1 {
+				c.ccp.Up()
+				c.ccp.Open()
+			}
+			return
+		}
 		s, err := chap.ParseSuccess(info)
 		if err != nil {
 			return
@@ -160,6 +186,9 @@ func (c *Client) receiveCHAP(info []byte) {
 			c.ccp.Open()
 		}
 	case chap.CodeFailure:
+		if _, _, msg, err := chap.ParseMessage(info); err == nil {
+			c.failMsg = msg
+		}
 		f, err := chap.ParseFailure(info)
 		if err == nil {
 			c.fail = &f
@@ -167,11 +196,46 @@ func (c *Client) receiveCHAP(info []byte) {
 	}
 }
 
+// method is the authentication method the client agrees to.
+func (c *Client) method() lcp.AuthMethod {
+	if c.Insist == 0 {
+		return lcp.MSCHAPv2
+	}
+	return c.Insist
+}
+
+// answerLegacy answers an MS-CHAPv1 or CHAP-MD5 Challenge.
+func (c *Client) answerLegacy(info []byte) {
+	id, value, _, err := chap.ParseChallengeValue(info)
+	if err != nil {
+		return
+	}
+	switch c.method() {
+	case lcp.MSCHAPv1:
+		if len(value) != chap.V1ChallengeLen {
+			return
+		}
+		c.v1Challenge = [8]byte(value)
+		r := chap.V1Response{Identifier: id, NTResponse: mschapv2.NTResponseV1(c.v1Challenge, mschapv2.NTHash(c.pw)), Flags: 1, Name: c.user}
+		if c.LMOnly {
+			r.Flags = 0
+		}
+		c.send(ppp.ProtoCHAP, r.Append(nil))
+	case lcp.CHAPMD5:
+		r := chap.MD5Response{Identifier: id, Value: authpolicy.CHAPMD5Sum(id, []byte(c.pw), value), Name: c.user}
+		c.send(ppp.ProtoCHAP, r.Append(nil))
+	}
+}
+
 // startMPPE keys the client the other way round: its Send key is the
-// server's Recv key.
+// server's Recv key. After MS-CHAPv1 both are the one start key.
 func (c *Client) startMPPE() {
 	hh := mschapv2.HashNTHash(mschapv2.NTHash(c.pw))
 	send, recv := mschapv2.MasterSessionKeys(hh, c.ntResponse, false)
+	if c.method() == lcp.MSCHAPv1 {
+		send = mschapv2.MSCHAPv1StartKey(hh, c.v1Challenge)
+		recv = send
+	}
 	var err error
 	stateless := !c.ccpH.stateful
 	if c.enc, err = mppe.NewEncrypter(send, 128, stateless); err != nil {
@@ -185,6 +249,10 @@ func (c *Client) startMPPE() {
 func (c *Client) SendIP(ip []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.enc == nil {
+		c.send(ppp.ProtoIP, ip)
+		return
+	}
 	pt := append([]byte{0x00, 0x21}, ip...)
 	c.send(ppp.ProtoCompressedDatagram, c.enc.Encrypt(nil, pt))
 }
@@ -192,7 +260,17 @@ func (c *Client) SendIP(ip []byte) {
 func (c *Client) DataReady() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.method() == lcp.CHAPMD5 || c.method() == lcp.PAP {
+		return c.success && c.ipcp.State() == ppp.Opened
+	}
 	return c.enc != nil && c.ipcp.State() == ppp.Opened && c.ccp.State() == ppp.Opened
+}
+
+// FailureMessage is the Message of the server's CHAP Failure, as text.
+func (c *Client) FailureMessage() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failMsg
 }
 
 func (c *Client) SuccessOK() bool {
@@ -223,7 +301,7 @@ func (c *Client) Addresses() (addr, dns netip.Addr) {
 }
 
 // clientLCP accepts the server's options, MS-CHAPv2 included, or Naks
-// the Authentication-Protocol with PAP when InsistPAP is set.
+// the Authentication-Protocol with the method Insist names.
 type clientLCP struct{ c *Client }
 
 func (h *clientLCP) AppendConfigureRequest(dst []byte, _ bool) []byte {
@@ -232,8 +310,13 @@ func (h *clientLCP) AppendConfigureRequest(dst []byte, _ bool) []byte {
 
 func (h *clientLCP) ReceiveConfigureRequest(v *ppp.Verdict) {
 	for o := range v.Options.All() {
-		if lcp.OptionType(o.Type) == lcp.OptAuthProtocol && h.c.InsistPAP {
-			v.Nak(ppp.Option{Type: o.Type, Data: []byte{0xc0, 0x23}})
+		if lcp.OptionType(o.Type) != lcp.OptAuthProtocol || h.c.Insist == 0 {
+			continue
+		}
+		want := h.c.Insist.Option()
+		data := append([]byte{byte(want.Protocol >> 8), byte(want.Protocol)}, want.Data...)
+		if !bytes.Equal(o.Data, data) {
+			v.Nak(ppp.Option{Type: o.Type, Data: data})
 		}
 	}
 }

@@ -1,5 +1,7 @@
 // Command pcapcorpus turns a capture of real PPTP sessions (the interop
-// tests keep one with GATEHOUSE_INTEROP_CAPTURE=FILE) into seed corpora for
+// tests keep one with GATEHOUSE_INTEROP_CAPTURE=FILE: TestGatehouse in
+// FILE, TestGatehouseMPPEOptional, with PAP, MS-CHAPv1 and CHAP-MD5
+// logins, in FILE.optional) into seed corpora for
 // the parsers' fuzz targets, so that fuzzing starts from what the Linux
 // client really sends:
 //
@@ -8,7 +10,8 @@
 // It writes testdata/fuzz/<Target>/capture-<hash> files (the go test fuzz
 // v1 format) for server/pptp FuzzParse, server/gre FuzzParse, server/ppp
 // FuzzParseFrame and FuzzParsePacket, the option decoders of server/ppp/lcp,
-// ipcp and ccp (FuzzParseOptions) and server/ppp/chap FuzzParseMessages.
+// ipcp and ccp (FuzzParseOptions) and server/ppp/chap FuzzParseMessages
+// and FuzzParseLegacyResponse.
 // Identical inputs are written once. It reads classic pcap files with
 // Ethernet (dumpcap -P) or raw IPv4 link types.
 package main
@@ -175,6 +178,9 @@ func (c *corpus) packet(ip []byte) error {
 			ppp.ProtoLCP: "server/ppp/lcp", ppp.ProtoIPCP: "server/ppp/ipcp", ppp.ProtoCCP: "server/ppp/ccp",
 		}
 		if proto == ppp.ProtoCHAP {
+			if err := c.add("server/ppp/chap/testdata/fuzz/FuzzParseLegacyResponse", info); err != nil {
+				return err
+			}
 			return c.add("server/ppp/chap/testdata/fuzz/FuzzParseMessages", info)
 		}
 		dir, ok := dirs[proto]

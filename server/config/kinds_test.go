@@ -1,0 +1,52 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+)
+
+func TestServiceKinds(t *testing.T) {
+	ms, pt, v1, md := authpolicy.MSCHAPv2, authpolicy.Plaintext, authpolicy.MSCHAPv1, authpolicy.CHAPMD5
+	for _, c := range []struct {
+		pptp string
+		want []authpolicy.CredentialKind
+	}{
+		{"{enabled: true, service: vpn}", []authpolicy.CredentialKind{ms}},
+		{"{enabled: true, service: vpn, auth: {pap: true}}", []authpolicy.CredentialKind{ms, pt}},
+		{"{enabled: true, service: vpn, auth: {mschapv1: true, chap_md5: true}}", []authpolicy.CredentialKind{ms, v1, md}},
+		{"{enabled: false, service: vpn, auth: {chap_md5: true}}", []authpolicy.CredentialKind{ms, pt}},
+	} {
+		cfg, ps := Parse("gatehouse.yaml", []byte("backends:\n  Password: {type: local}\nservices:\n  vpn: {policy: Password}\npptp: "+c.pptp+"\n"))
+		if ps.Err() != nil {
+			t.Fatal(ps)
+		}
+		if got := cfg.ServiceKinds("vpn"); !slices.Equal(got, c.want) {
+			t.Errorf("%s: kinds %v, want %v", c.pptp, got, c.want)
+		}
+	}
+}
+
+// With CHAP-MD5 on, a branch over a back-end that cannot take part (LDAP)
+// is a warning that names the method; the MS-CHAPv2 logins still use it.
+func TestCheckPoliciesLegacyKinds(t *testing.T) {
+	text := "backends:\n  Password: {type: local}\n  DirectoryService:\n    type: ldap\n    options: {url: 'ldap://ldap1', base_dn: 'dc=x', nt_hash_attribute: sambaNTPassword}\n" +
+		"services:\n  pptp: {policy: 'DirectoryService or Password'}\npptp: {enabled: true, service: pptp, auth: {chap_md5: true}, mppe: {required: false}}\n"
+	cfg, ps := Parse("gatehouse.yaml", []byte(text))
+	if ps.Err() != nil {
+		t.Fatal(ps)
+	}
+	_, ps = cfg.CheckPolicies()
+	if err := ps.Errors().Err(); err != nil {
+		t.Fatalf("errors: %v", err)
+	}
+	var found bool
+	for _, p := range ps {
+		found = found || strings.Contains(p.Msg, `branch "DirectoryService" cannot work over CHAP-MD5`) && strings.Contains(p.Msg, "CHAP-MD5 logins skip this branch")
+	}
+	if !found {
+		t.Errorf("no CHAP-MD5 warning for the LDAP branch:\n%v", ps)
+	}
+}
