@@ -72,6 +72,15 @@ type Info struct {
 	// OneTime reports that the back-end's secrets are one-time codes: short,
 	// guessable offline once an MS-CHAPv2 exchange is recorded.
 	OneTime bool
+	// NothingToCommit reports that Commit does nothing for this back-end
+	// (a password store): the engine does not call it, which saves a
+	// plugin round trip per login. Never set together with OneTime.
+	NothingToCommit bool
+	// IdentityInVerdicts reports that every accepting Verdict carries
+	// Identity, what Lookup would answer: the engine then does not call
+	// Lookup for a branch in which it asked this back-end to verify (one
+	// plugin round trip instead of two). Only with CapIdentity.
+	IdentityInVerdicts bool
 }
 
 // Fragment is one candidate secret a back-end supplies for a conjunction.
@@ -101,6 +110,9 @@ type Verdict struct {
 	// MSCHAPError, when OK is false, is the MS-CHAP error code the back-end
 	// learnt (RFC 2759 section 6); 0 when unknown. See Result.MSCHAPError.
 	MSCHAPError int
+	// Identity, when OK and the back-end's Info says IdentityInVerdicts,
+	// is what Lookup would answer for the user now.
+	Identity *Identity
 }
 
 // MSCHAPv2Verdict is a back-end's answer to an MS-CHAPv2 check. A back-end

@@ -74,6 +74,14 @@
 // counters advance; a failed Commit (a code another login used first) fails
 // the login. [DryRun] skips the commit.
 //
+// Identity look-ups start in parallel with the check. A back-end whose
+// Info says IdentityInVerdicts is not asked: the identity comes with its
+// accepting verdict when the branch asks it to verify (a lone factor under
+// MS-CHAPv2, any factor that verifies plaintext); a back-end whose Info
+// says NothingToCommit is not told to commit (never one with one-time
+// codes). Each saves a plugin round trip per login; a verdict that lacks
+// the promised identity fails the branch closed.
+//
 // Each back-end call has the service's back-end deadline and the whole login
 // has the login deadline; a back-end that does not answer in time fails its
 // branch, which is recorded, and the next branch is tried. A back-end that

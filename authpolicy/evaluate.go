@@ -35,6 +35,8 @@ type commit struct {
 	token   string
 	// attributes from the back-end's verdict, merged into the identity.
 	attributes map[string][]string
+	// identity from the back-end's verdict (Info.IdentityInVerdicts).
+	identity *Identity
 }
 
 // backendError is a back-end that could not decide; it fails the branch.
@@ -184,7 +186,7 @@ func (ev *evaluation) mschapv2(ctx context.Context) error {
 			default:
 				return &backendError{name, errors.New("accepted the response but returned no key material; refusing the login")}
 			}
-			ev.commits = append(ev.commits, commit{name, v.Token, v.Attributes})
+			ev.commits = append(ev.commits, commit{name, v.Token, v.Attributes, v.Identity})
 			return nil
 		}
 	}
@@ -235,7 +237,7 @@ func (ev *evaluation) combinations(ctx context.Context) error {
 		return reject("no combination matches the response (%s)", ev.candidates(frags))
 	}
 	for i, name := range ev.branch.Factors {
-		ev.commits = append(ev.commits, commit{name, frags[i][matchIdx[i]].Token, nil})
+		ev.commits = append(ev.commits, commit{name, frags[i][matchIdx[i]].Token, nil, nil})
 	}
 	return nil
 }
@@ -338,7 +340,7 @@ func (ev *evaluation) verifyPart(ctx context.Context, name string, part Secret, 
 			}
 			return reject("%s: %s", name, orDefault(v.Reason, "wrong secret"))
 		}
-		ev.commits = append(ev.commits, commit{name, v.Token, v.Attributes})
+		ev.commits = append(ev.commits, commit{name, v.Token, v.Attributes, v.Identity})
 		return nil
 	}
 	frags, ok := cache[name]
@@ -361,7 +363,7 @@ func (ev *evaluation) verifyPart(ctx context.Context, name string, part Secret, 
 	if found < 0 {
 		return reject("%s: wrong secret", name)
 	}
-	ev.commits = append(ev.commits, commit{name, frags[found].Token, nil})
+	ev.commits = append(ev.commits, commit{name, frags[found].Token, nil, nil})
 	return nil
 }
 
@@ -409,9 +411,33 @@ func splitSecret(n int, factors []string, lengths func(string) []int) [][]int {
 
 func (ev *evaluation) hasIdentity() bool {
 	for _, name := range ev.branch.Factors {
-		if ev.backend(name).Info().Capabilities.Has(CapIdentity) {
+		if ev.needsLookup(name) {
 			return true
 		}
+	}
+	return false
+}
+
+// needsLookup reports whether identity back-end name must be asked with
+// Lookup: not when this evaluation asks it to verify and its verdicts carry
+// the identity (Info.IdentityInVerdicts).
+func (ev *evaluation) needsLookup(name string) bool {
+	info := ev.backend(name).Info()
+	if !info.Capabilities.Has(CapIdentity) {
+		return false
+	}
+	return !info.IdentityInVerdicts || !ev.verifies(name)
+}
+
+// verifies reports whether this evaluation checks factor name with one of
+// its Verify calls (rather than comparing its fragments).
+func (ev *evaluation) verifies(name string) bool {
+	c := ev.backend(name).Info().Capabilities
+	switch ev.cred.Kind {
+	case Plaintext:
+		return c.Has(CapVerifyPlaintext)
+	case MSCHAPv2:
+		return len(ev.branch.Factors) == 1 && c.Has(CapVerifyMSCHAPv2)
 	}
 	return false
 }
@@ -427,7 +453,7 @@ func (ev *evaluation) lookups(ctx context.Context) identityResult {
 	var merged Identity
 	for _, name := range ev.branch.Factors {
 		b := ev.backend(name)
-		if !b.Info().Capabilities.Has(CapIdentity) {
+		if !ev.needsLookup(name) {
 			continue
 		}
 		id, err := call(ctx, ev, name, func(ctx context.Context) (Identity, error) {
@@ -436,15 +462,23 @@ func (ev *evaluation) lookups(ctx context.Context) identityResult {
 		if err != nil {
 			return identityResult{err: err}
 		}
-		switch {
-		case id.Disabled:
-			return identityResult{err: reject("%s: account %q is disabled", name, ev.cred.User)}
-		case id.Locked:
-			return identityResult{err: reject("%s: account %q is locked", name, ev.cred.User)}
+		if err := ev.usable(name, id); err != nil {
+			return identityResult{err: err}
 		}
 		merged = mergeIdentity(merged, id)
 	}
 	return identityResult{id: merged}
+}
+
+// usable refuses a disabled or locked account.
+func (ev *evaluation) usable(name string, id Identity) error {
+	switch {
+	case id.Disabled:
+		return reject("%s: account %q is disabled", name, ev.cred.User)
+	case id.Locked:
+		return reject("%s: account %q is locked", name, ev.cred.User)
+	}
+	return nil
 }
 
 // finish runs after every factor matched: identity back-ends may still veto
@@ -455,6 +489,15 @@ func (ev *evaluation) finish(ctx context.Context, ids identityResult) error {
 	}
 	ev.identity = ids.id
 	for _, c := range ev.commits {
+		if ev.backend(c.backend).Info().Capabilities.Has(CapIdentity) && !ev.needsLookup(c.backend) {
+			if c.identity == nil {
+				return &backendError{c.backend, errors.New("accepted without the identity its description promises (identity in verdicts); refusing the login")}
+			}
+			if err := ev.usable(c.backend, *c.identity); err != nil {
+				return err
+			}
+			ev.identity = mergeIdentity(ev.identity, *c.identity)
+		}
 		if len(c.attributes) > 0 {
 			ev.identity = mergeIdentity(ev.identity, Identity{Attributes: c.attributes})
 		}
@@ -465,6 +508,9 @@ func (ev *evaluation) finish(ctx context.Context, ids identityResult) error {
 	errs := make([]error, len(ev.commits))
 	var wg sync.WaitGroup
 	for i, c := range ev.commits {
+		if info := ev.backend(c.backend).Info(); info.NothingToCommit && !info.OneTime {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

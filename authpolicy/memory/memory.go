@@ -41,6 +41,10 @@ type Options struct {
 	Lengths []int
 	// OneTime: Commit consumes the secret; it is never accepted again.
 	OneTime bool
+	// NothingToCommit and IdentityInVerdicts set the Info flags of the
+	// same names; with IdentityInVerdicts accepting verdicts carry the
+	// user's identity, as the plugins of the Go SDK do.
+	NothingToCommit, IdentityInVerdicts bool
 }
 
 // ErrUsed is returned by Commit when a one-time secret was already consumed.
@@ -57,6 +61,7 @@ type Backend struct {
 	delay time.Duration
 	fault error
 	calls int
+	by    map[string]int
 }
 
 var _ authpolicy.Backend = (*Backend)(nil)
@@ -68,9 +73,11 @@ func New(o Options) *Backend {
 		c = authpolicy.CapFragments | authpolicy.CapVerifyPlaintext | authpolicy.CapVerifyMSCHAPv2 | authpolicy.CapIdentity
 	}
 	return &Backend{
-		info:  authpolicy.Info{Capabilities: c, FragmentLengths: o.Lengths, OneTime: o.OneTime},
+		info: authpolicy.Info{Capabilities: c, FragmentLengths: o.Lengths, OneTime: o.OneTime,
+			NothingToCommit: o.NothingToCommit, IdentityInVerdicts: o.IdentityInVerdicts},
 		users: map[string]*User{},
 		used:  map[string]map[int]bool{},
+		by:    map[string]int{},
 	}
 }
 
@@ -97,9 +104,18 @@ func (b *Backend) Calls() int {
 	return b.calls
 }
 
-func (b *Backend) enter(ctx context.Context) error {
+// CallsOf returns how many calls of one method ("Lookup", "Commit", ...)
+// the back-end has received.
+func (b *Backend) CallsOf(method string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.by[method]
+}
+
+func (b *Backend) enter(ctx context.Context, method string) error {
 	b.mu.Lock()
 	b.calls++
+	b.by[method]++
 	delay, fault := b.delay, b.fault
 	b.mu.Unlock()
 	if delay > 0 {
@@ -137,7 +153,7 @@ func (b *Backend) live(user string) (idx []int, secrets []string, u *User) {
 
 // Fragments implements authpolicy.Backend.
 func (b *Backend) Fragments(ctx context.Context, user string) ([]authpolicy.Fragment, error) {
-	if err := b.enter(ctx); err != nil {
+	if err := b.enter(ctx, "Fragments"); err != nil {
 		return nil, err
 	}
 	idx, secrets, _ := b.live(user)
@@ -150,7 +166,7 @@ func (b *Backend) Fragments(ctx context.Context, user string) ([]authpolicy.Frag
 
 // VerifyPlaintext implements authpolicy.Backend.
 func (b *Backend) VerifyPlaintext(ctx context.Context, user string, secret authpolicy.Secret) (authpolicy.Verdict, error) {
-	if err := b.enter(ctx); err != nil {
+	if err := b.enter(ctx, "VerifyPlaintext"); err != nil {
 		return authpolicy.Verdict{}, err
 	}
 	idx, secrets, u := b.live(user)
@@ -169,12 +185,12 @@ func (b *Backend) VerifyPlaintext(ctx context.Context, user string, secret authp
 	if found < 0 {
 		return authpolicy.Verdict{Reason: "wrong secret"}, nil
 	}
-	return authpolicy.Verdict{OK: true, Token: strconv.Itoa(idx[found])}, nil
+	return authpolicy.Verdict{OK: true, Token: strconv.Itoa(idx[found]), Identity: b.verdictIdentity(user)}, nil
 }
 
 // VerifyMSCHAPv2 implements authpolicy.Backend.
 func (b *Backend) VerifyMSCHAPv2(ctx context.Context, user string, r *authpolicy.MSCHAPv2Response) (authpolicy.MSCHAPv2Verdict, error) {
-	if err := b.enter(ctx); err != nil {
+	if err := b.enter(ctx, "VerifyMSCHAPv2"); err != nil {
 		return authpolicy.MSCHAPv2Verdict{}, err
 	}
 	idx, secrets, u := b.live(user)
@@ -189,7 +205,7 @@ func (b *Backend) VerifyMSCHAPv2(ctx context.Context, user string, r *authpolicy
 		if mschapv2.Verify(r.AuthenticatorChallenge, r.PeerChallenge, r.UserName, r.NTResponse, nt) {
 			hh := mschapv2.HashNTHash(nt)
 			return authpolicy.MSCHAPv2Verdict{
-				Verdict:          authpolicy.Verdict{OK: true, Token: strconv.Itoa(idx[i])},
+				Verdict:          authpolicy.Verdict{OK: true, Token: strconv.Itoa(idx[i]), Identity: b.verdictIdentity(user)},
 				PasswordHashHash: &hh,
 			}, nil
 		}
@@ -199,7 +215,7 @@ func (b *Backend) VerifyMSCHAPv2(ctx context.Context, user string, r *authpolicy
 
 // Commit implements authpolicy.Backend: a one-time secret is consumed.
 func (b *Backend) Commit(ctx context.Context, user string, token string) error {
-	if err := b.enter(ctx); err != nil {
+	if err := b.enter(ctx, "Commit"); err != nil {
 		return err
 	}
 	if !b.info.OneTime {
@@ -223,14 +239,28 @@ func (b *Backend) Commit(ctx context.Context, user string, token string) error {
 
 // Lookup implements authpolicy.Backend.
 func (b *Backend) Lookup(ctx context.Context, user string) (authpolicy.Identity, error) {
-	if err := b.enter(ctx); err != nil {
+	if err := b.enter(ctx, "Lookup"); err != nil {
 		return authpolicy.Identity{}, err
 	}
+	return b.identity(user), nil
+}
+
+// verdictIdentity is the identity an accepting verdict carries, when the
+// back-end is set to IdentityInVerdicts.
+func (b *Backend) verdictIdentity(user string) *authpolicy.Identity {
+	if !b.info.IdentityInVerdicts {
+		return nil
+	}
+	id := b.identity(user)
+	return &id
+}
+
+func (b *Backend) identity(user string) authpolicy.Identity {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	u := b.users[user]
 	if u == nil {
-		return authpolicy.Identity{}, nil
+		return authpolicy.Identity{}
 	}
-	return authpolicy.Identity{Found: true, Disabled: u.Disabled, Locked: u.Locked, Groups: append([]string(nil), u.Groups...)}, nil
+	return authpolicy.Identity{Found: true, Disabled: u.Disabled, Locked: u.Locked, Groups: append([]string(nil), u.Groups...)}
 }

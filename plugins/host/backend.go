@@ -181,7 +181,23 @@ func verdictOf(v *pluginv1.Verdict) (authpolicy.Verdict, error) {
 			out.Attributes[k] = vs.GetValues()
 		}
 	}
+	if out.OK && v.GetIdentity() != nil {
+		id := identityOf(v.GetIdentity())
+		out.Identity = &id
+	}
 	return out, nil
+}
+
+// identityOf maps a Lookup answer, or the identity in a verdict.
+func identityOf(r *pluginv1.LookupResponse) authpolicy.Identity {
+	out := authpolicy.Identity{Found: r.GetFound(), Disabled: r.GetDisabled(), Locked: r.GetLocked(), Groups: r.GetGroups()}
+	if len(r.GetAttributes()) > 0 {
+		out.Attributes = make(map[string][]string, len(r.GetAttributes()))
+		for k, v := range r.GetAttributes() {
+			out.Attributes[k] = v.GetValues()
+		}
+	}
+	return out
 }
 
 func (p *plugin) VerifyPlaintext(ctx context.Context, user string, secret authpolicy.Secret) (authpolicy.Verdict, error) {
@@ -282,13 +298,7 @@ func (p *plugin) Lookup(ctx context.Context, user string) (authpolicy.Identity, 
 		if err != nil {
 			return err
 		}
-		out = authpolicy.Identity{Found: r.GetFound(), Disabled: r.GetDisabled(), Locked: r.GetLocked(), Groups: r.GetGroups()}
-		if len(r.GetAttributes()) > 0 {
-			out.Attributes = make(map[string][]string, len(r.GetAttributes()))
-			for k, v := range r.GetAttributes() {
-				out.Attributes[k] = v.GetValues()
-			}
-		}
+		out = identityOf(r)
 		return nil
 	})
 	if err != nil {

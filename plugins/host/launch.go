@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
 	pluginv1 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v1"
+	"google.golang.org/grpc"
 )
 
 // conn is one running plugin process and the gRPC client for it.
@@ -109,11 +110,15 @@ func (p *plugin) launch(ctx context.Context) (_ *conn, err error) {
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
-		SkipHostEnv:      true,
-		StartTimeout:     p.spec.StartTimeout,
-		Stderr:           stderr,
-		SyncStdout:       &lineLogger{log: p.log, level: slog.LevelInfo, msg: "plugin output", attrs: []slog.Attr{slog.String("stream", "stdout")}},
-		SyncStderr:       &lineLogger{log: p.log, level: slog.LevelInfo, msg: "plugin output", attrs: []slog.Attr{slog.String("stream", "stderr")}},
+		// Fixed flow-control windows turn off gRPC's bandwidth-delay
+		// estimator, whose PING frames cost each call extra writes and
+		// wake-ups; the plugin's messages are small.
+		GRPCDialOptions: []grpc.DialOption{grpc.WithInitialWindowSize(grpcWindow), grpc.WithInitialConnWindowSize(grpcWindow)},
+		SkipHostEnv:     true,
+		StartTimeout:    p.spec.StartTimeout,
+		Stderr:          stderr,
+		SyncStdout:      &lineLogger{log: p.log, level: slog.LevelInfo, msg: "plugin output", attrs: []slog.Attr{slog.String("stream", "stdout")}},
+		SyncStderr:      &lineLogger{log: p.log, level: slog.LevelInfo, msg: "plugin output", attrs: []slog.Attr{slog.String("stream", "stderr")}},
 		Logger: &hclogger{
 			log:        p.log,
 			executable: filepath.Base(p.spec.Path),
@@ -220,6 +225,10 @@ func infoOf(d *pluginv1.DescribeResponse) authpolicy.Info {
 		info.FragmentLengths = append(info.FragmentLengths, int(n))
 	}
 	info.OneTime = d.GetOneTime()
+	// A plugin that says both would have its one-time codes replayed:
+	// commit them anyway.
+	info.NothingToCommit = d.GetNothingToCommit() && !info.OneTime
+	info.IdentityInVerdicts = d.GetIdentityInVerdicts() && info.Capabilities.Has(authpolicy.CapIdentity)
 	return info
 }
 
@@ -280,3 +289,7 @@ func handshakeError(err error, stderr *tail) error {
 	}
 	return fmt.Errorf("no handshake: %s%s", strings.Join(strings.Fields(msg), " "), words)
 }
+
+// grpcWindow is the fixed HTTP/2 flow-control window, stream and
+// connection, that the host and the SDK both set (see launch).
+const grpcWindow = 1 << 20

@@ -61,6 +61,19 @@
 // several combinations before one succeeds, and only then calls Commit with
 // the token of the fragment or verdict that was used.
 //
+// Every call to the plugin is a round trip between processes, the largest
+// cost of a plugin-backed login, so Serve saves two on the back-end's
+// behalf. A back-end without a Committer is described as having nothing
+// to commit (nothing_to_commit), and the gateway does not call Commit. A
+// back-end that is an [IdentitySource] is described as carrying its
+// identity in its verdicts (identity_in_verdicts): alongside each
+// VerifyPlaintext and VerifyMSCHAPv2 Serve runs the back-end's own Lookup,
+// in the plugin process and in parallel, and attaches its answer to an
+// accepting verdict, so the gateway need not ask Lookup after a
+// verification. Lookup must therefore be safe to run concurrently with the
+// verification; a Lookup error turns an accepting verification into an
+// error (the branch fails closed), as a failed Lookup call would.
+//
 // # What Serve does
 //
 // Serve hides hashicorp/go-plugin and gRPC. The gateway starts the plugin

@@ -82,7 +82,13 @@ func (s *server) Describe(ctx context.Context, _ *pluginv1.DescribeRequest) (_ *
 	if err := checkDescription(d, s.b); err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "Describe: %v", err)
 	}
-	return describeToProto(d), nil
+	r := describeToProto(d)
+	// What the shim does on the back-end's behalf: no Commit round trip
+	// when there is nothing to consume, no Lookup round trip after a
+	// verification (the shim attaches the identity to the verdict).
+	r.NothingToCommit = s.committer == nil && !d.OneTime
+	r.IdentityInVerdicts = s.identity != nil && slices.Contains(d.Capabilities, CapIdentity)
+	return r, nil
 }
 
 func describeToProto(d Description) *pluginv1.DescribeResponse {
@@ -194,11 +200,56 @@ func (s *server) VerifyPlaintext(ctx context.Context, req *pluginv1.VerifyPlaint
 		return nil, unimplemented("VerifyPlaintext", CapVerifyPlaintext, "sdk.PlaintextVerifier")
 	}
 	ctx = withCallingStation(ctx, req.GetCallingStationId())
+	attach := s.identityFor(ctx, req.GetUser())
 	v, err := s.plaintext.VerifyPlaintext(ctx, req.GetUser(), string(req.GetSecret()))
 	if err != nil {
+		_ = attach(&pluginv1.Verdict{})
 		return nil, rpcError("VerifyPlaintext", err)
 	}
-	return &pluginv1.VerifyPlaintextResponse{Verdict: verdictToProto(v)}, nil
+	pv := verdictToProto(v)
+	if err := attach(pv); err != nil {
+		return nil, rpcError("VerifyPlaintext", err)
+	}
+	return &pluginv1.VerifyPlaintextResponse{Verdict: pv}, nil
+}
+
+// identityFor starts the back-end's own Lookup of user, in-process and in
+// parallel with the verification, for the identity Describe promised in
+// accepting verdicts (identity_in_verdicts): one round trip from the host
+// instead of two. attach waits for it and puts it into v when v accepts;
+// otherwise the look-up is abandoned. Without an IdentitySource attach
+// does nothing.
+func (s *server) identityFor(ctx context.Context, user string) (attach func(v *pluginv1.Verdict) error) {
+	if s.identity == nil {
+		return func(*pluginv1.Verdict) error { return nil }
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	type answer struct {
+		id  Identity
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				ch <- answer{err: fmt.Errorf("Lookup panicked: %v", r)}
+			}
+		}()
+		id, err := s.identity.Lookup(ctx, user)
+		ch <- answer{id, err}
+	}()
+	return func(v *pluginv1.Verdict) error {
+		defer cancel()
+		if !v.GetOk() {
+			return nil
+		}
+		a := <-ch
+		if a.err != nil {
+			return fmt.Errorf("identity after the verification: %w", a.err)
+		}
+		v.Identity = lookupToProto(a.id)
+		return nil
+	}
 }
 
 func (s *server) VerifyMSCHAPv2(ctx context.Context, req *pluginv1.VerifyMSCHAPv2Request) (_ *pluginv1.VerifyMSCHAPv2Response, err error) {
@@ -219,16 +270,23 @@ func (s *server) VerifyMSCHAPv2(ctx context.Context, req *pluginv1.VerifyMSCHAPv
 	copy(r.NTResponse[:], req.GetNtResponse())
 	ctx = withCallingStation(ctx, req.GetCallingStationId())
 	r.UserName = req.GetUserName()
+	attach := s.identityFor(ctx, req.GetUser())
 	v, err := s.mschapv2.VerifyMSCHAPv2(ctx, req.GetUser(), r)
 	if err != nil {
+		_ = attach(&pluginv1.Verdict{})
 		return nil, rpcError("VerifyMSCHAPv2", err)
 	}
 	resp := &pluginv1.VerifyMSCHAPv2Response{Verdict: verdictToProto(v.Verdict)}
 	if !v.OK {
+		_ = attach(resp.Verdict)
 		return resp, nil
 	}
 	if err := setMSCHAPv2Proof(resp, v); err != nil {
+		_ = attach(&pluginv1.Verdict{})
 		return nil, status.Errorf(codes.Internal, "VerifyMSCHAPv2: %v", err)
+	}
+	if err := attach(resp.Verdict); err != nil {
+		return nil, rpcError("VerifyMSCHAPv2", err)
 	}
 	return resp, nil
 }
@@ -275,6 +333,10 @@ func (s *server) Lookup(ctx context.Context, req *pluginv1.LookupRequest) (_ *pl
 	if err != nil {
 		return nil, rpcError("Lookup", err)
 	}
+	return lookupToProto(id), nil
+}
+
+func lookupToProto(id Identity) *pluginv1.LookupResponse {
 	r := &pluginv1.LookupResponse{Found: id.Found, Disabled: id.Disabled, Locked: id.Locked, Groups: id.Groups}
 	if len(id.Attributes) > 0 {
 		r.Attributes = make(map[string]*pluginv1.StringList, len(id.Attributes))
@@ -282,7 +344,7 @@ func (s *server) Lookup(ctx context.Context, req *pluginv1.LookupRequest) (_ *pl
 			r.Attributes[k] = &pluginv1.StringList{Values: v}
 		}
 	}
-	return r, nil
+	return r
 }
 
 func (s *server) Health(ctx context.Context, _ *pluginv1.HealthRequest) (_ *pluginv1.HealthResponse, err error) {

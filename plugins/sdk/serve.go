@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 )
 
 // ProtocolVersion is the Gatehouse plugin protocol this SDK speaks: the
@@ -87,7 +88,10 @@ func Serve(b Backend) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: VersionedPlugins(b),
-		GRPCServer:       plugin.DefaultGRPCServer,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			// Fixed windows: no bandwidth-delay PINGs (see the host).
+			return grpc.NewServer(append(opts, grpc.InitialWindowSize(grpcWindow), grpc.InitialConnWindowSize(grpcWindow))...)
+		},
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name:       "go-plugin",
 			Level:      hclog.Warn,
@@ -246,3 +250,7 @@ func executableSHA256() (sum, path string, err error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), path, nil
 }
+
+// grpcWindow is the fixed HTTP/2 flow-control window, stream and
+// connection, that the host and the SDK both set (see launch).
+const grpcWindow = 1 << 20

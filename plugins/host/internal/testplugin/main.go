@@ -125,7 +125,7 @@ func (b *backend) Configure(_ context.Context, o map[string]string) error {
 	return nil
 }
 
-// behave acts out the special users.
+// behave counts the call in flight and acts out the special users.
 func (b *backend) behave(ctx context.Context, user string) {
 	n := b.inflight.Add(1)
 	defer b.inflight.Add(-1)
@@ -135,6 +135,13 @@ func (b *backend) behave(ctx context.Context, user string) {
 			break
 		}
 	}
+	b.act(ctx, user)
+}
+
+// act acts out the special users. Lookup uses it without counting: the
+// SDK runs a Lookup alongside each verification (identity in verdicts),
+// and max_inflight is about the calls the host makes at once.
+func (b *backend) act(ctx context.Context, user string) {
 	switch user {
 	case "hang":
 		time.Sleep(time.Hour) // ignores ctx, as a stuck plugin would
@@ -203,7 +210,7 @@ func (b *backend) Commit(ctx context.Context, user, token string) error {
 }
 
 func (b *backend) Lookup(ctx context.Context, user string) (sdk.Identity, error) {
-	b.behave(ctx, user)
+	b.act(ctx, user)
 	if user == "self" {
 		return sdk.Identity{Found: true, Attributes: b.self()}, nil
 	}

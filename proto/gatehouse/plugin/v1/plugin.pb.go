@@ -132,9 +132,19 @@ type DescribeResponse struct {
 	// The secrets are one-time codes, consumed by Commit.
 	OneTime bool `protobuf:"varint,5,opt,name=one_time,json=oneTime,proto3" json:"one_time,omitempty"`
 	// The configuration keys the plugin accepts.
-	ConfigKeys    []*ConfigKey `protobuf:"bytes,6,rep,name=config_keys,json=configKeys,proto3" json:"config_keys,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ConfigKeys []*ConfigKey `protobuf:"bytes,6,rep,name=config_keys,json=configKeys,proto3" json:"config_keys,omitempty"`
+	// The plugin has nothing to consume: its Commit always succeeds without
+	// doing anything, so the host need not call it. It must be false for a
+	// plugin with one_time secrets. The Go SDK sets it for a back-end without
+	// a Committer.
+	NothingToCommit bool `protobuf:"varint,7,opt,name=nothing_to_commit,json=nothingToCommit,proto3" json:"nothing_to_commit,omitempty"`
+	// Every Verdict with ok = true carries identity: what Lookup would
+	// answer for the user at that moment, so the host need not call Lookup
+	// after a verification. Only with CAPABILITY_IDENTITY. The Go SDK sets
+	// it for a back-end that is an IdentitySource.
+	IdentityInVerdicts bool `protobuf:"varint,8,opt,name=identity_in_verdicts,json=identityInVerdicts,proto3" json:"identity_in_verdicts,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *DescribeResponse) Reset() {
@@ -207,6 +217,20 @@ func (x *DescribeResponse) GetConfigKeys() []*ConfigKey {
 		return x.ConfigKeys
 	}
 	return nil
+}
+
+func (x *DescribeResponse) GetNothingToCommit() bool {
+	if x != nil {
+		return x.NothingToCommit
+	}
+	return false
+}
+
+func (x *DescribeResponse) GetIdentityInVerdicts() bool {
+	if x != nil {
+		return x.IdentityInVerdicts
+	}
+	return false
 }
 
 type ConfigKey struct {
@@ -527,7 +551,10 @@ type Verdict struct {
 	// section 6: 646 restricted hours, 647 disabled, 648 password expired,
 	// 649 no dial-in permission, 691 failure, 709 must change password), for
 	// the PPP layer's Failure packet; 0 when unknown.
-	MschapError   uint32 `protobuf:"varint,5,opt,name=mschap_error,json=mschapError,proto3" json:"mschap_error,omitempty"`
+	MschapError uint32 `protobuf:"varint,5,opt,name=mschap_error,json=mschapError,proto3" json:"mschap_error,omitempty"`
+	// When ok and the plugin declares identity_in_verdicts: what Lookup
+	// would answer for the user now.
+	Identity      *LookupResponse `protobuf:"bytes,6,opt,name=identity,proto3" json:"identity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -595,6 +622,13 @@ func (x *Verdict) GetMschapError() uint32 {
 		return x.MschapError
 	}
 	return 0
+}
+
+func (x *Verdict) GetIdentity() *LookupResponse {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
 }
 
 type VerifyPlaintextRequest struct {
@@ -1303,7 +1337,7 @@ var File_gatehouse_plugin_v1_plugin_proto protoreflect.FileDescriptor
 const file_gatehouse_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	" gatehouse/plugin/v1/plugin.proto\x12\x13gatehouse.plugin.v1\"\x11\n" +
-	"\x0fDescribeRequest\"\x8c\x02\n" +
+	"\x0fDescribeRequest\"\xea\x02\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12C\n" +
@@ -1311,7 +1345,9 @@ const file_gatehouse_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x10fragment_lengths\x18\x04 \x03(\rR\x0ffragmentLengths\x12\x19\n" +
 	"\bone_time\x18\x05 \x01(\bR\aoneTime\x12?\n" +
 	"\vconfig_keys\x18\x06 \x03(\v2\x1e.gatehouse.plugin.v1.ConfigKeyR\n" +
-	"configKeys\"]\n" +
+	"configKeys\x12*\n" +
+	"\x11nothing_to_commit\x18\a \x01(\bR\x0fnothingToCommit\x120\n" +
+	"\x14identity_in_verdicts\x18\b \x01(\bR\x12identityInVerdicts\"]\n" +
 	"\tConfigKey\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\brequired\x18\x02 \x01(\bR\brequired\x12 \n" +
@@ -1330,7 +1366,7 @@ const file_gatehouse_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tfragments\x18\x01 \x03(\v2\x1d.gatehouse.plugin.v1.FragmentR\tfragments\"8\n" +
 	"\bFragment\x12\x16\n" +
 	"\x06secret\x18\x01 \x01(\fR\x06secret\x12\x14\n" +
-	"\x05token\x18\x02 \x01(\tR\x05token\"\x98\x02\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"\xd9\x02\n" +
 	"\aVerdict\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
@@ -1338,7 +1374,8 @@ const file_gatehouse_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"attributes\x18\x04 \x03(\v2,.gatehouse.plugin.v1.Verdict.AttributesEntryR\n" +
 	"attributes\x12!\n" +
-	"\fmschap_error\x18\x05 \x01(\rR\vmschapError\x1a^\n" +
+	"\fmschap_error\x18\x05 \x01(\rR\vmschapError\x12?\n" +
+	"\bidentity\x18\x06 \x01(\v2#.gatehouse.plugin.v1.LookupResponseR\bidentity\x1a^\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
 	"\x05value\x18\x02 \x01(\v2\x1f.gatehouse.plugin.v1.StringListR\x05value:\x028\x01\"r\n" +
@@ -1453,33 +1490,34 @@ var file_gatehouse_plugin_v1_plugin_proto_depIdxs = []int32{
 	22, // 2: gatehouse.plugin.v1.ConfigureRequest.options:type_name -> gatehouse.plugin.v1.ConfigureRequest.OptionsEntry
 	8,  // 3: gatehouse.plugin.v1.FragmentsResponse.fragments:type_name -> gatehouse.plugin.v1.Fragment
 	23, // 4: gatehouse.plugin.v1.Verdict.attributes:type_name -> gatehouse.plugin.v1.Verdict.AttributesEntry
-	9,  // 5: gatehouse.plugin.v1.VerifyPlaintextResponse.verdict:type_name -> gatehouse.plugin.v1.Verdict
-	9,  // 6: gatehouse.plugin.v1.VerifyMSCHAPv2Response.verdict:type_name -> gatehouse.plugin.v1.Verdict
-	14, // 7: gatehouse.plugin.v1.VerifyMSCHAPv2Response.authenticator:type_name -> gatehouse.plugin.v1.AuthenticatorResult
-	24, // 8: gatehouse.plugin.v1.LookupResponse.attributes:type_name -> gatehouse.plugin.v1.LookupResponse.AttributesEntry
-	19, // 9: gatehouse.plugin.v1.Verdict.AttributesEntry.value:type_name -> gatehouse.plugin.v1.StringList
-	19, // 10: gatehouse.plugin.v1.LookupResponse.AttributesEntry.value:type_name -> gatehouse.plugin.v1.StringList
-	1,  // 11: gatehouse.plugin.v1.Backend.Describe:input_type -> gatehouse.plugin.v1.DescribeRequest
-	4,  // 12: gatehouse.plugin.v1.Backend.Configure:input_type -> gatehouse.plugin.v1.ConfigureRequest
-	6,  // 13: gatehouse.plugin.v1.Backend.Fragments:input_type -> gatehouse.plugin.v1.FragmentsRequest
-	10, // 14: gatehouse.plugin.v1.Backend.VerifyPlaintext:input_type -> gatehouse.plugin.v1.VerifyPlaintextRequest
-	12, // 15: gatehouse.plugin.v1.Backend.VerifyMSCHAPv2:input_type -> gatehouse.plugin.v1.VerifyMSCHAPv2Request
-	15, // 16: gatehouse.plugin.v1.Backend.Commit:input_type -> gatehouse.plugin.v1.CommitRequest
-	17, // 17: gatehouse.plugin.v1.Backend.Lookup:input_type -> gatehouse.plugin.v1.LookupRequest
-	20, // 18: gatehouse.plugin.v1.Backend.Health:input_type -> gatehouse.plugin.v1.HealthRequest
-	2,  // 19: gatehouse.plugin.v1.Backend.Describe:output_type -> gatehouse.plugin.v1.DescribeResponse
-	5,  // 20: gatehouse.plugin.v1.Backend.Configure:output_type -> gatehouse.plugin.v1.ConfigureResponse
-	7,  // 21: gatehouse.plugin.v1.Backend.Fragments:output_type -> gatehouse.plugin.v1.FragmentsResponse
-	11, // 22: gatehouse.plugin.v1.Backend.VerifyPlaintext:output_type -> gatehouse.plugin.v1.VerifyPlaintextResponse
-	13, // 23: gatehouse.plugin.v1.Backend.VerifyMSCHAPv2:output_type -> gatehouse.plugin.v1.VerifyMSCHAPv2Response
-	16, // 24: gatehouse.plugin.v1.Backend.Commit:output_type -> gatehouse.plugin.v1.CommitResponse
-	18, // 25: gatehouse.plugin.v1.Backend.Lookup:output_type -> gatehouse.plugin.v1.LookupResponse
-	21, // 26: gatehouse.plugin.v1.Backend.Health:output_type -> gatehouse.plugin.v1.HealthResponse
-	19, // [19:27] is the sub-list for method output_type
-	11, // [11:19] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	18, // 5: gatehouse.plugin.v1.Verdict.identity:type_name -> gatehouse.plugin.v1.LookupResponse
+	9,  // 6: gatehouse.plugin.v1.VerifyPlaintextResponse.verdict:type_name -> gatehouse.plugin.v1.Verdict
+	9,  // 7: gatehouse.plugin.v1.VerifyMSCHAPv2Response.verdict:type_name -> gatehouse.plugin.v1.Verdict
+	14, // 8: gatehouse.plugin.v1.VerifyMSCHAPv2Response.authenticator:type_name -> gatehouse.plugin.v1.AuthenticatorResult
+	24, // 9: gatehouse.plugin.v1.LookupResponse.attributes:type_name -> gatehouse.plugin.v1.LookupResponse.AttributesEntry
+	19, // 10: gatehouse.plugin.v1.Verdict.AttributesEntry.value:type_name -> gatehouse.plugin.v1.StringList
+	19, // 11: gatehouse.plugin.v1.LookupResponse.AttributesEntry.value:type_name -> gatehouse.plugin.v1.StringList
+	1,  // 12: gatehouse.plugin.v1.Backend.Describe:input_type -> gatehouse.plugin.v1.DescribeRequest
+	4,  // 13: gatehouse.plugin.v1.Backend.Configure:input_type -> gatehouse.plugin.v1.ConfigureRequest
+	6,  // 14: gatehouse.plugin.v1.Backend.Fragments:input_type -> gatehouse.plugin.v1.FragmentsRequest
+	10, // 15: gatehouse.plugin.v1.Backend.VerifyPlaintext:input_type -> gatehouse.plugin.v1.VerifyPlaintextRequest
+	12, // 16: gatehouse.plugin.v1.Backend.VerifyMSCHAPv2:input_type -> gatehouse.plugin.v1.VerifyMSCHAPv2Request
+	15, // 17: gatehouse.plugin.v1.Backend.Commit:input_type -> gatehouse.plugin.v1.CommitRequest
+	17, // 18: gatehouse.plugin.v1.Backend.Lookup:input_type -> gatehouse.plugin.v1.LookupRequest
+	20, // 19: gatehouse.plugin.v1.Backend.Health:input_type -> gatehouse.plugin.v1.HealthRequest
+	2,  // 20: gatehouse.plugin.v1.Backend.Describe:output_type -> gatehouse.plugin.v1.DescribeResponse
+	5,  // 21: gatehouse.plugin.v1.Backend.Configure:output_type -> gatehouse.plugin.v1.ConfigureResponse
+	7,  // 22: gatehouse.plugin.v1.Backend.Fragments:output_type -> gatehouse.plugin.v1.FragmentsResponse
+	11, // 23: gatehouse.plugin.v1.Backend.VerifyPlaintext:output_type -> gatehouse.plugin.v1.VerifyPlaintextResponse
+	13, // 24: gatehouse.plugin.v1.Backend.VerifyMSCHAPv2:output_type -> gatehouse.plugin.v1.VerifyMSCHAPv2Response
+	16, // 25: gatehouse.plugin.v1.Backend.Commit:output_type -> gatehouse.plugin.v1.CommitResponse
+	18, // 26: gatehouse.plugin.v1.Backend.Lookup:output_type -> gatehouse.plugin.v1.LookupResponse
+	21, // 27: gatehouse.plugin.v1.Backend.Health:output_type -> gatehouse.plugin.v1.HealthResponse
+	20, // [20:28] is the sub-list for method output_type
+	12, // [12:20] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_gatehouse_plugin_v1_plugin_proto_init() }
