@@ -15,11 +15,12 @@ import (
 //     per count the packet is ahead (RFC 3078 section 8.1); in stateful
 //     mode, one per flag packet passed, this one included (sections 7.2
 //     and 8.2).
-//  3. Stateful only: a FLUSHED packet re-initialises the RC4 tables with
-//     the current session key and ends any wait for one; a packet that is
-//     not flushed must follow the last one directly, or the packets in
-//     between are lost, the RC4 tables are out of step, and the Decrypter
-//     waits for a flushed packet (section 8.2).
+//  3. Stateful only: a FLUSHED packet changes the session key (once; a
+//     flag packet's own change counts) and ends any wait for one; a packet
+//     that is not flushed must follow the last one directly, or the
+//     packets in between are lost, the RC4 tables are out of step, and the
+//     Decrypter waits for a flushed packet (section 8.2, as Linux's
+//     ppp_mppe reads it: see the package documentation).
 //  4. Decrypt the protocol field and the information with RC4.
 
 // Errors of Decrypt. Each one means the packet is dropped. They are
@@ -131,8 +132,8 @@ func (d *Decrypter) Decrypt(dst, packet []byte) ([]byte, error) {
 		// cannot push the flushed packet out of the Window.
 		switch {
 		case h.Flushed():
-			if changes == 0 {
-				d.keys.flush() // a key change has flushed already
+			if !isFlagPacket(cc) {
+				d.keys.change() // a flag packet's change is its flush
 			}
 			d.waiting = false
 		case d.waiting || delta != 1:

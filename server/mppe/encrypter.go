@@ -95,7 +95,7 @@ func (e *Encrypter) Encrypt(dst, plaintext []byte) []byte {
 		h |= FlagFlushed
 		e.resetRequested.Store(false)
 	case e.resetRequested.Load() && e.resetRequested.Swap(false):
-		e.keys.flush()
+		e.keys.change()
 		h |= FlagFlushed
 	}
 
@@ -108,12 +108,12 @@ func (e *Encrypter) Encrypt(dst, plaintext []byte) []byte {
 }
 
 // ResetRequest tells the Encrypter that the peer sent a CCP Reset-Request
-// (RFC 1962 section 3.1): in stateful mode, the next packet re-initialises
-// the RC4 tables with the current session key and carries the FLUSHED bit
-// (RFC 3078 section 8.2), so that the peer's decrypter, which has lost
-// packets, can catch up. The key does not change. In stateless mode every
-// packet is flushed and ResetRequest does nothing. The CCP layer still
-// answers with a Reset-Ack.
+// (RFC 1962 section 3.1): in stateful mode, the next packet changes the
+// session key, re-initialises the RC4 tables with it and carries the
+// FLUSHED bit, so that the peer's decrypter, which has lost packets, can
+// catch up. This is what Linux's ppp_mppe does and expects (see the
+// package documentation). In stateless mode every packet is flushed and
+// ResetRequest does nothing. The CCP layer still answers with a Reset-Ack.
 //
 // ResetRequest may be called concurrently with Encrypt.
 func (e *Encrypter) ResetRequest() {

@@ -16,7 +16,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/kat.txt from the reference model")
 
-// reference is an MPPE sender written as literally as RFC 3078 reads,
+// reference is an MPPE sender written as literally as RFC 3078 reads
+// (except the reset, which changes the key as Linux does),
 // with crypto/rc4 and a fresh rc4.Cipher for every rc4_key, for the
 // package's own RC4 and key change to be checked against. It is slow and
 // allocates; that is not its job.
@@ -65,8 +66,8 @@ func (r *reference) encrypt(datagram []byte) []byte {
 		r.changeKey()
 		h |= 0x8000
 		r.reset = false
-	case r.reset: // section 8.2
-		r.rc4Key(r.session)
+	case r.reset: // section 8.2, as Linux's ppp_mppe does it: a key change
+		r.changeKey()
 		h |= 0x8000
 		r.reset = false
 	}

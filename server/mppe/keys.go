@@ -60,10 +60,3 @@ func (k *keys) change() {
 	k.rc4.setKey(k.session[:k.keyLen])
 	k.changes++
 }
-
-// flush re-initialises the RC4 tables with the current session key,
-// without changing it (RFC 3078 section 8.2, the response to a CCP
-// Reset-Request in stateful mode).
-func (k *keys) flush() {
-	k.rc4.setKey(k.session[:k.keyLen])
-}

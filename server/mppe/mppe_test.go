@@ -277,13 +277,12 @@ func TestStatefulFlagWithoutFlushedBit(t *testing.T) {
 	}
 }
 
-// TestResetKeepsKey pins RFC 3078 section 8.2: after a Reset-Request the
-// sender re-initialises RC4 with the current session key, not a new one.
-// Section 9 warns what follows: the flushed packet reuses the keystream of
-// the first packet after the last key change, here the session's first.
-// (Linux's ppp_mppe changes the key instead; see the package
-// documentation.)
-func TestResetKeepsKey(t *testing.T) {
+// TestResetChangesKey pins the reset as Linux's ppp_mppe does it (see the
+// package documentation): after a Reset-Request the sender changes the
+// session key once and re-initialises RC4 with it, so the flushed packet
+// is encrypted exactly as a stateless sender's first packet, whose key has
+// changed once too, and reuses no earlier keystream.
+func TestResetChangesKey(t *testing.T) {
 	enc, dec := newPair(t, testKey, 128, false)
 	p0, m0 := enc.Encrypt(nil, datagram(0, 64)), datagram(0, 64)
 	mustDecrypt(t, dec, p0, m0)
@@ -292,11 +291,25 @@ func TestResetKeepsKey(t *testing.T) {
 	}
 	enc.ResetRequest()
 	p5, m5 := enc.Encrypt(nil, datagram(5, 64)), datagram(5, 64)
+	if h, _ := mppe.ParseHeader(p5); !h.Flushed() {
+		t.Fatal("the packet after a Reset-Request is not flushed")
+	}
 	mustDecrypt(t, dec, p5, m5) // an in-step flushed packet is fine too
+	stateless, _ := newPair(t, testKey, 128, true)
+	s1 := stateless.Encrypt(nil, m5)
+	if !bytes.Equal(p5[2:], s1[2:]) {
+		t.Fatal("the flushed packet is not encrypted with the key changed once")
+	}
+	same := true
 	for j := range m0 {
-		if p0[2+j]^p5[2+j] != m0[j]^m5[j] {
-			t.Fatalf("octet %d: the flushed packet does not reuse the first packet's keystream", j)
-		}
+		same = same && p0[2+j]^p5[2+j] == m0[j]^m5[j]
+	}
+	if same {
+		t.Fatal("the flushed packet reuses the first packet's keystream")
+	}
+	// In step after the reset.
+	for i := 6; i < 600; i++ {
+		mustDecrypt(t, dec, enc.Encrypt(nil, datagram(i, 64)), datagram(i, 64))
 	}
 }
 
@@ -436,7 +449,7 @@ func TestErrorsDistinct(t *testing.T) {
 // TestResetRequestConcurrent: CCP calls ResetRequest beside the data path.
 // Run with -race. Every packet stays decryptable, since a flushed packet
 // in step is fine. (What ResetRequest does is pinned by
-// TestStatefulLossAndReset and TestResetKeepsKey; here only that it may
+// TestStatefulLossAndReset and TestResetChangesKey; here only that it may
 // race with Encrypt.)
 func TestResetRequestConcurrent(t *testing.T) {
 	enc, dec := newPair(t, testKey, 128, false)
