@@ -88,17 +88,37 @@ type AuthRefusedError struct {
 	// Allowed is true when the policy allows that method: the peer
 	// Naked the very method it asks for, which no offer can satisfy.
 	Allowed bool
+	// Rejected is true when the peer ended by Configure-Rejecting the
+	// Authentication-Protocol option (as pppd does after its own
+	// max-failure) rather than Naking it Max-Failure times; errors.Is
+	// then also matches ErrAuthRejected.
+	Rejected bool
 }
 
 func (e *AuthRefusedError) Error() string {
 	m := e.Insisted.Method()
+	var s string
 	switch {
 	case e.Allowed:
-		return fmt.Sprintf("peer keeps refusing %v although it asks for it", m)
+		s = fmt.Sprintf("peer keeps refusing %v although it asks for it", m)
 	case m.Setting() != "":
-		return fmt.Sprintf("peer insists on %v, which is refused (enable %s to allow it)", m, m.Setting())
+		s = fmt.Sprintf("peer insists on %v, which is refused (enable %s to allow it)", m, m.Setting())
 	case m != 0:
-		return fmt.Sprintf("peer insists on %v, which is refused", m)
+		s = fmt.Sprintf("peer insists on %v, which is refused", m)
+	default:
+		s = fmt.Sprintf("peer insists on %v, which is not supported", e.Insisted)
 	}
-	return fmt.Sprintf("peer insists on %v, which is not supported", e.Insisted)
+	if e.Rejected {
+		s += ", and then rejected the Authentication-Protocol option"
+	}
+	return s
+}
+
+// Unwrap makes a refusal that ended in a Configure-Reject match
+// ErrAuthRejected.
+func (e *AuthRefusedError) Unwrap() error {
+	if e.Rejected {
+		return ErrAuthRejected
+	}
+	return nil
 }

@@ -111,6 +111,10 @@ type Negotiator struct {
 
 	nakMagic uint32 // the Magic-Number we last suggested to the peer
 	loops    int
+	// insisted is the last Authentication-Protocol the peer suggested in
+	// a Configure-Nak that the Policy refuses; a Configure-Reject that
+	// follows names it.
+	insisted *AuthProtocol
 
 	echoID          uint8
 	echoOutstanding int
@@ -264,7 +268,9 @@ func (n *Negotiator) ReceiveConfigureRequest(v *ppp.Verdict) {
 // ReceiveConfigureNak implements ppp.Handler.
 //
 // A Configure-Reject of the Authentication-Protocol ends LCP
-// (ErrAuthRejected); of other options it stops asking for them. A
+// (ErrAuthRejected, or an *AuthRefusedError with Rejected set when the
+// peer had Naked it with a method the Policy refuses); of other options it
+// stops asking for them. A
 // Configure-Nak of the Authentication-Protocol switches to the method the
 // peer suggests if the Policy allows it, else to the next allowed method,
 // else keeps asking; after Max-Failure Naks in a row it ends LCP with an
@@ -280,6 +286,11 @@ func (n *Negotiator) ReceiveConfigureNak(nk *ppp.Nak) error {
 			case MRU:
 				n.want.mru = 0
 			case AuthProtocol:
+				if n.insisted != nil {
+					// pppd turns its Naks into a Reject after its own
+					// max-failure: the cause is still what it asked.
+					return &AuthRefusedError{Insisted: *n.insisted, Rejected: true}
+				}
 				return ErrAuthRejected
 			case MagicNumber:
 				n.want.magic = 0
@@ -321,6 +332,9 @@ func (n *Negotiator) authNaked(suggested AuthProtocol, nk *ppp.Nak) error {
 	if m != 0 && m != n.want.auth && slices.Contains(n.policy.Auth, m) {
 		n.want.auth = m
 		return nil
+	}
+	if !slices.Contains(n.policy.Auth, m) || m == 0 {
+		n.insisted = &AuthProtocol{Protocol: suggested.Protocol, Data: bytes.Clone(suggested.Data)}
 	}
 	// A suggestion we cannot follow: try the next method we may offer,
 	// unless the peer Naks us with the very method we offered.

@@ -436,3 +436,32 @@ func TestPolicyValidation(t *testing.T) {
 		}
 	}
 }
+
+// pppd Naks an Authentication-Protocol it will not do, and after its own
+// max-failure Rejects it: the cause still names what it asked for.
+func TestPeerNaksThenRejectsAuth(t *testing.T) {
+	s := newServer(t, lcp.DefaultPolicy())
+	naks := 0
+	pa, _ := pppdPeer(func(v *ppp.Verdict) {
+		for o := range v.Options.All() {
+			if o.Type != 3 {
+				continue
+			}
+			if naks < 2 {
+				naks++
+				v.Nak(ppp.Option{Type: 3, Data: []byte{0xc2, 0x23, lcp.AlgorithmMD5}})
+			} else {
+				v.Reject(o)
+			}
+		}
+	})
+	l := connect(t, s, pa)
+	err := s.a.Err()
+	var refused *lcp.AuthRefusedError
+	if s.a.State() != ppp.Closed || !errors.As(err, &refused) || !refused.Rejected || !errors.Is(err, lcp.ErrAuthRejected) {
+		t.Fatalf("server %v err %v\n%s", s.a.State(), err, l)
+	}
+	if want := "peer insists on CHAP-MD5, which is refused (enable pptp.auth.chap_md5 to allow it), and then rejected the Authentication-Protocol option"; err.Error() != want {
+		t.Errorf("cause %q, want %q", err, want)
+	}
+}
