@@ -119,3 +119,28 @@ func WithCallingStation(ctx context.Context, station string) context.Context {
 	}
 	return context.WithValue(ctx, callingStationKey{}, station)
 }
+
+// Approval is asked, once every factor of a branch has matched and before
+// anything is committed, whether the login may go ahead: the PPTP gateway's
+// VPN access check. res previews the Result (Service, User, Kind, Branch
+// and the merged Identity). An error refuses that branch, reported with
+// MS-CHAP error 649 (no dial-in permission), and the next branch is tried;
+// nothing of the refused branch is committed, so no one-time code is
+// spent on a login that is then turned away.
+type Approval func(ctx context.Context, res *Result) error
+
+type approvalKey struct{}
+
+// WithApproval returns ctx carrying fn for the logins run with it.
+func WithApproval(ctx context.Context, fn Approval) context.Context {
+	return context.WithValue(ctx, approvalKey{}, fn)
+}
+
+func approvalOf(ctx context.Context) Approval {
+	fn, _ := ctx.Value(approvalKey{}).(Approval)
+	return fn
+}
+
+// mschapNoDialin is ERROR_NO_DIALIN_PERMISSION, the MS-CHAP error of a
+// login its Approval refused.
+const mschapNoDialin = 649

@@ -72,7 +72,10 @@
 // may still refuse (disabled, locked), and then each back-end is told which
 // fragment was used ([Backend.Commit]) so one-time codes are consumed and
 // counters advance; a failed Commit (a code another login used first) fails
-// the login. [DryRun] skips the commit.
+// the login. [DryRun] skips the commit. Between the two, an [Approval] the
+// caller put in the context ([WithApproval]; the PPTP gateway's VPN access
+// check) may refuse the branch: nothing is committed, the next branch is
+// tried, and the Result carries MS-CHAP error 649.
 //
 // Identity look-ups start in parallel with the check. A back-end whose
 // Info says IdentityInVerdicts is not asked: the identity comes with its

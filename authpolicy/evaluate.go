@@ -502,6 +502,14 @@ func (ev *evaluation) finish(ctx context.Context, ids identityResult) error {
 			ev.identity = mergeIdentity(ev.identity, Identity{Attributes: c.attributes})
 		}
 	}
+	if approve := approvalOf(ctx); approve != nil {
+		preview := &Result{Accepted: true, Service: ev.svc.Name, User: ev.cred.User, Kind: ev.cred.Kind,
+			Branch: ev.branch.String(), Identity: ev.identity, DryRun: ev.dryRun}
+		if err := approve(ctx, preview); err != nil {
+			ev.mschapError = mschapNoDialin
+			return reject("access denied: %v", err)
+		}
+	}
 	if ev.dryRun {
 		return nil
 	}

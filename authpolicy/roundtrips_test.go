@@ -2,6 +2,7 @@ package authpolicy_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -73,5 +74,40 @@ func TestIdentityInVerdictsMissingFailsClosed(t *testing.T) {
 	res, _ := e.Authenticate(context.Background(), "s", plainCred("alice", "pw"))
 	if res.Accepted || res.Branches[0].Outcome != authpolicy.Failed || !strings.Contains(res.Reason(), "without the identity") {
 		t.Fatalf("%v %s", res.Branches[0].Outcome, res.Reason())
+	}
+}
+
+// An Approval that refuses turns the branch away before anything is
+// committed: the one-time code stays usable, the next branch is tried, and
+// a refusal of every branch carries MS-CHAP error 649.
+func TestApprovalBeforeCommit(t *testing.T) {
+	f := newFixture(t, "(Password and OATH) or DIGIPASS")
+	var seen []string
+	deny := func(_ context.Context, res *authpolicy.Result) error {
+		seen = append(seen, res.Branch+" "+strings.Join(res.Identity.Groups, ","))
+		if res.Branch == "Password and OATH" {
+			return errors.New("VPN access off for alice")
+		}
+		return nil
+	}
+	ctx := authpolicy.WithApproval(context.Background(), deny)
+	res, err := f.engine.Authenticate(ctx, "pptp", plainCred("alice", "correct horse111111"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted || res.MSCHAPError != 649 || !strings.Contains(res.Reason(), "access denied: VPN access off for alice") {
+		t.Fatalf("accepted %v code %d: %s", res.Accepted, res.MSCHAPError, res.Reason())
+	}
+	if len(seen) != 1 || seen[0] != "Password and OATH vpn-users" {
+		t.Errorf("approval saw %q", seen)
+	}
+	// The code was not consumed: without the veto it logs in.
+	if res := f.auth(t, plainCred("alice", "correct horse111111")); !res.Accepted {
+		t.Fatalf("the code was spent by the refused login: %s", res.Reason())
+	}
+	// A later branch the approval allows decides.
+	res, _ = f.engine.Authenticate(ctx, "pptp", mschapCred("alice", "87654321"))
+	if !res.Accepted || res.Branch != "DIGIPASS" {
+		t.Fatalf("DIGIPASS branch: %s", res.Reason())
 	}
 }

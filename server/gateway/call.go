@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"strconv"
@@ -210,20 +211,38 @@ func (c *call) register(a netip.Addr) {
 	c.log.Info("ipcp address", slog.String("address", a.String()))
 }
 
-// Authenticate implements session.Authenticator: the gateway's Auth, then
-// its Authorize for an accepted login. A refusal by Authorize comes after
-// the policy engine committed the login (a one-time code is spent), as a
-// RADIUS server's reject after a good password would.
+// Authenticate implements session.Authenticator: the gateway's Auth, with
+// its Authorize as the engine's Approval (authpolicy.WithApproval), so that
+// a user without VPN access is refused before the policy engine commits
+// anything: no one-time code is spent on a login that is turned away, and
+// a later branch may still grant access. The refusal reaches the client as
+// E=649 (no dial-in permission).
 func (c *call) Authenticate(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error) {
 	cred.CallingStation = c.ctl.Peer.String()
+	var granted atomic.Pointer[Authorization]
+	if c.g.cfg.Authorize != nil {
+		ctx = authpolicy.WithApproval(ctx, func(_ context.Context, res *authpolicy.Result) error {
+			a := c.g.cfg.Authorize(res)
+			if !a.Allowed {
+				return errors.New(a.Reason)
+			}
+			granted.Store(&a)
+			return nil
+		})
+	}
 	res, err := c.g.cfg.Auth.Authenticate(ctx, cred)
 	if err != nil || res == nil || !res.Accepted {
 		return res, err
 	}
 	if c.g.cfg.Authorize != nil {
-		a := c.g.cfg.Authorize(res)
-		if !a.Allowed {
-			return nil, &session.Denied{Code: chap.NoDialinPermission, Reason: a.Reason}
+		a := granted.Load()
+		if a == nil {
+			// An Authenticator that ignored the Approval: judge now.
+			b := c.g.cfg.Authorize(res)
+			if !b.Allowed {
+				return nil, &session.Denied{Code: chap.NoDialinPermission, Reason: b.Reason}
+			}
+			a = &b
 		}
 		c.filter.Store(a.Filter)
 		c.log.Info("vpn access granted", slog.String("user", res.User),

@@ -39,12 +39,15 @@
 //
 // # Who may use the VPN
 //
-// The session authenticates through the call (call.Authenticate): first
-// Config.Auth (the policy engine), then, for an accepted login,
-// Config.Authorize, which says whether the user may use the VPN (a refusal
-// is CHAP Failure E=649, ERROR_NO_DIALIN_PERMISSION) and which firewall
-// policy filters the packets the user sends. The refusal comes after the
-// engine committed the login, as a RADIUS reject after a good password would.
+// The session authenticates through the call (call.Authenticate):
+// Config.Auth (the policy engine) decides, and Config.Authorize runs inside
+// it as the engine's Approval (authpolicy.WithApproval), once a branch's
+// factors have matched and before anything is committed. It says whether
+// the user may use the VPN (a refusal is CHAP Failure E=649,
+// ERROR_NO_DIALIN_PERMISSION) and which firewall policy filters the packets
+// the user sends. A refused login spends no one-time code, and a later
+// policy branch may still grant access. An Authenticator that ignores the
+// Approval is judged after it answers instead.
 //
 // Malformed input is dropped and counted, never logged per packet above
 // Debug, and never crashes the gateway.

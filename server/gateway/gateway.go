@@ -51,10 +51,10 @@ type Config struct {
 	CCP ccp.Policy
 	// Auth decides logins; the caller adapts authpolicy.Engine to it.
 	Auth session.Authenticator
-	// Authorize, when set, runs after Auth accepted a login: it decides
-	// whether the user may use the VPN and which firewall policy filters
-	// the packets the user sends. Nil lets every accepted user in,
-	// unfiltered.
+	// Authorize, when set, decides whether the user may use the VPN and
+	// which firewall policy filters the packets the user sends. It runs as
+	// the policy engine's Approval, before the login is committed (see the
+	// package documentation). Nil lets every accepted user in, unfiltered.
 	Authorize func(res *authpolicy.Result) Authorization
 	// SessionUp, when set, is called once a session reaches the data
 	// phase (user and address known) with a function that reads its live

@@ -637,9 +637,9 @@ func FuzzReceiveGRE(f *testing.F) {
 	})
 }
 
-// TestAccessDenied: the policy engine accepts, Authorize refuses: the client
-// gets ERROR_NO_DIALIN_PERMISSION, the log says why, nothing stays
-// allocated.
+// TestAccessDenied: every factor matches, Authorize (the engine's
+// Approval) refuses: the client gets ERROR_NO_DIALIN_PERMISSION, the log
+// says why, nothing stays allocated.
 func TestAccessDenied(t *testing.T) {
 	if !inNetns(t) {
 		return
@@ -661,7 +661,7 @@ func TestAccessDenied(t *testing.T) {
 	waitFor(t, "call removed", 2*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
 	gw.stop(t)
 	l := gw.logs.String()
-	if want := `"cause":"access denied: VPN access off for alice in pptp.access.users"`; !strings.Contains(l, want) {
+	if want := `access denied: VPN access off for alice in pptp.access.users`; !strings.Contains(l, `"msg":"login refused"`) || !strings.Contains(l, want) {
 		t.Errorf("log lacks %s:\n%s", want, l)
 	}
 	if n := gw.pool.InUse(); n != 0 {
