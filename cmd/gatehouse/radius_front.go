@@ -47,6 +47,7 @@ func startRADIUSServer(ctx context.Context, cfg *config.Config, engine func() *a
 		DuplicateWindow:             rs.DuplicateWindow,
 		Timeout:                     timeout,
 		Reply:                       rs.ReplyAttributes,
+		CHAP:                        rs.CHAP,
 	}, auth, log.With(slog.String("front_door", "radius")))
 	if err != nil {
 		return nil, fmt.Errorf("radius_server.reply_attributes: %w", err)

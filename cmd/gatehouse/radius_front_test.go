@@ -40,7 +40,7 @@ func frontDoor(t *testing.T, cfg *config.Config, engine *authpolicy.Engine, pref
 	return frontDoorReply(t, cfg, engine, prefix, log, map[string]string{"Filter-Id": "vpn-users", "Session-Timeout": "28800"})
 }
 
-func frontDoorReply(t *testing.T, cfg *config.Config, engine *authpolicy.Engine, prefix string, log *slog.Logger, reply map[string]string) (addr, secret string, stop func()) {
+func frontDoorReply(t *testing.T, cfg *config.Config, engine *authpolicy.Engine, prefix string, log *slog.Logger, reply map[string]string, opts ...func(*config.RADIUSServer)) (addr, secret string, stop func()) {
 	t.Helper()
 	secret = "front-door-secret"
 	file := filepath.Join(t.TempDir(), "nas.secret")
@@ -55,6 +55,9 @@ func frontDoorReply(t *testing.T, cfg *config.Config, engine *authpolicy.Engine,
 		Clients:         []config.RADIUSClient{{Prefix: netip.MustParsePrefix(prefix), SecretFile: file}},
 		DuplicateWindow: time.Second,
 		ReplyAttributes: reply,
+	}
+	for _, o := range opts {
+		o(&c.RADIUSServer)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -133,6 +136,34 @@ func TestRADIUSFrontDoorRadclient(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("MS-CHAPv2: radclient output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestRADIUSFrontDoorCHAP: radclient's CHAP-Password (the challenge is the
+// Request Authenticator) is refused while radius_server.chap is off, and
+// decided by the same policy, password and TOTP code composed from
+// fragments, when it is on.
+func TestRADIUSFrontDoorCHAP(t *testing.T) {
+	radiuspeer.RequireTool(t, "radclient")
+	e := newE2E(t)
+	engine, _ := e.engine(t, nil)
+	chap := func(addr, secret, pw string) string {
+		return runRadclient(t, addr, secret, fmt.Sprintf("User-Name = \"alice\"\nCHAP-Password = %q\nMessage-Authenticator = 0x00\n", pw))
+	}
+	addr, secret, _ := frontDoor(t, e.cfg, engine, "127.0.0.0/8", nil)
+	code := oathtoolTOTP(t, e.totp.Secret)
+	if out := chap(addr, secret, "correct horse"+code); !strings.Contains(out, "Received Access-Reject") || !strings.Contains(out, "radius_server.chap") {
+		t.Fatalf("CHAP while off:\n%s", out)
+	}
+	addr, secret, _ = frontDoorReply(t, e.cfg, engine, "127.0.0.0/8", nil, nil, func(r *config.RADIUSServer) { r.CHAP = true })
+	if out := chap(addr, secret, "correct horse"+code); !strings.Contains(out, "Received Access-Accept") {
+		t.Fatalf("CHAP password+TOTP not accepted:\n%s", out)
+	}
+	if out := chap(addr, secret, "correct horse"+code); !strings.Contains(out, "Received Access-Reject") {
+		t.Errorf("replayed TOTP code accepted over CHAP:\n%s", out)
+	}
+	if out := chap(addr, secret, "wrong horse"+oathtoolTOTP(t, e.totp.Secret)); !strings.Contains(out, "Received Access-Reject") {
+		t.Errorf("wrong password accepted over CHAP:\n%s", out)
 	}
 }
 

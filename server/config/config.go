@@ -338,6 +338,8 @@ type RADIUSServer struct {
 	// attribute name (Filter-Id, Class, Reply-Message, Session-Timeout,
 	// Idle-Timeout, Framed-MTU, Acct-Interim-Interval).
 	ReplyAttributes map[string]string `yaml:"reply_attributes"`
+	// CHAP accepts CHAP-Password (CHAP-MD5) logins.
+	CHAP bool `yaml:"chap"`
 }
 
 // RADIUSClient is a NAS allowed to send requests.

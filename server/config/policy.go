@@ -20,7 +20,7 @@ func (c *Config) Infos() map[string]authpolicy.Info {
 // ServiceKinds returns the credential kinds a service receives: from the
 // PPTP front door MS-CHAPv2, and plaintext, MS-CHAPv1 and CHAP-MD5 when
 // pptp.auth.pap, mschapv1 and chap_md5 enable them; MS-CHAPv2 and plaintext
-// from the RADIUS front door. A service that no enabled front door uses is
+// from the RADIUS front door, and CHAP-MD5 when radius_server.chap is on. A service that no enabled front door uses is
 // checked for MS-CHAPv2 and plaintext, as "gatehouse policy eval" and a
 // later front door may use it either way.
 func (c *Config) ServiceKinds(service string) []authpolicy.CredentialKind {
@@ -33,6 +33,9 @@ func (c *Config) ServiceKinds(service string) []authpolicy.CredentialKind {
 	}
 	if c.RADIUSServer.Enabled && c.RADIUSServer.Service == service {
 		on[authpolicy.MSCHAPv2], on[authpolicy.Plaintext] = true, true
+		if c.RADIUSServer.CHAP {
+			on[authpolicy.CHAPMD5] = true
+		}
 	}
 	if len(on) == 0 {
 		on[authpolicy.MSCHAPv2], on[authpolicy.Plaintext] = true, true

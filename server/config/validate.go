@@ -354,6 +354,9 @@ func (v *validator) radiusServer() {
 		if len(r.Clients) == 0 {
 			v.warnf(v.at("radius_server.clients"), "radius_server.clients", "no clients: every request will be dropped")
 		}
+		if r.CHAP {
+			v.warnf(v.at("radius_server.chap"), "radius_server.chap", "a recorded CHAP-MD5 login lets anyone test password guesses offline; turn it on only for NASes that can do nothing else")
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.ReplyAttributes)) {
 		path := "radius_server.reply_attributes." + name

@@ -23,7 +23,10 @@
 //  6. Access-Request with User-Password (PAP) or MS-CHAP-Challenge +
 //     MS-CHAP2-Response (RFC 2548) becomes an authpolicy.Credential and is
 //     decided by AuthFunc (the policy engine, for the configured service).
-//     Anything else (CHAP, MS-CHAPv1, EAP) is rejected with a Reply-Message
+//     So is CHAP-Password (CHAP-MD5, RFC 2865 section 5.3; the challenge is
+//     CHAP-Challenge when sent, else the Request Authenticator) when
+//     Config.CHAP is on (radius_server.chap, off by default). Anything else
+//     (CHAP while off, MS-CHAPv1, EAP) is rejected with a Reply-Message
 //     that says which methods work.
 //  7. Access-Accept carries, for MS-CHAPv2, MS-CHAP2-Success and the MPPE
 //     keys (MS-MPPE-Send-Key/Recv-Key hidden with the client's secret, RFC

@@ -1,6 +1,7 @@
 package radiusd
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -48,6 +49,10 @@ type Config struct {
 	// Reply attributes added to every Access-Accept, by name (see
 	// [ReplyAttributeNames]).
 	Reply map[string]string
+	// CHAP accepts CHAP-Password (CHAP-MD5, RFC 2865 section 5.3) as a
+	// login: off by default, like CHAP-MD5 for PPTP; requests carrying it
+	// are otherwise rejected with a Reply-Message naming the setting.
+	CHAP bool
 }
 
 // ReplyAttributeNames are the attributes Config.Reply may set.
@@ -394,6 +399,25 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 		copy(m.NTResponse[:], resp2[26:50])
 		cred.Kind, cred.MSCHAPv2 = authpolicy.MSCHAPv2, m
 		cred.User = stripDomain(user)
+	case req.Get(rfc2865.CHAPPassword_Type) != nil:
+		if !s.cfg.CHAP {
+			s.st.rejects.Add(1)
+			return s.reject(req, "CHAP is not enabled on this server (radius_server.chap): use PAP or MS-CHAPv2", nil)
+		}
+		cp := rfc2865.CHAPPassword_Get(req)
+		if len(cp) != 17 {
+			s.st.rejects.Add(1)
+			return s.reject(req, "malformed CHAP-Password", nil)
+		}
+		// The challenge is CHAP-Challenge when sent, else the Request
+		// Authenticator (RFC 2865 section 2.2).
+		ch := rfc2865.CHAPChallenge_Get(req)
+		if ch == nil {
+			ch = req.Authenticator[:]
+		}
+		m := &authpolicy.CHAPMD5Response{Identifier: cp[0], Challenge: bytes.Clone(ch)}
+		copy(m.Response[:], cp[1:])
+		cred.Kind, cred.CHAPMD5 = authpolicy.CHAPMD5, m
 	case req.Get(rfc2865.UserPassword_Type) != nil:
 		pw, err := rfc2865.UserPassword_Lookup(req)
 		if err != nil {
@@ -404,7 +428,7 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 		clear(pw)
 	default:
 		s.st.rejects.Add(1)
-		return s.reject(req, "authentication method not supported: use PAP or MS-CHAPv2", nil)
+		return s.reject(req, "authentication method not supported: use PAP or MS-CHAPv2 (or CHAP, when radius_server.chap is on)", nil)
 	}
 	res, err := s.auth(ctx, cred)
 	if err != nil {

@@ -36,6 +36,9 @@ func (d *decider) auth(_ context.Context, c authpolicy.Credential) (*authpolicy.
 	case authpolicy.Plaintext:
 		r.Accepted = c.User == "alice" && c.Secret.Reveal() == "pw"
 		r.Identity.Attributes = map[string][]string{"Filter-Id": {"from-backend"}, "Class": {"c1"}, "Framed-IP-Address": {"10.8.0.2"}, "Session-Timeout": {"60"}}
+	case authpolicy.CHAPMD5:
+		m := c.CHAPMD5
+		r.Accepted = c.User == "alice" && authpolicy.CHAPMD5Sum(m.Identifier, []byte("pw"), m.Challenge) == m.Response
 	case authpolicy.MSCHAPv2:
 		h := mschapv2.NTHash("pw")
 		m := c.MSCHAPv2
@@ -194,6 +197,62 @@ func TestReplyAttributes(t *testing.T) {
 	for _, bad := range []map[string]string{{"Session-Timeout": "soon"}, {"Framed-Pool": "x"}} {
 		if _, err := radiusd.ReplyAttributes(bad); err == nil {
 			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// chapRequest is an Access-Request with CHAP-Password over an explicit
+// CHAP-Challenge.
+func chapRequest(t testing.TB, pw string, value []byte) []byte {
+	t.Helper()
+	p := &lr.Packet{}
+	rfc2865.UserName_SetString(p, "alice")
+	challenge := []byte("0123456789abcdef")
+	sum := authpolicy.CHAPMD5Sum(9, []byte(pw), challenge)
+	if value == nil {
+		value = append([]byte{9}, sum[:]...)
+	}
+	_ = rfc2865.CHAPPassword_Add(p, value)
+	_ = rfc2865.CHAPChallenge_Add(p, challenge)
+	b, _, err := radclient.Encode(&radclient.Request{Code: lr.CodeAccessRequest, Attributes: p.Attributes}, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// CHAP-Password is refused unless Config.CHAP is on, and then decided like
+// any login; FreeRADIUS's radclient checks the Request Authenticator case
+// (cmd/gatehouse).
+func TestHandleCHAP(t *testing.T) {
+	ctx := context.Background()
+	d := &decider{}
+	off := newServer(t, d)
+	req := chapRequest(t, "pw", nil)
+	r := answer(t, req, off.Handle(ctx, req, nas))
+	if r == nil || r.Code != lr.CodeAccessReject || !strings.Contains(rfc2865.ReplyMessage_GetString(r.Packet), "radius_server.chap") || d.calls.Load() != 0 {
+		t.Fatalf("CHAP while off: %+v, %d decisions", r, d.calls.Load())
+	}
+	on, err := radiusd.New(radiusd.Config{
+		Clients:                     []radiusd.Client{{Prefix: netip.MustParsePrefix("10.0.0.0/8"), Secret: secret}},
+		RequireMessageAuthenticator: true, CHAP: true,
+	}, d.auth, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		req   []byte
+		code  lr.Code
+		calls int32
+	}{
+		{"right", chapRequest(t, "pw", nil), lr.CodeAccessAccept, 1},
+		{"wrong", chapRequest(t, "bad", nil), lr.CodeAccessReject, 2},
+		{"malformed", chapRequest(t, "pw", []byte{9, 1, 2}), lr.CodeAccessReject, 2},
+	} {
+		r := answer(t, c.req, on.Handle(ctx, c.req, nas))
+		if r == nil || r.Code != c.code || d.calls.Load() != c.calls {
+			t.Errorf("%s: %+v, %d decisions", c.name, r, d.calls.Load())
 		}
 	}
 }
