@@ -31,6 +31,8 @@ type ClientOptions struct {
 	// MPPE is what the client demands of CCP:
 	//   "required", "128"  require-mppe-128 (default with mschapv2, mschap, any)
 	//   "40"               require-mppe-40: 40-bit only, 128 refused
+	//                      (pppd has no 56-bit option, and refuses 40-bit
+	//                      after MS-CHAPv1, which would need the LM hash)
 	//   "any"              require-mppe: 40 or 128, the server picks
 	//   "stateful"         require-mppe-128 mppe-stateful: pppd still asks
 	//                      for stateless, but accepts stateful when the

@@ -777,7 +777,7 @@ func TestGatehouseProxyARP(t *testing.T) {
 // wrong one.
 func TestGatehouseMPPEOptional(t *testing.T) {
 	tp := Up(t, "nomppe")
-	g := startGatehouse(t, tp, gatehouseOptions{PPTP: "  mppe: {required: false}\n  auth: {pap: true, chap_md5: true, mschapv1: true}\n"})
+	g := startGatehouse(t, tp, gatehouseOptions{PPTP: "  mppe: {required: false, bits_40: true, bits_56: true}\n  auth: {pap: true, chap_md5: true, mschapv1: true}\n"})
 	stopCapture := startCapture(t, tp)
 	rs := tp.RunClients(t,
 		ClientOptions{Name: "clear", User: "alice", Password: alicePassword, MPPE: "none", Ping: tp.LanHostIP, MinPingReplies: 1, PingCount: 5},
@@ -798,6 +798,15 @@ func TestGatehouseMPPEOptional(t *testing.T) {
 	}
 	if r := rs[6]; r.Connected || r.Auth != "fail" {
 		t.Errorf("CHAP-MD5 client with a wrong password: %s\n%s", r, r.Log)
+	}
+	// 40-bit MPPE, when the operator allows it (bits_56 is on too, so the
+	// server's request offers 128, 56 and 40): the client Naks down to
+	// 40, and the key reduction of RFC 3079 must agree with the Linux
+	// kernel's for the pings to come back. (pppd has no 56-bit option,
+	// and no 40-bit after MS-CHAPv1.)
+	weak := tp.RunClient(t, ClientOptions{Name: "mppe-40", User: "alice", Password: alicePassword, MPPE: "40", Ping: tp.LanHostIP, MinPingReplies: 1, PingCount: 5})
+	if weak.MPPEBits != 40 || weak.PingTx == 0 || weak.PingRx == 0 {
+		t.Errorf("40-bit client: %s, want 40-bit MPPE and answered pings\n%s", weak, weak.Log)
 	}
 	// tshark on PAP, MS-CHAPv1 and CHAP-MD5 as Gatehouse sends them.
 	capture := stopCapture()
@@ -833,8 +842,8 @@ func TestGatehouseMPPEOptional(t *testing.T) {
 		m, _ := e["auth"].(string)
 		methods[m]++
 	}
-	if methods["MS-CHAPv1"] != 1 || methods["CHAP-MD5"] != 1 || methods["PAP"] != 1 || methods["MS-CHAPv2"] != 2 {
-		t.Errorf("logins accepted by method %v, want MS-CHAPv2 2, MS-CHAPv1, CHAP-MD5 and PAP 1 each", methods)
+	if methods["MS-CHAPv1"] != 1 || methods["CHAP-MD5"] != 1 || methods["PAP"] != 1 || methods["MS-CHAPv2"] != 3 {
+		t.Errorf("logins accepted by method %v, want MS-CHAPv2 3, MS-CHAPv1, CHAP-MD5 and PAP 1 each", methods)
 	}
 	// PAP carries the password in the clear: it must not reach the log.
 	l := g.log.String()

@@ -410,3 +410,45 @@ func TestStatefulPreferred(t *testing.T) {
 		t.Fatalf("stateless-only peer: server %v %+v %v\n%s", s.a.State(), s.neg.Result(), s.neg.Err(), l)
 	}
 }
+
+// With weaker lengths allowed our request offers them all, so that a
+// client that takes only one of them (pppd's require-mppe-40) can Nak
+// down to it rather than hang up; a peer that Acks several lengths uses
+// the one it asked for itself.
+func TestRequestOffersEveryAllowedLength(t *testing.T) {
+	p := ccp.Policy{Required: true, Allow40: true, Allow56: true}
+	s := newServer(p)
+	s.a.Open()
+	s.a.Up()
+	all := ccp.Stateless | ccp.MPPE128 | ccp.MPPE56 | ccp.MPPE40
+	if len(s.sent) != 1 || !bytes.Equal(s.sent[0], mppe(ppp.ConfigureRequest, 1, all)) {
+		t.Fatalf("our request %x", s.sent)
+	}
+	// pppd with require-mppe-40: Naks our request down to 40-bit.
+	s = newServer(p)
+	pa, _ := peer(ccp.Stateless|ccp.MPPE40, false, func(v *ppp.Verdict) {
+		if o, ok := v.Options.Find(18); ok && !bytes.Equal(o.Data, []byte{1, 0, 0, 0x20}) {
+			v.Nak(ppp.Option{Type: 18, Data: []byte{1, 0, 0, 0x20}})
+		}
+	})
+	l := run(t, s, pa)
+	want40 := ccp.Result{Send: ccp.Stateless | ccp.MPPE40, Receive: ccp.Stateless | ccp.MPPE40}
+	if s.a.State() != ppp.Opened || s.neg.Result() != want40 {
+		t.Fatalf("server %v %+v\n%s", s.a.State(), s.neg.Result(), l)
+	}
+	// A peer that Acks all our lengths and asks for 56-bit itself.
+	s = newServer(p)
+	pa, _ = peer(ccp.Stateless|ccp.MPPE56, false, nil)
+	l = run(t, s, pa)
+	want56 := ccp.Result{Send: ccp.Stateless | ccp.MPPE56, Receive: ccp.Stateless | ccp.MPPE56}
+	if s.a.State() != ppp.Opened || s.neg.Result() != want56 {
+		t.Fatalf("server %v %+v\n%s", s.a.State(), s.neg.Result(), l)
+	}
+	// The default policy still asks for 128-bit alone.
+	s = newServer(ccp.DefaultPolicy())
+	s.a.Open()
+	s.a.Up()
+	if !bytes.Equal(s.sent[0], mppe(ppp.ConfigureRequest, 1, hs)) {
+		t.Fatalf("default request %x", s.sent)
+	}
+}

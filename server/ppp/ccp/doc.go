@@ -11,9 +11,14 @@
 // Configure-Request states what its sender will receive, so the two
 // directions are negotiated apart ([Result.Send], [Result.Receive]).
 //
-// Our request asks for S and H only: 128-bit keys are always allowed and
-// the strongest, and a single key length keeps the outcome unambiguous.
-// A peer that can do only a weaker length Naks it and the Policy decides.
+// Our request asks for H and every key length the Policy allows: S alone
+// by default, S, M and L when 56- and 40-bit are allowed. The peer Naks it
+// down to the one it takes. (Asking for S alone whatever the Policy, as
+// this package once did, fails with Linux pppd set to require-mppe-40: it
+// strips the lengths it refuses from our request and hangs up when none is
+// left, rather than Naking.) A peer that Acks several lengths uses, in
+// [Result.Receive], the one it asked for itself, else the strongest, so
+// that both directions use one.
 //
 // The peer's request is acknowledged when it has exactly one allowed key
 // length, H unless stateful mode is allowed, and nothing else. Otherwise

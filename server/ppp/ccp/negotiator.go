@@ -180,11 +180,13 @@ func NewNegotiator(p Policy) *Negotiator {
 	return n
 }
 
-// initial is our first request: 128-bit, the strongest and always
-// allowed, and stateless. Asking for one key length only keeps the
-// outcome unambiguous; a peer that can do only a weaker one Naks, and
-// the policy decides.
-func (n *Negotiator) initial() Bits { return MPPE128 | Stateless }
+// initial is our first request: every key length the policy allows, and
+// stateless. A peer Naks it down to the one it takes (RFC 3078 section
+// 2). Asking for 128-bit alone when weaker lengths are allowed does not
+// work: Linux pppd set to require-mppe-40 strips the lengths it refuses
+// from our request and, finding none left, hangs up instead of Naking
+// (seen in the VM test TestGatehouseMPPEOptional).
+func (n *Negotiator) initial() Bits { return n.policy.keyLengths() | Stateless }
 
 // Result returns what was agreed. It is valid while the layer is up.
 func (n *Negotiator) Result() Result { return n.result }
@@ -346,6 +348,15 @@ func (n *Negotiator) Refused() error { return n.refused }
 
 // ThisLayerUp implements ppp.Handler: it fixes the Result.
 func (n *Negotiator) ThisLayerUp() {
+	// A peer that Acked more than one key length of ours uses the one it
+	// asked for itself, or else the strongest: both directions use one.
+	if keys := n.want & KeyLengths; keys != strongest(keys) {
+		k := n.peer & keys
+		if k == 0 || k != strongest(k) {
+			k = strongest(keys)
+		}
+		n.want = n.want&^KeyLengths | k
+	}
 	n.result = Result{Send: n.peer, Receive: n.want}
 	n.up = true
 	n.finished = nil
