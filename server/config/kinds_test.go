@@ -50,3 +50,17 @@ func TestCheckPoliciesLegacyKinds(t *testing.T) {
 		t.Errorf("no CHAP-MD5 warning for the LDAP branch:\n%v", ps)
 	}
 }
+
+func TestWarnMSCHAPv1WeakMPPE(t *testing.T) {
+	_, ps := Parse("gatehouse.yaml", []byte("backends:\n  Password: {type: local}\nservices:\n  vpn: {policy: Password}\npptp: {enabled: true, service: vpn, auth: {mschapv1: true}, mppe: {bits_40: true}}\n"))
+	if ps.Err() != nil {
+		t.Fatal(ps)
+	}
+	var found bool
+	for _, p := range ps {
+		found = found || p.Path == "pptp.auth.mschapv1" && strings.Contains(p.Msg, "LAN Manager hash")
+	}
+	if !found {
+		t.Errorf("no warning about 40-bit MPPE after MS-CHAPv1:\n%v", ps)
+	}
+}

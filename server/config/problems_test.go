@@ -287,6 +287,7 @@ var warningCases = []problemCase{
 		`gatehouse.yaml:7:15: warning: pptp.auth.pap: PAP sends the password in clear text and gives no MPPE keys; turn it on only for clients that can do nothing else`,
 		`gatehouse.yaml:7:31: warning: pptp.auth.chap_md5: CHAP-MD5 gives no MPPE keys, so the session cannot be encrypted; turn it on only for clients that can do nothing else`,
 		`gatehouse.yaml:7:47: warning: pptp.auth.mschapv1: MS-CHAPv1 responses can be cracked offline; turn it on only for clients that can do nothing else`,
+		`gatehouse.yaml:7:47: warning: pptp.auth.mschapv1: after MS-CHAPv1, 40- and 56-bit MPPE keys come from the LAN Manager hash (RFC 3079 section 2), which Gatehouse never has: it keys them from the NT hash as Linux does, and Linux pppd refuses them anyway; MS-CHAPv1 clients should use 128-bit`,
 		`gatehouse.yaml:8:20: warning: pptp.mppe.required: sessions may run unencrypted`,
 		`gatehouse.yaml:8:36: warning: pptp.mppe.bits_40: 40-bit MPPE keys can be found by brute force; recorded traffic is readable`,
 		`gatehouse.yaml:8:51: warning: pptp.mppe.bits_56: 56-bit MPPE keys can be found by brute force; recorded traffic is readable`,

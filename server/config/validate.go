@@ -248,6 +248,9 @@ func (v *validator) pptp() {
 			v.warnf(v.at(w.path), w.path, "%s", w.msg)
 		}
 	}
+	if p.Auth.MSCHAPv1 && (p.MPPE.Bits40 || p.MPPE.Bits56) {
+		v.warnf(v.at("pptp.auth.mschapv1"), "pptp.auth.mschapv1", "after MS-CHAPv1, 40- and 56-bit MPPE keys come from the LAN Manager hash (RFC 3079 section 2), which Gatehouse never has: it keys them from the NT hash as Linux does, and Linux pppd refuses them anyway; MS-CHAPv1 clients should use 128-bit")
+	}
 }
 
 func (v *validator) pool(p PPTP) {
