@@ -147,6 +147,11 @@
 //     garbage and 4 pings in 40 got through; with the key change, as many
 //     as in stateless mode. A key change also avoids the keystream reuse
 //     that re-initialising with the same key causes (RFC 3078 section 9).
+//     The price, which Linux pays too: when a flushed packet itself is
+//     lost, the two ends are a key apart, nothing in later packets tells
+//     the receiver, and that direction decrypts to garbage until the
+//     session ends (FuzzDecrypt stops predicting there). One more reason
+//     to offer stateless mode.
 //   - Flag packets carry the FLUSHED bit, since their key change
 //     initialises the tables and section 3.1 defines the bit that way
 //     (Linux's receiver insists on it). Decrypt changes keys on a flag
@@ -156,7 +161,8 @@
 //     slow reset cannot push the flushed packet out of the Window.
 //   - Work per packet is bounded: at most 2048 key changes in stateless
 //     mode (a few milliseconds, and only for a packet 2048 ahead), at most
-//     8 in stateful mode. FuzzDecrypt checks the bound.
+//     9 in stateful mode (8 flag packets and a flush). FuzzDecrypt checks
+//     the bound.
 //   - Refusals are cheap and harmless: every error is a sentinel (no
 //     allocation), and every refused packet leaves the state untouched,
 //     except that ErrNeedReset moves the count along as above.

@@ -28,7 +28,7 @@ const CoherencyCountSpace = 4096
 // A 12-bit count cannot tell "2049 ahead" from "2047 behind"; half the
 // count space is where the guess changes sides (Linux's ppp_mppe draws the
 // line at the same place). It also bounds the work one packet can cause:
-// at most 2048 key changes in stateless mode, at most 8 in stateful mode.
+// at most 2048 key changes in stateless mode, at most 9 in stateful mode (8 flag packets and a flush).
 const Window = CoherencyCountSpace / 2
 
 // Header is the 16-bit MPPE header of RFC 3078 section 3.1, in host order:
