@@ -1,7 +1,6 @@
 package host_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/internal/testlog"
 	"github.com/gatehouse-vpn/gatehouse/plugins/host"
 )
 
@@ -76,22 +76,7 @@ func spec(name string, mods ...func(*host.Spec)) host.Spec {
 }
 
 // syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testlog.Buffer
 
 // newHost returns a host logging JSON at debug level into a buffer, which
 // the test prints when it fails. Cleanup closes the host and checks that

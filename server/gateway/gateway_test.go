@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/memory"
+	"github.com/gatehouse-vpn/gatehouse/internal/testlog"
 	"github.com/gatehouse-vpn/gatehouse/server/control/controltest"
 	"github.com/gatehouse-vpn/gatehouse/server/firewall"
 	"github.com/gatehouse-vpn/gatehouse/server/gre"
@@ -116,22 +117,7 @@ func newAuth(t testing.TB) engineAuth {
 }
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testlog.Buffer
 
 // rawGRE is a test's raw GRE socket bound to one loopback address.
 type rawGRE struct{ fd int }

@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"encoding/json"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/testlog"
 	"github.com/gatehouse-vpn/gatehouse/server/pptp/pptptest"
 	"github.com/gatehouse-vpn/gatehouse/test/peers/slapd"
 	"github.com/gatehouse-vpn/gatehouse/test/radiuspeer"
@@ -83,36 +83,7 @@ type gatehouse struct {
 }
 
 // logBuffer collects the server's JSON log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// lines returns the log entries whose msg is msg.
-func (l *logBuffer) entries(msg string) []map[string]any {
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(l.String()))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e map[string]any
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e["msg"] == msg {
-			out = append(out, e)
-		}
-	}
-	return out
-}
+type logBuffer = testlog.Buffer
 
 // gatehouseOptions vary the server's configuration.
 type gatehouseOptions struct {
@@ -183,7 +154,7 @@ pptp:
 	go func() { _ = g.cmd.Wait(); close(g.exited) }()
 	t.Cleanup(func() { g.stop(t) })
 	deadline := time.Now().Add(60 * time.Second)
-	for len(g.log.entries("pptp front door started")) == 0 {
+	for len(g.log.Entries("pptp front door started")) == 0 {
 		select {
 		case <-g.exited:
 			t.Fatalf("gatehouse serve exited:\n%s", g.log)
@@ -393,7 +364,7 @@ func TestGatehouse(t *testing.T) {
 		noticed := time.Since(killedAt)
 		t.Logf("the server noticed the dead client after %s (echo interval 2s, timeout 6s)", noticed.Round(100*time.Millisecond))
 		var closed map[string]any
-		for _, e := range g.log.entries("pptp connection closed") {
+		for _, e := range g.log.Entries("pptp connection closed") {
 			if c, _ := e["cause"].(string); strings.Contains(c, "no answer to echo within 6s") {
 				closed = e
 				victimAddr, _ = e["address"].(string)
@@ -472,7 +443,7 @@ func TestGatehouse(t *testing.T) {
 			t.Errorf("the client did not get E=691:\n%s", r.Log)
 		}
 		found := false
-		for _, e := range g.log.entries("login refused") {
+		for _, e := range g.log.Entries("login refused") {
 			if c, _ := e["cause"].(string); strings.Contains(c, "authentication rejected") && strings.Contains(c, "wrong password") {
 				found = true
 			}
@@ -497,7 +468,7 @@ func TestGatehouse(t *testing.T) {
 			"peer insists on CHAP-MD5, which is refused (enable pptp.auth.chap_md5 to allow it)":  false,
 			"40-bit MPPE, which is refused": false,
 		}
-		for _, e := range g.log.entries("pptp connection closed") {
+		for _, e := range g.log.Entries("pptp connection closed") {
 			c, _ := e["cause"].(string)
 			for w := range want {
 				want[w] = want[w] || strings.Contains(c, w)
@@ -580,7 +551,7 @@ func TestGatehouseStateful(t *testing.T) {
 		t.Errorf("stateful client: %s, want 128-bit stateful MPPE and its pings answered\n%s", r, r.Log)
 	}
 	g.waitIdle(t, 30*time.Second)
-	es := g.log.entries("pptp session established")
+	es := g.log.Entries("pptp session established")
 	if len(es) != 1 || es[0]["mppe_mode"] != "stateful" {
 		t.Errorf("established sessions %v, want one in stateful mode:\n%s", es, g.log)
 	}
@@ -624,7 +595,7 @@ func TestGatehouseLDAP(t *testing.T) {
 	}
 	g.waitIdle(t, 30*time.Second)
 	branches := map[string]string{}
-	for _, e := range g.log.entries("login accepted") {
+	for _, e := range g.log.Entries("login accepted") {
 		u, _ := e["user"].(string)
 		b, _ := e["branch"].(string)
 		branches[u] = b
@@ -764,7 +735,7 @@ func TestGatehouseProxyARP(t *testing.T) {
 	if r := c.Wait(); r.PingTx == 0 || r.PingRx == 0 {
 		t.Errorf("alice pinging the LAN host: %s\n%s", r, r.Log)
 	}
-	if len(g.log.entries("proxy ARP for the pool")) != 1 {
+	if len(g.log.Entries("proxy ARP for the pool")) != 1 {
 		t.Errorf("no proxy ARP log line:\n%s", g.log)
 	}
 }
@@ -830,7 +801,7 @@ func TestGatehouseMPPEOptional(t *testing.T) {
 	}
 	g.waitIdle(t, 30*time.Second)
 	modes := map[string]bool{}
-	for _, e := range g.log.entries("pptp session established") {
+	for _, e := range g.log.Entries("pptp session established") {
 		m, _ := e["mppe_mode"].(string)
 		modes[m] = true
 	}
@@ -838,7 +809,7 @@ func TestGatehouseMPPEOptional(t *testing.T) {
 		t.Errorf("established sessions' MPPE modes %v, want one unencrypted and one stateless", modes)
 	}
 	methods := map[string]int{}
-	for _, e := range g.log.entries("login accepted") {
+	for _, e := range g.log.Entries("login accepted") {
 		m, _ := e["auth"].(string)
 		methods[m]++
 	}
