@@ -120,21 +120,7 @@ func DecryptKey(v, secret []byte, reqAuth [16]byte) ([KeyLen]byte, error) {
 	}
 	ct := v[2:]
 	pt := make([]byte, len(ct))
-	h := md5.New()
-	h.Write(secret)
-	h.Write(reqAuth[:])
-	h.Write(v[:2])
-	var b [16]byte
-	h.Sum(b[:0])
-	for i := 0; i < len(ct); i += 16 {
-		for j := range 16 {
-			pt[i+j] = ct[i+j] ^ b[j]
-		}
-		h.Reset()
-		h.Write(secret)
-		h.Write(ct[i : i+16])
-		h.Sum(b[:0])
-	}
+	keyStream(pt, ct, ct, secret, reqAuth, v[:2])
 	defer clear(pt)
 	if int(pt[0]) != KeyLen || len(pt) < 1+KeyLen {
 		return key, fmt.Errorf("MPPE key: length %d, want %d", pt[0], KeyLen)
@@ -153,23 +139,32 @@ func EncryptKey(key [KeyLen]byte, secret []byte, reqAuth [16]byte, salt uint16) 
 	copy(pt[1:], key[:])
 	out := make([]byte, 2+len(pt))
 	out[0], out[1] = byte(salt>>8), byte(salt)
+	keyStream(out[2:], pt, out[2:], secret, reqAuth, out[:2])
+	clear(pt)
+	return out
+}
+
+// keyStream is the cipher of RFC 2548 section 2.4.2, both ways: dst =
+// src XOR b(1), b(2), ..., where b(1) = MD5(secret | Request Authenticator
+// | salt) and b(i+1) = MD5(secret | c(i)), c(i) being the i-th 16-octet
+// block of the ciphertext, which is dst when hiding and src when
+// recovering. len(src) is a multiple of 16.
+func keyStream(dst, src, ciphertext, secret []byte, reqAuth [16]byte, salt []byte) {
 	h := md5.New()
 	h.Write(secret)
 	h.Write(reqAuth[:])
-	h.Write(out[:2])
+	h.Write(salt)
 	var b [16]byte
 	h.Sum(b[:0])
-	for i := 0; i < len(pt); i += 16 {
+	for i := 0; i < len(src); i += 16 {
 		for j := range 16 {
-			out[2+i+j] = pt[i+j] ^ b[j]
+			dst[i+j] = src[i+j] ^ b[j]
 		}
 		h.Reset()
 		h.Write(secret)
-		h.Write(out[2+i : 2+i+16])
+		h.Write(ciphertext[i : i+16])
 		h.Sum(b[:0])
 	}
-	clear(pt)
-	return out
 }
 
 // Microsoft vendor attribute types (RFC 2548 section 2).
