@@ -50,32 +50,29 @@ func TestMSCHAPv1Login(t *testing.T) {
 	f.roundTrip(t)
 }
 
-func TestMSCHAPv1WrongPassword(t *testing.T) {
-	f := newFixture(t, "alice", "battery staple", func(cfg *Config, c *sessiontest.Client) {
-		cfg.LCP.Auth = []lcp.AuthMethod{lcp.MSCHAPv2, lcp.MSCHAPv1}
-		c.Insist = lcp.MSCHAPv1
-	})
-	cause := f.waitDone()
-	if !strings.Contains(cause, "authentication rejected") {
-		t.Fatalf("cause %q", cause)
-	}
-	if msg := f.c.FailureMessage(); msg != "E=691 R=0" {
-		t.Fatalf("client got Failure %q, want E=691 R=0", msg)
-	}
-}
-
-func TestMSCHAPv1LMOnlyRefused(t *testing.T) {
-	f := newFixture(t, "alice", "correct horse", func(cfg *Config, c *sessiontest.Client) {
-		cfg.LCP.Auth = []lcp.AuthMethod{lcp.MSCHAPv2, lcp.MSCHAPv1}
-		c.Insist = lcp.MSCHAPv1
-		c.LMOnly = true
-	})
-	cause := f.waitDone()
-	if !strings.Contains(cause, "only a LAN Manager response") {
-		t.Fatalf("cause %q", cause)
-	}
-	if msg := f.c.FailureMessage(); msg != "E=691 R=0" {
-		t.Fatalf("client got Failure %q", msg)
+// An MS-CHAPv1 login that fails, for a wrong password or for carrying only
+// the LAN Manager response, gets the MS-CHAPv1 Failure "E=691 R=0".
+func TestMSCHAPv1Refused(t *testing.T) {
+	for _, tc := range []struct {
+		name, password, cause string
+		lmOnly                bool
+	}{
+		{"wrong password", "battery staple", "authentication rejected", false},
+		{"LAN Manager response only", "correct horse", "only a LAN Manager response", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, "alice", tc.password, func(cfg *Config, c *sessiontest.Client) {
+				cfg.LCP.Auth = []lcp.AuthMethod{lcp.MSCHAPv2, lcp.MSCHAPv1}
+				c.Insist = lcp.MSCHAPv1
+				c.LMOnly = tc.lmOnly
+			})
+			if cause := f.waitDone(); !strings.Contains(cause, tc.cause) {
+				t.Fatalf("cause %q, want %q", cause, tc.cause)
+			}
+			if msg := f.c.FailureMessage(); msg != "E=691 R=0" {
+				t.Fatalf("client got Failure %q, want E=691 R=0", msg)
+			}
+		})
 	}
 }
 
