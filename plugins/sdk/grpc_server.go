@@ -8,6 +8,7 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -30,6 +31,9 @@ type server struct {
 	committer  Committer
 	identity   IdentitySource
 	health     HealthChecker
+	// identityInVerdicts is what the last Describe promised: only then
+	// does a verification run the back-end's Lookup alongside.
+	identityInVerdicts atomic.Bool
 }
 
 func newServer(b Backend) *server {
@@ -88,6 +92,7 @@ func (s *server) Describe(ctx context.Context, _ *pluginv1.DescribeRequest) (_ *
 	// verification (the shim attaches the identity to the verdict).
 	r.NothingToCommit = s.committer == nil && !d.OneTime
 	r.IdentityInVerdicts = s.identity != nil && slices.Contains(d.Capabilities, CapIdentity)
+	s.identityInVerdicts.Store(r.IdentityInVerdicts)
 	return r, nil
 }
 
@@ -217,10 +222,10 @@ func (s *server) VerifyPlaintext(ctx context.Context, req *pluginv1.VerifyPlaint
 // parallel with the verification, for the identity Describe promised in
 // accepting verdicts (identity_in_verdicts): one round trip from the host
 // instead of two. attach waits for it and puts it into v when v accepts;
-// otherwise the look-up is abandoned. Without an IdentitySource attach
-// does nothing.
+// otherwise the look-up is abandoned. When Describe promised nothing,
+// attach does nothing.
 func (s *server) identityFor(ctx context.Context, user string) (attach func(v *pluginv1.Verdict) error) {
-	if s.identity == nil {
+	if !s.identityInVerdicts.Load() {
 		return func(*pluginv1.Verdict) error { return nil }
 	}
 	ctx, cancel := context.WithCancel(ctx)
