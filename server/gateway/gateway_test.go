@@ -623,35 +623,60 @@ func FuzzReceiveGRE(f *testing.F) {
 	})
 }
 
-// TestAccessDenied: every factor matches, Authorize (the engine's
-// Approval) refuses: the client gets ERROR_NO_DIALIN_PERMISSION, the log
-// says why, nothing stays allocated.
+// ignoreApproval is an Authenticator that does not honour the engine's
+// Approval, as one not built on authpolicy.Engine would not.
+type ignoreApproval struct{ engineAuth }
+
+func (a ignoreApproval) Authenticate(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error) {
+	return a.engineAuth.Authenticate(authpolicy.WithApproval(ctx, nil), cred)
+}
+
+// TestAccessDenied: every factor matches, Authorize refuses: the client
+// gets ERROR_NO_DIALIN_PERMISSION, the log says why, nothing stays
+// allocated. Authorize runs as the engine's Approval, and after the login
+// when the Authenticator ignores it.
 func TestAccessDenied(t *testing.T) {
 	if !inNetns(t) {
 		return
 	}
-	gw := startGateway(t, func(c *Config) {
-		c.Authorize = func(res *authpolicy.Result) Authorization {
-			return Authorization{Reason: "VPN access off for " + res.User + " in pptp.access.users"}
-		}
-	})
-	cl := dialCall(t, "alice", "correct horse")
-	cl.pc.Start()
-	if _, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.cc, slack*10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	f, ok := cl.pc.Failure()
-	if !ok || f.Error != chap.NoDialinPermission {
-		t.Errorf("client got failure %+v (%t), want code %d", f, ok, chap.NoDialinPermission)
-	}
-	waitFor(t, "call removed", 2*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
-	gw.stop(t)
-	l := gw.logs.String()
-	if want := `access denied: VPN access off for alice in pptp.access.users`; !strings.Contains(l, `"msg":"login refused"`) || !strings.Contains(l, want) {
-		t.Errorf("log lacks %s:\n%s", want, l)
-	}
-	if n := gw.pool.InUse(); n != 0 {
-		t.Errorf("pool has %d addresses in use", n)
+	for _, tc := range []struct {
+		name   string
+		ignore bool
+		log    string
+	}{
+		{"approval", false, `rejected: access denied: VPN access off for alice`},
+		{"after the login", true, `"cause":"access denied: VPN access off for alice in pptp.access.users"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gw := startGateway(t, func(c *Config) {
+				c.Authorize = func(res *authpolicy.Result) Authorization {
+					return Authorization{Reason: "VPN access off for " + res.User + " in pptp.access.users"}
+				}
+				if tc.ignore {
+					c.Auth = ignoreApproval{c.Auth.(engineAuth)}
+				}
+			})
+			cl := dialCall(t, "alice", "correct horse")
+			cl.pc.Start()
+			if _, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.cc, slack*10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			f, ok := cl.pc.Failure()
+			if !ok || f.Error != chap.NoDialinPermission {
+				t.Errorf("client got failure %+v (%t), want code %d", f, ok, chap.NoDialinPermission)
+			}
+			waitFor(t, "call removed", 2*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
+			gw.stop(t)
+			l := gw.logs.String()
+			for _, want := range []string{tc.log, "access denied: VPN access off for alice in pptp.access.users"} {
+				if !strings.Contains(l, want) {
+					t.Errorf("log lacks %s:\n%s", want, l)
+				}
+			}
+			if n := gw.pool.InUse(); n != 0 {
+				t.Errorf("pool has %d addresses in use", n)
+			}
+		})
 	}
 }
 
