@@ -81,6 +81,11 @@ type Info struct {
 	// Lookup for a branch in which it asked this back-end to verify (one
 	// plugin round trip instead of two). Only with CapIdentity.
 	IdentityInVerdicts bool
+	// IdentityInFragments reports that every non-empty Fragments answer
+	// carries Identity, what Lookup would answer: the engine then does not
+	// call Lookup for a branch in which it combines this back-end's
+	// fragments. Only with CapIdentity and CapFragments.
+	IdentityInFragments bool
 }
 
 // Fragment is one candidate secret a back-end supplies for a conjunction.
@@ -90,6 +95,10 @@ type Fragment struct {
 	// fragment was the one used, so the back-end can consume a code or
 	// advance a counter.
 	Token string
+	// Identity, when the back-end's Info says IdentityInFragments, is what
+	// Lookup would answer for the user now; every fragment of one answer
+	// carries the same.
+	Identity *Identity
 }
 
 // Verdict is a back-end's answer to a verification. A wrong secret is a

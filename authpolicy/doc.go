@@ -78,12 +78,14 @@
 // tried, and the Result carries MS-CHAP error 649.
 //
 // Identity look-ups start in parallel with the check. A back-end whose
-// Info says IdentityInVerdicts is not asked: the identity comes with its
-// accepting verdict when the branch asks it to verify (a lone factor under
-// MS-CHAPv2, any factor that verifies plaintext); a back-end whose Info
-// says NothingToCommit is not told to commit (never one with one-time
-// codes). Each saves a plugin round trip per login; a verdict that lacks
-// the promised identity fails the branch closed.
+// Info says IdentityInVerdicts is not asked when the branch asks it to
+// verify (a lone factor under MS-CHAPv2, any factor that verifies
+// plaintext): the identity comes with its accepting verdict. One whose
+// Info says IdentityInFragments is not asked when the branch combines its
+// fragments: the identity comes with them. A back-end whose Info says
+// NothingToCommit is not told to commit (never one with one-time codes).
+// Each saves a plugin round trip per login; an answer that lacks the
+// promised identity fails the branch closed.
 //
 // Each back-end call has the service's back-end deadline and the whole login
 // has the login deadline; a back-end that does not answer in time fails its

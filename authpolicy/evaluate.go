@@ -35,7 +35,8 @@ type commit struct {
 	token   string
 	// attributes from the back-end's verdict, merged into the identity.
 	attributes map[string][]string
-	// identity from the back-end's verdict (Info.IdentityInVerdicts).
+	// identity from the back-end's verdict or fragment
+	// (Info.IdentityInVerdicts, Info.IdentityInFragments).
 	identity *Identity
 }
 
@@ -237,7 +238,8 @@ func (ev *evaluation) combinations(ctx context.Context) error {
 		return reject("no combination matches the response (%s)", ev.candidates(frags))
 	}
 	for i, name := range ev.branch.Factors {
-		ev.commits = append(ev.commits, commit{name, frags[i][matchIdx[i]].Token, nil, nil})
+		f := frags[i][matchIdx[i]]
+		ev.commits = append(ev.commits, commit{name, f.Token, nil, f.Identity})
 	}
 	return nil
 }
@@ -363,7 +365,7 @@ func (ev *evaluation) verifyPart(ctx context.Context, name string, part Secret, 
 	if found < 0 {
 		return reject("%s: wrong secret", name)
 	}
-	ev.commits = append(ev.commits, commit{name, frags[found].Token, nil, nil})
+	ev.commits = append(ev.commits, commit{name, frags[found].Token, nil, frags[found].Identity})
 	return nil
 }
 
@@ -420,13 +422,18 @@ func (ev *evaluation) hasIdentity() bool {
 
 // needsLookup reports whether identity back-end name must be asked with
 // Lookup: not when this evaluation asks it to verify and its verdicts carry
-// the identity (Info.IdentityInVerdicts).
+// the identity (Info.IdentityInVerdicts), nor when it combines its
+// fragments and they carry the identity (Info.IdentityInFragments). A
+// factor that is not verified is combined.
 func (ev *evaluation) needsLookup(name string) bool {
 	info := ev.backend(name).Info()
 	if !info.Capabilities.Has(CapIdentity) {
 		return false
 	}
-	return !info.IdentityInVerdicts || !ev.verifies(name)
+	if ev.verifies(name) {
+		return !info.IdentityInVerdicts
+	}
+	return !info.IdentityInFragments
 }
 
 // verifies reports whether this evaluation checks factor name with one of
@@ -491,7 +498,7 @@ func (ev *evaluation) finish(ctx context.Context, ids identityResult) error {
 	for _, c := range ev.commits {
 		if ev.backend(c.backend).Info().Capabilities.Has(CapIdentity) && !ev.needsLookup(c.backend) {
 			if c.identity == nil {
-				return &backendError{c.backend, errors.New("accepted without the identity its description promises (identity in verdicts); refusing the login")}
+				return &backendError{c.backend, errors.New("accepted without the identity its description promises (identity in verdicts or fragments); refusing the login")}
 			}
 			if err := ev.usable(c.backend, *c.identity); err != nil {
 				return err

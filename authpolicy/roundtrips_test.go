@@ -54,6 +54,74 @@ func TestIdentityInVerdictsSavesRoundTrips(t *testing.T) {
 	}
 }
 
+// A password store whose fragments carry the identity is not asked for
+// it when its fragments are combined (under MS-CHAPv2 "Password and
+// OATH"), and the identity in the fragment still refuses a locked
+// account.
+func TestIdentityInFragmentsSavesRoundTrips(t *testing.T) {
+	pw := memory.New(memory.Options{NothingToCommit: true, IdentityInVerdicts: true, IdentityInFragments: true})
+	pw.SetUser("alice", memory.User{Secrets: []string{"correct horse"}, Groups: []string{"vpn-users"}})
+	pw.SetUser("dave", memory.User{Secrets: []string{"pw"}, Locked: true})
+	oath := memory.New(memory.Options{Capabilities: otpCaps, Lengths: []int{6}, OneTime: true})
+	oath.SetUser("alice", memory.User{Secrets: []string{"111111", "222222"}})
+	oath.SetUser("dave", memory.User{Secrets: []string{"333333"}})
+	e, err := authpolicy.NewEngine(map[string]authpolicy.Backend{"Password": pw, "OATH": oath},
+		[]authpolicy.Service{{Name: "mfa", Policy: "Password and OATH"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := e.Authenticate(ctx, "mfa", mschapCred("alice", "correct horse111111"))
+	if err != nil || !res.Accepted || strings.Join(res.Identity.Groups, ",") != "vpn-users" || !res.Identity.Found {
+		t.Fatalf("mfa: %v %s %+v", err, res.Reason(), res.Identity)
+	}
+	// Plaintext verifies the password: the identity comes with the verdict.
+	if res, err := e.Authenticate(ctx, "mfa", plainCred("alice", "correct horse222222")); err != nil || !res.Accepted ||
+		strings.Join(res.Identity.Groups, ",") != "vpn-users" {
+		t.Fatalf("mfa, plaintext: %v %s %+v", err, res.Reason(), res.Identity)
+	}
+	if n := pw.CallsOf("Lookup"); n != 0 {
+		t.Errorf("Lookup called %d times; want none", n)
+	}
+	if res, _ := e.Authenticate(ctx, "mfa", mschapCred("dave", "pw333333")); res.Accepted || !strings.Contains(res.Reason(), `account "dave" is locked`) {
+		t.Errorf("locked: %s", res.Reason())
+	}
+	if n := oath.CallsOf("Commit"); n != 2 {
+		t.Errorf("OATH Commit called %d times, want 2 (the locked account's code is not consumed)", n)
+	}
+}
+
+// noFragmentIdentity gives fragments without the identity its Info
+// promises.
+type noFragmentIdentity struct{ *memory.Backend }
+
+func (b noFragmentIdentity) Fragments(ctx context.Context, user string) ([]authpolicy.Fragment, error) {
+	fs, err := b.Backend.Fragments(ctx, user)
+	for i := range fs {
+		fs[i].Identity = nil
+	}
+	return fs, err
+}
+
+func TestIdentityInFragmentsMissingFailsClosed(t *testing.T) {
+	pw := memory.New(memory.Options{IdentityInFragments: true})
+	pw.SetUser("alice", memory.User{Secrets: []string{"pw"}})
+	oath := memory.New(memory.Options{Capabilities: otpCaps, Lengths: []int{6}, OneTime: true})
+	oath.SetUser("alice", memory.User{Secrets: []string{"111111"}})
+	e, err := authpolicy.NewEngine(map[string]authpolicy.Backend{"Password": noFragmentIdentity{pw}, "OATH": oath},
+		[]authpolicy.Service{{Name: "mfa", Policy: "Password and OATH"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := e.Authenticate(context.Background(), "mfa", mschapCred("alice", "pw111111"))
+	if res.Accepted || res.Branches[0].Outcome != authpolicy.Failed || !strings.Contains(res.Reason(), "without the identity") {
+		t.Fatalf("%v %s", res.Branches[0].Outcome, res.Reason())
+	}
+	if oath.CallsOf("Commit") != 0 {
+		t.Error("a code was consumed by a login that failed closed")
+	}
+}
+
 // noIdentity accepts but drops the identity its Info promises.
 type noIdentity struct{ *memory.Backend }
 

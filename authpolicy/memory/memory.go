@@ -41,10 +41,11 @@ type Options struct {
 	Lengths []int
 	// OneTime: Commit consumes the secret; it is never accepted again.
 	OneTime bool
-	// NothingToCommit and IdentityInVerdicts set the Info flags of the
-	// same names; with IdentityInVerdicts accepting verdicts carry the
-	// user's identity, as the plugins of the Go SDK do.
-	NothingToCommit, IdentityInVerdicts bool
+	// NothingToCommit, IdentityInVerdicts and IdentityInFragments set the
+	// Info flags of the same names; with IdentityInVerdicts accepting
+	// verdicts carry the user's identity, with IdentityInFragments
+	// fragments do, as the plugins of the Go SDK do.
+	NothingToCommit, IdentityInVerdicts, IdentityInFragments bool
 }
 
 // ErrUsed is returned by Commit when a one-time secret was already consumed.
@@ -74,7 +75,7 @@ func New(o Options) *Backend {
 	}
 	return &Backend{
 		info: authpolicy.Info{Capabilities: c, FragmentLengths: o.Lengths, OneTime: o.OneTime,
-			NothingToCommit: o.NothingToCommit, IdentityInVerdicts: o.IdentityInVerdicts},
+			NothingToCommit: o.NothingToCommit, IdentityInVerdicts: o.IdentityInVerdicts, IdentityInFragments: o.IdentityInFragments},
 		users: map[string]*User{},
 		used:  map[string]map[int]bool{},
 		by:    map[string]int{},
@@ -157,9 +158,14 @@ func (b *Backend) Fragments(ctx context.Context, user string) ([]authpolicy.Frag
 		return nil, err
 	}
 	idx, secrets, _ := b.live(user)
+	var id *authpolicy.Identity
+	if b.info.IdentityInFragments && len(secrets) > 0 {
+		v := b.identity(user)
+		id = &v
+	}
 	out := make([]authpolicy.Fragment, len(secrets))
 	for i := range secrets {
-		out[i] = authpolicy.Fragment{Secret: authpolicy.NewSecret(secrets[i]), Token: strconv.Itoa(idx[i])}
+		out[i] = authpolicy.Fragment{Secret: authpolicy.NewSecret(secrets[i]), Token: strconv.Itoa(idx[i]), Identity: id}
 	}
 	return out, nil
 }

@@ -45,6 +45,10 @@ func buildBackends(ctx context.Context, cfg *config.Config, log *slog.Logger) (*
 		spec := host.Spec{
 			Name: name, User: cfg.Plugins.User,
 			CallTimeout: b.Timeout, MaxConcurrent: cfg.Plugins.MaxConcurrentCalls,
+			Procs: cfg.Plugins.Procs,
+		}
+		if spec.Procs == 0 {
+			spec.Procs = -1 // plugins.procs 0: every core
 		}
 		switch b.Type {
 		case config.BackendMemory:

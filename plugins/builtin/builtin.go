@@ -58,10 +58,13 @@ var storeKeys = []sdk.ConfigKey{
 	{Name: "key_file", Required: true, Description: "the key that seals secrets in the store"},
 }
 
-// storeHandle opens the store once, on Configure, and keeps it.
+// storeHandle opens the store once, on Configure, and keeps it with a
+// cache of its reads (store.Cache): a login reads from memory unless the
+// database changed since the last one.
 type storeHandle struct {
-	mu sync.Mutex
-	st *store.Store
+	mu    sync.Mutex
+	st    *store.Store
+	cache *store.Cache
 }
 
 func (h *storeHandle) configure(ctx context.Context, opts map[string]string) error {
@@ -78,21 +81,28 @@ func (h *storeHandle) configure(ctx context.Context, opts map[string]string) err
 	if err != nil {
 		return err
 	}
+	cache, err := store.NewCache(ctx, st)
+	if err != nil {
+		st.Close()
+		return err
+	}
 	h.mu.Lock()
-	old := h.st
-	h.st = st
+	oldSt, oldCache := h.st, h.cache
+	h.st, h.cache = st, cache
 	h.mu.Unlock()
-	if old != nil {
-		old.Close()
+	if oldSt != nil {
+		oldCache.Close()
+		oldSt.Close()
 	}
 	return nil
 }
 
-func (h *storeHandle) get() (*store.Store, error) {
+// get returns the store, for writes, and its cache, for reads.
+func (h *storeHandle) get() (*store.Store, *store.Cache, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.st == nil {
-		return nil, fmt.Errorf("not configured: the store is not open")
+		return nil, nil, fmt.Errorf("not configured: the store is not open")
 	}
-	return h.st, nil
+	return h.st, h.cache, nil
 }

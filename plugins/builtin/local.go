@@ -36,18 +36,23 @@ func (l *Local) Configure(ctx context.Context, opts map[string]string) error {
 	return l.h.configure(ctx, opts)
 }
 
-// user returns the user if it may log in, or a reason why not.
-func (l *Local) user(ctx context.Context, name string) (*store.Store, string, error) {
-	st, err := l.h.get()
+// user returns a snapshot of the store's cache for this call if the user
+// may log in, or a reason why not.
+func (l *Local) user(ctx context.Context, name string) (store.Snapshot, string, error) {
+	_, cache, err := l.h.get()
 	if err != nil {
-		return nil, "", err
+		return store.Snapshot{}, "", err
+	}
+	st, err := cache.Snapshot(ctx)
+	if err != nil {
+		return store.Snapshot{}, "", err
 	}
 	u, err := st.User(ctx, name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return st, "no such user in the local store", nil
 	case err != nil:
-		return nil, "", err
+		return store.Snapshot{}, "", err
 	case u.Disabled:
 		return st, "user disabled", nil
 	case !u.HasPassword:
@@ -107,7 +112,11 @@ func (l *Local) VerifyMSCHAPv2(ctx context.Context, name string, r sdk.MSCHAPv2R
 
 // Lookup implements sdk.IdentitySource.
 func (l *Local) Lookup(ctx context.Context, name string) (sdk.Identity, error) {
-	st, err := l.h.get()
+	_, cache, err := l.h.get()
+	if err != nil {
+		return sdk.Identity{}, err
+	}
+	st, err := cache.Snapshot(ctx)
 	if err != nil {
 		return sdk.Identity{}, err
 	}

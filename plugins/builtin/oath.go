@@ -139,7 +139,11 @@ func (c candidate) token() string {
 // when the user is disabled in the local store (tokens are assigned to
 // local users, and a disabled user's token must not open any branch).
 func (o *OATH) candidates(ctx context.Context, user string) ([]candidate, error) {
-	st, err := o.h.get()
+	_, cache, err := o.h.get()
+	if err != nil {
+		return nil, err
+	}
+	st, err := cache.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -222,11 +226,11 @@ func (o *OATH) Commit(ctx context.Context, user, tok string) error {
 	if err1 != nil || err2 != nil {
 		return fmt.Errorf("malformed commit token")
 	}
-	st, err := o.h.get()
+	st, cache, err := o.h.get()
 	if err != nil {
 		return err
 	}
-	t, err := st.Token(ctx, parts[0])
+	t, err := cache.Token(ctx, parts[0])
 	if err != nil {
 		return err
 	}

@@ -10,18 +10,19 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
-	pluginv1 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v1"
+	"github.com/gatehouse-vpn/gatehouse/plugins/internal/channel"
+	pluginv2 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v2"
 )
 
 // Every call below goes through plugin.call: a deadline (Spec.CallTimeout),
 // a call slot (Spec.MaxConcurrent), the current process (waiting for a
 // restart within the deadline), and one shape of failure: an error naming
 // the plugin and the call, logged at warn. Replies are checked before they
-// are believed; a malformed one is an error too. Nothing here ever turns a
-// failure into an accept.
+// are believed; a malformed one is an error too, logged the same way.
+// Nothing here ever turns a failure into an accept.
 
 var _ authpolicy.Backend = (*plugin)(nil)
 
@@ -42,49 +43,81 @@ func (p *plugin) Info() authpolicy.Info {
 	return authpolicy.Info{}
 }
 
-// call runs fn against the current process. secret, when not empty, is
-// scrubbed from the plugin's error text.
-func (p *plugin) call(ctx context.Context, method, user, secret string, fn func(context.Context, pluginv1.BackendClient) error) error {
-	ctx, cancel := context.WithTimeout(ctx, p.spec.CallTimeout)
-	defer cancel()
+// call sends req as method m to the current process and unmarshals the
+// answer into resp. secret, when not empty, is scrubbed from the plugin's
+// error text.
+//
+// Its deadline is Spec.CallTimeout from now, or ctx's if earlier. It makes
+// no timer of its own on the way of an answered call: the channel's
+// reader enforces deadlines (see channel.Client); a timer is made only to
+// wait for a call slot or a restart.
+func (p *plugin) call(ctx context.Context, m pluginv2.Method, user, secret string, req, resp proto.Message) error {
 	start := time.Now()
+	deadline := start.Add(p.spec.CallTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	select {
 	case p.sem <- struct{}{}:
-	case <-ctx.Done():
-		return p.fail(method, user, fmt.Errorf("all %d call slots busy for %v: %w", cap(p.sem), time.Since(start).Round(time.Millisecond), ctx.Err()))
+	default:
+		if err := p.waitSlot(ctx, deadline); err != nil {
+			return p.fail(m, user, fmt.Errorf("all %d call slots busy for %v: %w", cap(p.sem), time.Since(start).Round(time.Millisecond), err))
+		}
 	}
 	defer func() { <-p.sem }()
-	c, err := p.current(ctx)
+	c, err := p.current(ctx, deadline)
 	if err != nil {
-		return p.fail(method, user, err)
+		return p.fail(m, user, err)
 	}
-	err = fn(ctx, c.rpc)
+	err = c.calls.Call(ctx, deadline, m, req, resp)
 	if err == nil {
 		return nil
 	}
-	if status.Code(err) == codes.Unavailable {
+	if errors.Is(err, channel.ErrBroken) {
 		// The process died or the connection broke: take it out of
 		// service now, so the next call waits for the restart instead of
 		// failing the same way.
-		p.retire(c, StateRestarting, fmt.Errorf("%s: connection lost: %s", method, status.Convert(err).Message()))
+		p.retire(c, StateRestarting, fmt.Errorf("%s: connection lost: %v", channel.Name(m), err))
 		c.markLost(err)
 	}
-	// gRPC enforces the deadline with its own timer, which can fire a
-	// moment before the context's: judge by the clock, not only ctx.Err.
-	dl, _ := ctx.Deadline()
+	// gRPC (version 1) enforces the deadline with its own timer, which
+	// can fire a moment before ours: judge by the clock too.
+	var re *channel.RemoteError
 	switch {
-	case ctx.Err() == context.DeadlineExceeded || !time.Now().Before(dl) || status.Code(err) == codes.DeadlineExceeded:
-		err = fmt.Errorf("no answer within %v: %w", dl.Sub(start).Round(time.Millisecond), context.DeadlineExceeded)
+	case !time.Now().Before(deadline) || errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &re):
+		if c.channel != nil && !errors.Is(err, channel.ErrBroken) {
+			p.suspect()
+		}
+		err = fmt.Errorf("no answer within %v: %w", deadline.Sub(start).Round(time.Millisecond), context.DeadlineExceeded)
 	case ctx.Err() != nil:
 		err = ctx.Err()
 	default:
-		err = scrub(rpcCause(err), secret)
+		err = scrub(callCause(err), secret)
 	}
-	return p.fail(method, user, err)
+	return p.fail(m, user, err)
+}
+
+// waitSlot waits for a call slot until ctx ends or deadline passes; the
+// wait and its failure are counted.
+func (p *plugin) waitSlot(ctx context.Context, deadline time.Time) error {
+	p.counters.waited.Add(1)
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case p.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		p.counters.refused.Add(1)
+		return ctx.Err()
+	case <-t.C:
+		p.counters.refused.Add(1)
+		return context.DeadlineExceeded
+	}
 }
 
 // fail logs a failed call and names the plugin and the call in the error.
-func (p *plugin) fail(method, user string, cause error) error {
+func (p *plugin) fail(m pluginv2.Method, user string, cause error) error {
+	method := channel.Name(m)
 	err := fmt.Errorf("plugin %s: %s: %w", p.spec.Name, method, cause)
 	if ok, suppressed := p.warnings.allow(time.Now()); ok {
 		attrs := []slog.Attr{slog.String("call", method), slog.String("user", user), slog.String("cause", cause.Error())}
@@ -96,27 +129,30 @@ func (p *plugin) fail(method, user string, cause error) error {
 	return err
 }
 
-// rpcCause turns a gRPC error into words an operator can act on.
-func rpcCause(err error) error {
+// callCause turns a failed call's error into words an operator can act
+// on.
+func callCause(err error) error {
 	var pe *permanentError
 	if errors.As(err, &pe) {
 		return err
 	}
-	st, ok := status.FromError(err)
-	if !ok {
+	if errors.Is(err, channel.ErrBroken) {
+		return fmt.Errorf("connection to the plugin lost (its process exited or crashed): %v", err)
+	}
+	var re *channel.RemoteError
+	if !errors.As(err, &re) {
 		return err
 	}
-	switch st.Code() {
-	case codes.Unavailable:
-		return fmt.Errorf("connection to the plugin lost (its process exited or crashed): %s", st.Message())
+	switch code := codes.Code(re.Code); code {
 	case codes.Unimplemented:
-		return fmt.Errorf("the plugin does not implement this call: %s", st.Message())
+		return fmt.Errorf("the plugin does not implement this call: %s", re.Message)
 	case codes.DeadlineExceeded:
-		return fmt.Errorf("%s: %w", st.Message(), context.DeadlineExceeded)
+		return fmt.Errorf("%s: %w", re.Message, context.DeadlineExceeded)
 	case codes.Canceled:
-		return fmt.Errorf("%s: %w", st.Message(), context.Canceled)
+		return fmt.Errorf("%s: %w", re.Message, context.Canceled)
+	default:
+		return fmt.Errorf("the plugin answered with an error (%s): %s", code, re.Message)
 	}
-	return fmt.Errorf("the plugin answered with an error (%s): %s", st.Code(), st.Message())
 }
 
 // scrub removes secret from the text of err: a plugin should never put a
@@ -138,36 +174,45 @@ const minScrub = 4
 const maxFragments = 4096
 
 func (p *plugin) Fragments(ctx context.Context, user string) ([]authpolicy.Fragment, error) {
-	var out []authpolicy.Fragment
-	err := p.call(ctx, "Fragments", user, "", func(ctx context.Context, rpc pluginv1.BackendClient) error {
-		r, err := rpc.Fragments(ctx, &pluginv1.FragmentsRequest{User: user})
-		if err != nil {
-			return err
-		}
-		frags := r.GetFragments()
-		if len(frags) > maxFragments {
-			return malformed("%d fragments, more than %d", len(frags), maxFragments)
-		}
-		lengths := p.Info().FragmentLengths
-		out = make([]authpolicy.Fragment, 0, len(frags))
-		for i, f := range frags {
-			switch n := len(f.GetSecret()); {
-			case n == 0:
-				return malformed("fragment %d has an empty secret", i)
-			case len(lengths) > 0 && !slices.Contains(lengths, n):
-				return malformed("fragment %d is %d bytes long; the plugin declared lengths %v", i, n, lengths)
-			}
-			out = append(out, authpolicy.Fragment{Secret: authpolicy.NewSecret(string(f.GetSecret())), Token: f.GetToken()})
-		}
-		return nil
-	})
-	if err != nil {
+	r := &pluginv2.FragmentsResponse{}
+	if err := p.call(ctx, pluginv2.Method_METHOD_FRAGMENTS, user, "", &pluginv2.FragmentsRequest{User: user}, r); err != nil {
 		return nil, err
+	}
+	out, err := fragmentsOf(r, p.Info())
+	if err != nil {
+		return nil, p.fail(pluginv2.Method_METHOD_FRAGMENTS, user, err)
 	}
 	return out, nil
 }
 
-func verdictOf(v *pluginv1.Verdict) (authpolicy.Verdict, error) {
+// fragmentsOf checks a Fragments answer against the declared lengths, and
+// gives each fragment the answer's identity when the plugin promised it.
+// A missing identity is left for the engine to refuse (see
+// authpolicy.Info.IdentityInFragments).
+func fragmentsOf(r *pluginv2.FragmentsResponse, info authpolicy.Info) ([]authpolicy.Fragment, error) {
+	frags, lengths := r.GetFragments(), info.FragmentLengths
+	if len(frags) > maxFragments {
+		return nil, malformed("%d fragments, more than %d", len(frags), maxFragments)
+	}
+	var id *authpolicy.Identity
+	if info.IdentityInFragments && r.GetIdentity() != nil {
+		v := identityOf(r.GetIdentity())
+		id = &v
+	}
+	out := make([]authpolicy.Fragment, 0, len(frags))
+	for i, f := range frags {
+		switch n := len(f.GetSecret()); {
+		case n == 0:
+			return nil, malformed("fragment %d has an empty secret", i)
+		case len(lengths) > 0 && !slices.Contains(lengths, n):
+			return nil, malformed("fragment %d is %d bytes long; the plugin declared lengths %v", i, n, lengths)
+		}
+		out = append(out, authpolicy.Fragment{Secret: authpolicy.NewSecret(string(f.GetSecret())), Token: f.GetToken(), Identity: id})
+	}
+	return out, nil
+}
+
+func verdictOf(v *pluginv2.Verdict) (authpolicy.Verdict, error) {
 	if v == nil {
 		return authpolicy.Verdict{}, malformed("no verdict")
 	}
@@ -189,7 +234,7 @@ func verdictOf(v *pluginv1.Verdict) (authpolicy.Verdict, error) {
 }
 
 // identityOf maps a Lookup answer, or the identity in a verdict.
-func identityOf(r *pluginv1.LookupResponse) authpolicy.Identity {
+func identityOf(r *pluginv2.LookupResponse) authpolicy.Identity {
 	out := authpolicy.Identity{Found: r.GetFound(), Disabled: r.GetDisabled(), Locked: r.GetLocked(), Groups: r.GetGroups()}
 	if len(r.GetAttributes()) > 0 {
 		out.Attributes = make(map[string][]string, len(r.GetAttributes()))
@@ -201,59 +246,54 @@ func identityOf(r *pluginv1.LookupResponse) authpolicy.Identity {
 }
 
 func (p *plugin) VerifyPlaintext(ctx context.Context, user string, secret authpolicy.Secret) (authpolicy.Verdict, error) {
-	var out authpolicy.Verdict
-	err := p.call(ctx, "VerifyPlaintext", user, secret.Reveal(), func(ctx context.Context, rpc pluginv1.BackendClient) error {
-		r, err := rpc.VerifyPlaintext(ctx, &pluginv1.VerifyPlaintextRequest{User: user, Secret: []byte(secret.Reveal()), CallingStationId: authpolicy.CallingStation(ctx)})
-		if err != nil {
-			return err
-		}
-		out, err = verdictOf(r.GetVerdict())
-		return err
-	})
-	if err != nil {
+	const m = pluginv2.Method_METHOD_VERIFY_PLAINTEXT
+	r := &pluginv2.VerifyPlaintextResponse{}
+	req := &pluginv2.VerifyPlaintextRequest{User: user, Secret: []byte(secret.Reveal()), CallingStationId: authpolicy.CallingStation(ctx)}
+	if err := p.call(ctx, m, user, secret.Reveal(), req, r); err != nil {
 		return authpolicy.Verdict{}, err
+	}
+	out, err := verdictOf(r.GetVerdict())
+	if err != nil {
+		return authpolicy.Verdict{}, p.fail(m, user, err)
 	}
 	return out, nil
 }
 
 func (p *plugin) VerifyMSCHAPv2(ctx context.Context, user string, req *authpolicy.MSCHAPv2Response) (authpolicy.MSCHAPv2Verdict, error) {
-	var out authpolicy.MSCHAPv2Verdict
-	err := p.call(ctx, "VerifyMSCHAPv2", user, "", func(ctx context.Context, rpc pluginv1.BackendClient) error {
-		r, err := rpc.VerifyMSCHAPv2(ctx, &pluginv1.VerifyMSCHAPv2Request{
-			User:                   user,
-			AuthenticatorChallenge: req.AuthenticatorChallenge[:],
-			PeerChallenge:          req.PeerChallenge[:],
-			NtResponse:             req.NTResponse[:],
-			UserName:               req.UserName,
-			CallingStationId:       authpolicy.CallingStation(ctx),
-		})
-		if err != nil {
-			return err
-		}
-		out, err = mschapv2VerdictOf(r)
-		return err
-	})
-	if err != nil {
+	const m = pluginv2.Method_METHOD_VERIFY_MSCHAPV2
+	r := &pluginv2.VerifyMSCHAPv2Response{}
+	if err := p.call(ctx, m, user, "", &pluginv2.VerifyMSCHAPv2Request{
+		User:                   user,
+		AuthenticatorChallenge: req.AuthenticatorChallenge[:],
+		PeerChallenge:          req.PeerChallenge[:],
+		NtResponse:             req.NTResponse[:],
+		UserName:               req.UserName,
+		CallingStationId:       authpolicy.CallingStation(ctx),
+	}, r); err != nil {
 		return authpolicy.MSCHAPv2Verdict{}, err
+	}
+	out, err := mschapv2VerdictOf(r)
+	if err != nil {
+		return authpolicy.MSCHAPv2Verdict{}, p.fail(m, user, err)
 	}
 	return out, nil
 }
 
 // mschapv2VerdictOf checks that an accept carries one well-formed proof.
 // A rejection's proof fields are ignored.
-func mschapv2VerdictOf(r *pluginv1.VerifyMSCHAPv2Response) (authpolicy.MSCHAPv2Verdict, error) {
+func mschapv2VerdictOf(r *pluginv2.VerifyMSCHAPv2Response) (authpolicy.MSCHAPv2Verdict, error) {
 	v, err := verdictOf(r.GetVerdict())
 	if err != nil || !v.OK {
 		return authpolicy.MSCHAPv2Verdict{Verdict: v}, err
 	}
 	out := authpolicy.MSCHAPv2Verdict{Verdict: v}
 	switch proof := r.GetProof().(type) {
-	case *pluginv1.VerifyMSCHAPv2Response_PasswordHashHash:
+	case *pluginv2.VerifyMSCHAPv2Response_PasswordHashHash:
 		if n := len(proof.PasswordHashHash); n != 16 {
 			return authpolicy.MSCHAPv2Verdict{}, malformed("password_hash_hash is %d bytes, not 16", n)
 		}
 		out.PasswordHashHash = (*[16]byte)(slices.Clone(proof.PasswordHashHash))
-	case *pluginv1.VerifyMSCHAPv2Response_Authenticator:
+	case *pluginv2.VerifyMSCHAPv2Response_Authenticator:
 		a := proof.Authenticator
 		if !validAuthenticatorResponse(a.GetAuthenticatorResponse()) {
 			return authpolicy.MSCHAPv2Verdict{}, malformed("authenticator_response is not \"S=\" and 40 hexadecimal digits (%d characters)", len(a.GetAuthenticatorResponse()))
@@ -285,24 +325,13 @@ func validAuthenticatorResponse(s string) bool {
 }
 
 func (p *plugin) Commit(ctx context.Context, user string, token string) error {
-	return p.call(ctx, "Commit", user, "", func(ctx context.Context, rpc pluginv1.BackendClient) error {
-		_, err := rpc.Commit(ctx, &pluginv1.CommitRequest{User: user, Token: token})
-		return err
-	})
+	return p.call(ctx, pluginv2.Method_METHOD_COMMIT, user, "", &pluginv2.CommitRequest{User: user, Token: token}, &pluginv2.CommitResponse{})
 }
 
 func (p *plugin) Lookup(ctx context.Context, user string) (authpolicy.Identity, error) {
-	var out authpolicy.Identity
-	err := p.call(ctx, "Lookup", user, "", func(ctx context.Context, rpc pluginv1.BackendClient) error {
-		r, err := rpc.Lookup(ctx, &pluginv1.LookupRequest{User: user})
-		if err != nil {
-			return err
-		}
-		out = identityOf(r)
-		return nil
-	})
-	if err != nil {
+	r := &pluginv2.LookupResponse{}
+	if err := p.call(ctx, pluginv2.Method_METHOD_LOOKUP, user, "", &pluginv2.LookupRequest{User: user}, r); err != nil {
 		return authpolicy.Identity{}, err
 	}
-	return out, nil
+	return identityOf(r), nil
 }

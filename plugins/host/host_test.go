@@ -95,7 +95,7 @@ func TestAcceptAndReject(t *testing.T) {
 	})
 
 	st := statusOf(t, h, "Password")
-	if st.State != host.StateRunning || st.Version != "0.1.0" || st.Capabilities != want || st.PID == 0 || st.Restarts != 0 {
+	if st.State != host.StateRunning || st.Version != "0.1.0" || st.Capabilities != want || st.PID == 0 || st.Restarts != 0 || st.Protocol != 2 {
 		t.Errorf("Status: %+v", st)
 	}
 	if strings.Contains(logs.String(), alicePassword) || strings.Contains(logs.String(), bobPassword) {
@@ -259,11 +259,12 @@ func TestSHA256(t *testing.T) {
 
 func TestProtocolVersionMismatch(t *testing.T) {
 	h, _ := newHost(t)
-	err := h.Start(ctx, spec("future", func(s *host.Spec) { s.Env = []string{"TESTPLUGIN_PROTOCOL=2"} }))
+	err := h.Start(ctx, spec("future", func(s *host.Spec) { s.Env = []string{"TESTPLUGIN_PROTOCOL=3"} }))
 	if err == nil {
-		t.Fatal("a plugin speaking protocol version 2 was accepted")
+		t.Fatal("a plugin speaking protocol version 3 was accepted")
 	}
-	for _, want := range []string{"plugin future: ", "speaks Gatehouse plugin protocol version 2", "this gateway speaks version 1 (gatehouse.plugin.v1)"} {
+	for _, want := range []string{"plugin future: ", "speaks Gatehouse plugin protocol version 3",
+		"this gateway speaks versions 1 and 2 (gatehouse.plugin.v1, gatehouse.plugin.v2)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
@@ -360,7 +361,7 @@ func TestEnvironment(t *testing.T) {
 
 func TestConcurrencyLimit(t *testing.T) {
 	const limit = 2
-	_, b, _ := startOne(t, spec("c", func(s *host.Spec) {
+	h, b, _ := startOne(t, spec("c", func(s *host.Spec) {
 		s.MaxConcurrent = limit
 		s.Config["delay"] = "100ms"
 	}))
@@ -403,10 +404,25 @@ func TestConcurrencyLimit(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "all 2 call slots busy") || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("waiting for a slot past the deadline: %v", err)
 	}
+	if st := statusOf(t, h, "c"); st.CallsWaited < 7 || st.CallsRefused != 1 {
+		t.Errorf("counted %d calls that waited for a slot and %d refused; want at least 7 and 1", st.CallsWaited, st.CallsRefused)
+	}
 }
 
+// TestMalformedReplies: a plugin that bypasses the SDK, under either
+// protocol version, and answers what the protocol forbids gets an error
+// for that call, never an accept.
 func TestMalformedReplies(t *testing.T) {
-	h, b, logs := startOne(t, spec("raw", func(s *host.Spec) { s.Env = []string{"TESTPLUGIN_RAW=1"} }))
+	for _, version := range []string{"1", "2"} {
+		t.Run("protocol "+version, func(t *testing.T) { testMalformedReplies(t, version) })
+	}
+}
+
+func testMalformedReplies(t *testing.T, version string) {
+	h, b, logs := startOne(t, spec("raw", func(s *host.Spec) { s.Env = []string{"TESTPLUGIN_RAW=" + version} }))
+	if st := statusOf(t, h, "raw"); strconv.Itoa(st.Protocol) != version {
+		t.Fatalf("negotiated protocol %d, want %s", st.Protocol, version)
+	}
 	if got := b.Info(); got.Capabilities != authpolicy.CapFragments|authpolicy.CapVerifyPlaintext|authpolicy.CapVerifyMSCHAPv2 ||
 		!slices.Equal(got.FragmentLengths, []int{6}) {
 		t.Errorf("Info %+v (an unknown capability must be ignored)", got)
@@ -447,15 +463,174 @@ func TestMalformedReplies(t *testing.T) {
 		t.Errorf("the secret reached the log")
 	}
 
-	// A plugin must not answer UNAVAILABLE: the host takes it for a
-	// broken connection and starts the plugin again.
+	// Under version 1 a plugin must not answer UNAVAILABLE: the host
+	// takes it for a broken connection and starts the plugin again.
+	// Under version 2 an error frame is the plugin's answer, whatever
+	// its code: only the channel itself can break.
 	if _, err := b.VerifyPlaintext(ctx, "down", secret("x")); err == nil {
 		t.Error("UNAVAILABLE became a verdict")
 	}
 	if _, err := b.Fragments(ctx, "ok"); err != nil {
 		t.Errorf("after UNAVAILABLE: %v", err)
 	}
-	if st := statusOf(t, h, "raw"); st.Restarts != 1 {
+	wantRestarts := map[string]int{"1": 1, "2": 0}[version]
+	if st := statusOf(t, h, "raw"); st.Restarts != wantRestarts {
+		t.Errorf("Status %+v, want %d restarts", st, wantRestarts)
+	}
+}
+
+// TestGarbageMidCall: a plugin that writes bytes that are not a frame
+// onto the channel while calls are in flight fails every one of them
+// closed, at once, and is restarted; the next call succeeds.
+func TestGarbageMidCall(t *testing.T) {
+	h, b, _ := startOne(t, spec("g", func(s *host.Spec) {
+		s.Env = []string{"TESTPLUGIN_RAW=2"}
+		s.CallTimeout = 30 * time.Second
+	}))
+	pid := statusOf(t, h, "g").PID
+	const hung = 5
+	errs := make(chan error, hung)
+	for range hung {
+		go func() {
+			v, err := b.VerifyPlaintext(ctx, "hang", secret("x"))
+			if err == nil {
+				err = fmt.Errorf("a verdict %+v", v)
+			}
+			errs <- err
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // let the hung calls reach the plugin
+	start := time.Now()
+	v, err := b.VerifyPlaintext(ctx, "garbage", secret("x"))
+	if err == nil || v.OK {
+		t.Fatalf("the call during which the plugin wrote garbage: %+v %v", v, err)
+	}
+	if !strings.Contains(err.Error(), "connection to the plugin lost") {
+		t.Errorf("error %v does not say the connection was lost", err)
+	}
+	for range hung {
+		select {
+		case err := <-errs:
+			if !strings.Contains(err.Error(), "connection to the plugin lost") {
+				t.Errorf("a call in flight: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a call in flight was not failed when the channel broke")
+		}
+	}
+	t.Logf("every call failed %v after the garbage", time.Since(start))
+	if f, err := b.Fragments(ctx, "ok"); err != nil || len(f) != 1 {
+		t.Fatalf("after the restart: %v %v", f, err)
+	}
+	if st := statusOf(t, h, "g"); st.Restarts != 1 || st.PID == pid || st.State != host.StateRunning {
+		t.Errorf("Status %+v", st)
+	}
+}
+
+// TestStoppedPlugin: a plugin process stopped with SIGSTOP (it neither
+// dies nor answers) fails every call closed at its deadline; the
+// supervisor's pings find it dead and it is restarted.
+func TestStoppedPlugin(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	h, b, _ := startOne(t, spec("s", func(s *host.Spec) {
+		s.CallTimeout = timeout
+		s.HealthInterval = time.Hour // only the timed-out calls prompt pings
+	}))
+	pid := statusOf(t, h, "s").PID
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			start := time.Now()
+			v, err := b.VerifyPlaintext(ctx, "alice", secret(alicePassword))
+			if err == nil || v.OK || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("a call to the stopped plugin: %+v %v", v, err)
+			}
+			if took := time.Since(start); took > timeout+5*time.Second {
+				t.Errorf("a call took %v with a %v deadline", took, timeout)
+			}
+		})
+	}
+	wg.Wait()
+	waitForIn(t, 20*time.Second, "a restart", func() bool {
+		st := statusOf(t, h, "s")
+		return st.Restarts >= 1 && st.State == host.StateRunning
+	})
+	if st := statusOf(t, h, "s"); !strings.Contains(st.LastError, "pings in a row failed") {
+		t.Errorf("LastError %q", st.LastError)
+	}
+	if v, err := b.VerifyPlaintext(ctx, "alice", secret(alicePassword)); err != nil || !v.OK {
+		t.Fatalf("after the restart: %+v %v", v, err)
+	}
+}
+
+// TestSlowUserDelaysNoOther: a call that hangs (a directory that never
+// answers for one user) does not hold up the calls of other users.
+func TestSlowUserDelaysNoOther(t *testing.T) {
+	_, b, _ := startOne(t, spec("d", func(s *host.Spec) { s.CallTimeout = 20 * time.Second }))
+	hung := make(chan error, 1)
+	go func() {
+		_, err := b.VerifyPlaintext(ctx, "hang", secret("x"))
+		hung <- err
+	}()
+	waitInflight(t, b, 1)
+	for i := range 100 {
+		if v, err := b.VerifyPlaintext(ctx, "alice", secret(alicePassword)); err != nil || !v.OK {
+			t.Fatalf("call %d beside the hung one: %+v %v", i, v, err)
+		}
+	}
+	select {
+	case err := <-hung:
+		t.Fatalf("the hung call ended: %v", err)
+	default:
+	}
+}
+
+// TestProtocolV1Plugin: a plugin built before protocol version 2, which
+// serves only version 1's gRPC service, still works: the host speaks
+// version 1 to it, and a login through the policy engine succeeds.
+func TestProtocolV1Plugin(t *testing.T) {
+	h, b, _ := startOne(t, spec("Password", func(s *host.Spec) { s.Env = []string{"TESTPLUGIN_PROTOCOL=1"} }))
+	if st := statusOf(t, h, "Password"); st.Protocol != 1 || st.State != host.StateRunning {
+		t.Fatalf("Status %+v, want protocol 1", st)
+	}
+	engine, err := authpolicy.NewEngine(map[string]authpolicy.Backend{"Password": b},
+		[]authpolicy.Service{{Name: "vpn", Policy: "Password"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ac, pc [16]byte
+	copy(ac[:], "authenticator-ch")
+	copy(pc[:], "peer-challenge!!")
+	for _, tt := range []struct {
+		cred authpolicy.Credential
+		ok   bool
+	}{
+		{authpolicy.Credential{Kind: authpolicy.Plaintext, User: "alice", Secret: secret(alicePassword)}, true},
+		{authpolicy.Credential{Kind: authpolicy.Plaintext, User: "alice", Secret: secret(bobPassword)}, false},
+		{authpolicy.Credential{Kind: authpolicy.MSCHAPv2, User: "alice", MSCHAPv2: &authpolicy.MSCHAPv2Response{
+			AuthenticatorChallenge: ac, PeerChallenge: pc, UserName: "alice",
+			NTResponse: mschapv2.GenerateNTResponse(ac, pc, "alice", mschapv2.NTHash(alicePassword))}}, true},
+	} {
+		res, err := engine.Authenticate(ctx, "vpn", tt.cred)
+		if err != nil || res.Accepted != tt.ok {
+			t.Errorf("%s login: accepted %v (%s), %v; want %v", tt.cred.Kind, res.Accepted, res.Reason(), err, tt.ok)
+		}
+		if tt.ok && tt.cred.Kind == authpolicy.MSCHAPv2 && res.Keys == nil {
+			t.Error("an MS-CHAPv2 accept through version 1 carries no MPPE keys")
+		}
+	}
+	// A dead version 1 plugin is still noticed and restarted.
+	if _, err := b.VerifyPlaintext(ctx, "crash", secret("x")); err == nil {
+		t.Fatal("a crash became a verdict")
+	}
+	if v, err := b.VerifyPlaintext(ctx, "alice", secret(alicePassword)); err != nil || !v.OK {
+		t.Fatalf("after the crash: %+v %v", v, err)
+	}
+	if st := statusOf(t, h, "Password"); st.Restarts != 1 || st.Protocol != 1 {
 		t.Errorf("Status %+v", st)
 	}
 }
@@ -548,7 +723,12 @@ func TestHealth(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	waitForIn(t, 5*time.Second, what, cond)
+}
+
+func waitForIn(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if cond() {
 			return
 		}

@@ -12,26 +12,40 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/plugins/internal/channel"
+	"github.com/gatehouse-vpn/gatehouse/plugins/internal/v1relay"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
-	pluginv1 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v1"
-	"google.golang.org/grpc"
+	pluginv2 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v2"
 )
 
-// conn is one running plugin process and the gRPC client for it.
+// caller is how the host reaches one plugin process: the channel of
+// protocol version 2, or package v1relay's gRPC client for a plugin that
+// speaks only version 1. Its errors are those of channel.Client.Call.
+type caller interface {
+	Call(ctx context.Context, deadline time.Time, m pluginv2.Method, req, resp proto.Message) error
+}
+
+// conn is one running plugin process and the caller for it.
 type conn struct {
-	client  *goplugin.Client
-	rpc     pluginv1.BackendClient
-	pid     int
-	started time.Time
-	desc    *pluginv1.DescribeResponse
-	info    authpolicy.Info
+	client   *goplugin.Client
+	process  *os.Process
+	calls    caller
+	channel  *channel.Client // nil for a version 1 plugin
+	protocol int             // the negotiated plugin protocol version
+	pid      int
+	started  time.Time
+	desc     *pluginv2.DescribeResponse
+	info     authpolicy.Info
 
 	exitOnce   sync.Once
 	exited     chan struct{} // closed when go-plugin reports the exit
@@ -61,11 +75,28 @@ func (c *conn) markLost(err error) {
 }
 
 // kill ends the process: go-plugin asks it to exit, waits two seconds,
-// then kills it. It waits for go-plugin's goroutines.
+// then kills it. A process that does not take go-plugin's request (it is
+// stopped, or wedged) is killed after killGrace. kill waits for
+// go-plugin's goroutines, and closes the channel: calls in flight fail.
 func (c *conn) kill() {
 	if c.client != nil {
+		if c.process != nil {
+			t := time.AfterFunc(killGrace, func() { _ = c.process.Kill() })
+			defer t.Stop()
+		}
 		c.client.Kill()
 	}
+	if c.channel != nil {
+		c.channel.Close()
+	}
+}
+
+// channelDone is closed when the channel ends; never for version 1.
+func (c *conn) channelDone() <-chan struct{} {
+	if c.channel == nil {
+		return nil
+	}
+	return c.channel.Done()
 }
 
 // permanentError is a refusal that no retry can cure: only a change of
@@ -82,10 +113,10 @@ func isPermanent(err error) bool {
 	return errors.As(err, &pe)
 }
 
-// launch runs the plugin once: hash check, exec, handshake, Describe,
-// Configure, Describe again (the description may depend on the
-// configuration). Every step is bounded by Spec.StartTimeout, and the whole
-// by ctx and Close.
+// launch runs the plugin once: hash check, exec with its end of a new
+// channel, handshake, Describe, Configure, Describe again (the description
+// may depend on the configuration). Every step is bounded by
+// Spec.StartTimeout, and the whole by ctx and Close.
 func (p *plugin) launch(ctx context.Context) (_ *conn, err error) {
 	ctx, cancel := context.WithTimeout(ctx, p.spec.StartTimeout)
 	defer cancel()
@@ -101,6 +132,20 @@ func (p *plugin) launch(ctx context.Context) (_ *conn, err error) {
 	if err := setUser(cmd, p.spec.User); err != nil {
 		return nil, permanent(err)
 	}
+	// The plugin's end of the channel is its file descriptor 3; a plugin
+	// that speaks only version 1 leaves it alone.
+	hostEnd, pluginEnd, err := channel.Pair()
+	if err != nil {
+		return nil, err
+	}
+	defer pluginEnd.Close() // the child has its copy once started
+	defer func() {
+		if err != nil {
+			hostEnd.Close()
+		}
+	}()
+	cmd.ExtraFiles = []*os.File{pluginEnd}
+	cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", sdk.ChannelEnv, 3))
 
 	c := newConn()
 	stderr := &tail{}
@@ -110,9 +155,9 @@ func (p *plugin) launch(ctx context.Context) (_ *conn, err error) {
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
-		// Fixed flow-control windows turn off gRPC's bandwidth-delay
-		// estimator, whose PING frames cost each call extra writes and
-		// wake-ups; the plugin's messages are small.
+		// For a version 1 plugin, whose calls travel on gRPC: fixed
+		// flow-control windows turn off gRPC's bandwidth-delay estimator,
+		// whose PING frames cost each call extra writes and wake-ups.
 		GRPCDialOptions: []grpc.DialOption{grpc.WithInitialWindowSize(grpcWindow), grpc.WithInitialConnWindowSize(grpcWindow)},
 		SkipHostEnv:     true,
 		StartTimeout:    p.spec.StartTimeout,
@@ -132,7 +177,7 @@ func (p *plugin) launch(ctx context.Context) (_ *conn, err error) {
 		}
 	}()
 
-	proto, err := client.Client()
+	rpcClient, err := client.Client()
 	if err != nil {
 		client.Kill() // waits for go-plugin's stderr reader: all last words are in
 		return nil, handshakeError(err, stderr)
@@ -140,22 +185,34 @@ func (p *plugin) launch(ctx context.Context) (_ *conn, err error) {
 	c.started = time.Now()
 	if cmd.Process != nil {
 		c.pid = cmd.Process.Pid
+		c.process = cmd.Process
 	}
-	raw, err := proto.Dispense(sdk.PluginName)
-	if err != nil {
-		return nil, fmt.Errorf("dispensing the back-end: %w", err)
+	pluginEnd.Close()
+	c.protocol = client.NegotiatedVersion()
+	switch c.protocol {
+	case sdk.ProtocolVersion:
+		c.channel = channel.NewClient(hostEnd)
+		c.calls = c.channel
+	case sdk.ProtocolVersion1:
+		hostEnd.Close()
+		raw, err := rpcClient.Dispense(sdk.PluginName)
+		if err != nil {
+			return nil, fmt.Errorf("dispensing the back-end: %w", err)
+		}
+		gc, ok := raw.(*grpc.ClientConn)
+		if !ok {
+			return nil, fmt.Errorf("dispensing the back-end: got %T", raw)
+		}
+		c.calls = v1relay.NewClient(gc)
+	default:
+		return nil, permanent(fmt.Errorf("go-plugin negotiated protocol version %d, which this gateway does not speak", c.protocol))
 	}
-	rpc, ok := raw.(pluginv1.BackendClient)
-	if !ok {
-		return nil, fmt.Errorf("dispensing the back-end: got %T", raw)
-	}
-	c.rpc = rpc
 
-	if _, err := describe(ctx, rpc); err != nil {
+	if _, err := describe(ctx, c.calls); err != nil {
 		return nil, p.startError(ctx, "Describe", err, stderr)
 	}
-	cr, err := rpc.Configure(ctx, &pluginv1.ConfigureRequest{Options: p.spec.Config})
-	if err != nil {
+	cr := &pluginv2.ConfigureResponse{}
+	if err := c.calls.Call(ctx, time.Time{}, pluginv2.Method_METHOD_CONFIGURE, &pluginv2.ConfigureRequest{Options: p.spec.Config}, cr); err != nil {
 		return nil, p.startError(ctx, "Configure", err, stderr)
 	}
 	if !cr.GetOk() {
@@ -165,7 +222,7 @@ func (p *plugin) launch(ctx context.Context) (_ *conn, err error) {
 		}
 		return nil, permanent(fmt.Errorf("the plugin rejected its configuration: %s", strings.Join(problems, "; ")))
 	}
-	d, err := describe(ctx, rpc)
+	d, err := describe(ctx, c.calls)
 	if err != nil {
 		return nil, p.startError(ctx, "Describe", err, stderr)
 	}
@@ -182,13 +239,13 @@ func (p *plugin) startError(ctx context.Context, step string, err error, stderr 
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: no answer within the start timeout of %v: %w%s", step, p.spec.StartTimeout, ctx.Err(), stderr.lastWords())
 	}
-	return fmt.Errorf("%s: %w%s", step, rpcCause(err), stderr.lastWords())
+	return fmt.Errorf("%s: %w%s", step, callCause(err), stderr.lastWords())
 }
 
 // describe asks for the description and checks it.
-func describe(ctx context.Context, rpc pluginv1.BackendClient) (*pluginv1.DescribeResponse, error) {
-	d, err := rpc.Describe(ctx, &pluginv1.DescribeRequest{})
-	if err != nil {
+func describe(ctx context.Context, calls caller) (*pluginv2.DescribeResponse, error) {
+	d := &pluginv2.DescribeResponse{}
+	if err := calls.Call(ctx, time.Time{}, pluginv2.Method_METHOD_DESCRIBE, &pluginv2.DescribeRequest{}, d); err != nil {
 		return nil, err
 	}
 	if d.GetName() == "" {
@@ -207,17 +264,17 @@ func describe(ctx context.Context, rpc pluginv1.BackendClient) (*pluginv1.Descri
 
 // infoOf maps a description to what the policy engine needs. Capabilities
 // this gateway does not know (a newer v1 plugin) are left out.
-func infoOf(d *pluginv1.DescribeResponse) authpolicy.Info {
+func infoOf(d *pluginv2.DescribeResponse) authpolicy.Info {
 	var info authpolicy.Info
 	for _, c := range d.GetCapabilities() {
 		switch c {
-		case pluginv1.Capability_CAPABILITY_FRAGMENTS:
+		case pluginv2.Capability_CAPABILITY_FRAGMENTS:
 			info.Capabilities |= authpolicy.CapFragments
-		case pluginv1.Capability_CAPABILITY_VERIFY_MSCHAPV2:
+		case pluginv2.Capability_CAPABILITY_VERIFY_MSCHAPV2:
 			info.Capabilities |= authpolicy.CapVerifyMSCHAPv2
-		case pluginv1.Capability_CAPABILITY_VERIFY_PLAINTEXT:
+		case pluginv2.Capability_CAPABILITY_VERIFY_PLAINTEXT:
 			info.Capabilities |= authpolicy.CapVerifyPlaintext
-		case pluginv1.Capability_CAPABILITY_IDENTITY:
+		case pluginv2.Capability_CAPABILITY_IDENTITY:
 			info.Capabilities |= authpolicy.CapIdentity
 		}
 	}
@@ -229,6 +286,7 @@ func infoOf(d *pluginv1.DescribeResponse) authpolicy.Info {
 	// commit them anyway.
 	info.NothingToCommit = d.GetNothingToCommit() && !info.OneTime
 	info.IdentityInVerdicts = d.GetIdentityInVerdicts() && info.Capabilities.Has(authpolicy.CapIdentity)
+	info.IdentityInFragments = d.GetIdentityInFragments() && info.Capabilities.Has(authpolicy.CapIdentity|authpolicy.CapFragments)
 	return info
 }
 
@@ -253,13 +311,16 @@ func checkSHA256(path, want string) error {
 // environment, which may hold credentials.
 func (p *plugin) environment() []string {
 	var env []string
-	for _, k := range []string{"PATH", "TZ", "LANG"} {
+	for _, k := range []string{"PATH", "TZ", "LANG", sdk.ProfileEnv} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
 	}
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
 		env = append(env, sdk.LogLevelEnv+"=debug")
+	}
+	if p.spec.Procs > 0 && !slices.ContainsFunc(p.spec.Env, func(e string) bool { return strings.HasPrefix(e, "GOMAXPROCS=") }) {
+		env = append(env, fmt.Sprintf("GOMAXPROCS=%d", p.spec.Procs))
 	}
 	return append(env, p.spec.Env...)
 }
@@ -270,8 +331,8 @@ var pluginVersionRE = regexp.MustCompile(`Plugin version: (\d+)`)
 func handshakeError(err error, stderr *tail) error {
 	msg := err.Error()
 	if m := pluginVersionRE.FindStringSubmatch(msg); m != nil && strings.Contains(msg, "incompatible API version") {
-		return permanent(fmt.Errorf("the plugin speaks Gatehouse plugin protocol version %s, this gateway speaks version %d (gatehouse.plugin.v%d): "+
-			"install a build of the plugin made for this protocol version: %w", m[1], sdk.ProtocolVersion, sdk.ProtocolVersion, err))
+		return permanent(fmt.Errorf("the plugin speaks Gatehouse plugin protocol version %s, this gateway speaks versions %d and %d (gatehouse.plugin.v%d, gatehouse.plugin.v%d): "+
+			"install a build of the plugin made for one of these protocol versions: %w", m[1], sdk.ProtocolVersion1, sdk.ProtocolVersion, sdk.ProtocolVersion1, sdk.ProtocolVersion, err))
 	}
 	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
 		return permanent(fmt.Errorf("cannot run the binary: %w", err))
@@ -289,6 +350,11 @@ func handshakeError(err error, stderr *tail) error {
 	}
 	return fmt.Errorf("no handshake: %s%s", strings.Join(strings.Fields(msg), " "), words)
 }
+
+// killGrace is how long kill lets go-plugin ask a process to exit before
+// killing it: go-plugin's own request waits for as long as the process
+// lives.
+const killGrace = 3 * time.Second
 
 // grpcWindow is the fixed HTTP/2 flow-control window, stream and
 // connection, that the host and the SDK both set (see launch).

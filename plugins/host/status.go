@@ -52,4 +52,11 @@ type Status struct {
 	LastError string
 	// Since is when the plugin entered State.
 	Since time.Time
+	// Protocol is the plugin protocol version the running process speaks
+	// (2: calls on the channel; 1: calls on gRPC); 0 when none runs.
+	Protocol int
+	// CallsWaited counts the calls that found all Spec.MaxConcurrent call
+	// slots busy and waited; CallsRefused those whose deadline passed
+	// while waiting (they failed closed). Both count since Start.
+	CallsWaited, CallsRefused uint64
 }

@@ -7,18 +7,17 @@ import (
 	"log/slog"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
-	pluginv1 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v1"
+	"github.com/gatehouse-vpn/gatehouse/plugins/internal/channel"
+	pluginv2 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v2"
 )
 
 // RoutineSupervise owns one plugin from its first successful start until
 // Close:
 //
-//  1. watch the running process: go-plugin reports its exit, a call reports
-//     a broken connection, and every Spec.HealthInterval the plugin is
-//     asked for its health;
+//  1. watch the running process: go-plugin reports its exit, the channel
+//     or a call reports a broken connection, every Spec.HealthInterval the
+//     process is pinged and the back-end asked for its health, and a call
+//     that times out has the process pinged at once;
 //  2. when the process is gone or stops answering, take it out of service
 //     (calls now wait for the restart, within their deadline) and kill
 //     what is left of it;
@@ -107,10 +106,33 @@ func (p *plugin) watch(c *conn) error {
 		case <-c.exited:
 			return fmt.Errorf("the process exited (%s)", c.exitStatus)
 		case <-c.lost:
-			return fmt.Errorf("a call lost the connection: %w", rpcCause(c.lostErr))
+			return fmt.Errorf("a call lost the connection: %w", callCause(c.lostErr))
+		case <-c.channelDone():
+			return fmt.Errorf("the channel ended: %w", callCause(c.channel.Err()))
 		case <-poll.C:
 			if c.client.Exited() {
 				return errors.New("the process exited")
+			}
+		case <-p.suspicion:
+			// A call found no answer by its deadline: a slow back-end, or
+			// a process that stopped (SIGSTOP, a wedged runtime). Ping
+			// until it answers, or until it has missed healthFailures
+			// pings in a row.
+			for {
+				err := p.ping(c)
+				if err == nil {
+					failures = 0
+					break
+				}
+				failures++
+				p.noteError(err)
+				p.log.Warn("plugin did not answer a ping after a call timed out", slog.Int("in_a_row", failures), slog.Any("cause", err))
+				if failures >= healthFailures {
+					return fmt.Errorf("%d pings in a row failed, the last: %w", failures, err)
+				}
+				if p.stopped() {
+					return nil
+				}
 			}
 		case <-health.C:
 			err := p.checkHealth(c)
@@ -136,22 +158,56 @@ func (p *plugin) watch(c *conn) error {
 	}
 }
 
+// suspect asks the supervisor to ping the process now: a call to it found no
+// answer by its deadline. Suspicions that arrive while one is pending are
+// one.
+func (p *plugin) suspect() {
+	select {
+	case p.suspicion <- struct{}{}:
+	default:
+	}
+}
+
 // unhealthyError is a plugin's own answer that it cannot work now.
 type unhealthyError struct{ msg string }
 
 func (e *unhealthyError) Error() string { return "unhealthy: " + e.msg }
 
-// checkHealth asks the plugin for its health, bypassing the call slots: a
-// plugin busy with slow calls is not dead.
-func (p *plugin) checkHealth(c *conn) error {
+// ping asks the process whether it is alive, bypassing the call slots: a
+// plugin busy with slow calls is not dead. Under protocol version 2 the
+// plugin's frame loop answers without asking the back-end; under version
+// 1 a ping is a Health call.
+func (p *plugin) ping(c *conn) error {
 	ctx, cancel := context.WithTimeout(p.stopCtx, p.spec.CallTimeout)
 	defer cancel()
-	r, err := c.rpc.Health(ctx, &pluginv1.HealthRequest{})
+	err := c.calls.Call(ctx, time.Time{}, pluginv2.Method_METHOD_PING, &pluginv2.PingRequest{}, &pluginv2.PingResponse{})
 	switch {
-	case err != nil && status.Code(err) == codes.DeadlineExceeded:
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("no answer to a ping within %v", p.spec.CallTimeout)
+	}
+	return callCause(err)
+}
+
+// checkHealth pings the process, then asks the back-end for its health,
+// bypassing the call slots.
+func (p *plugin) checkHealth(c *conn) error {
+	if c.protocol != 1 {
+		if err := p.ping(c); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(p.stopCtx, p.spec.CallTimeout)
+	defer cancel()
+	r := &pluginv2.HealthResponse{}
+	err := c.calls.Call(ctx, time.Time{}, pluginv2.Method_METHOD_HEALTH, &pluginv2.HealthRequest{}, r)
+	var re *channel.RemoteError
+	switch {
+	case err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &re):
 		return fmt.Errorf("no answer within %v", p.spec.CallTimeout)
 	case err != nil:
-		return rpcCause(err)
+		return callCause(err)
 	case !r.GetOk():
 		return &unhealthyError{msg: r.GetMessage()}
 	}

@@ -67,7 +67,7 @@ func TestServeFromTerminal(t *testing.T) {
 	}
 	sum := sha256.Sum256(exe)
 	for _, want := range []string{
-		"allow-list 1.0.0 is a Gatehouse authentication plugin (plugin protocol 1; capabilities: verify-plaintext, fragments)",
+		"allow-list 1.0.0 is a Gatehouse authentication plugin (plugin protocol 2; capabilities: verify-plaintext, fragments)",
 		"It is not meant to be run by hand",
 		"sha256: " + hex.EncodeToString(sum[:]),
 		"users (required): comma-separated user:password pairs",

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -16,11 +18,18 @@ import (
 	"google.golang.org/grpc"
 )
 
-// ProtocolVersion is the Gatehouse plugin protocol this SDK speaks: the
-// proto package gatehouse.plugin.v1. It is go-plugin's application
-// protocol version, negotiated at the handshake; a host and a plugin that
-// share no version refuse each other with both versions in the error.
-const ProtocolVersion = 1
+// ProtocolVersion is the newest Gatehouse plugin protocol this SDK
+// speaks: the proto package gatehouse.plugin.v2, whose calls travel on a
+// channel the gateway hands the plugin at exec. It is go-plugin's
+// application protocol version, negotiated at the handshake: the highest
+// version both sides speak wins. The SDK also serves [ProtocolVersion1]
+// for gateways that speak no other; a host and a plugin that share no
+// version refuse each other with both versions in the error.
+const ProtocolVersion = 2
+
+// ProtocolVersion1 is the first plugin protocol, gRPC service
+// gatehouse.plugin.v1.Backend, which Serve still offers.
+const ProtocolVersion1 = 1
 
 // PluginName is the name under which the back-end is dispensed in
 // go-plugin's plugin set.
@@ -37,17 +46,31 @@ var Handshake = plugin.HandshakeConfig{
 
 // PluginMap is the go-plugin plugin set for protocol version
 // [ProtocolVersion]. A plugin passes its back-end; the host passes nil and
-// dispenses [PluginName], which yields a
-// pluginv1.BackendClient (github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v1).
+// does not dispense it: the calls travel on the channel (see [ServeConn]).
 func PluginMap(b Backend) plugin.PluginSet {
-	return plugin.PluginSet{PluginName: &grpcPlugin{impl: b}}
+	return plugin.PluginSet{PluginName: &channelPlugin{impl: b}}
 }
 
-// VersionedPlugins is go-plugin's VersionedPlugins for this SDK: the
-// [PluginMap] under [ProtocolVersion].
-func VersionedPlugins(b Backend) map[int]plugin.PluginSet {
-	return map[int]plugin.PluginSet{ProtocolVersion: PluginMap(b)}
+// PluginMapV1 is the go-plugin plugin set for [ProtocolVersion1]. A
+// plugin passes its back-end; the host passes nil and dispenses
+// [PluginName], which yields the *grpc.ClientConn on which to call the
+// gRPC service gatehouse.plugin.v1.Backend. Serving only this set plays a
+// plugin built before version 2.
+func PluginMapV1(b Backend) plugin.PluginSet {
+	return plugin.PluginSet{PluginName: &grpcV1Plugin{impl: b}}
 }
+
+// VersionedPlugins is go-plugin's VersionedPlugins for this SDK: every
+// protocol version it speaks, each with its plugin set.
+func VersionedPlugins(b Backend) map[int]plugin.PluginSet {
+	return map[int]plugin.PluginSet{ProtocolVersion: PluginMap(b), ProtocolVersion1: PluginMapV1(b)}
+}
+
+// ProfileEnv names the environment variable that makes [Serve] write a
+// CPU profile of the plugin process into the directory it names
+// (<plugin name>-<pid>.pprof, written when Serve returns), for "go tool
+// pprof". The gateway passes it on from its own environment.
+const ProfileEnv = "GATEHOUSE_PLUGIN_CPUPROFILE"
 
 // stderr is the process's standard error as it was at start: go-plugin's
 // Serve later points os.Stderr at a pipe.
@@ -69,10 +92,11 @@ const describeTimeout = 10 * time.Second
 // capabilities, configuration keys and the SHA-256 to pin in the gateway's
 // configuration) and exits with status 1.
 //
-// Behind Serve are hashicorp/go-plugin and gRPC: go-plugin's handshake with
-// Gatehouse's magic cookie, negotiation of [ProtocolVersion], and mutual
-// TLS with one-time certificates when the gateway asks for it (it always
-// does).
+// Behind Serve are hashicorp/go-plugin and the plugin channel: go-plugin's
+// handshake with Gatehouse's magic cookie, negotiation of the protocol
+// version, mutual TLS with one-time certificates on go-plugin's own gRPC
+// connection, and, under [ProtocolVersion], the calls on the channel the
+// gateway handed over at exec (under [ProtocolVersion1], on gRPC).
 func Serve(b Backend) {
 	if os.Getenv(Handshake.MagicCookieKey) != Handshake.MagicCookieValue {
 		describeToHuman(stderr, b)
@@ -84,6 +108,9 @@ func Serve(b Backend) {
 	if err != nil {
 		fmt.Fprintf(stderr, "gatehouse plugin cannot start: %v\n", err)
 		os.Exit(1)
+	}
+	if dir := os.Getenv(ProfileEnv); dir != "" {
+		defer startProfile(dir, b)()
 	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
@@ -99,6 +126,28 @@ func Serve(b Backend) {
 			JSONFormat: true,
 		}),
 	})
+}
+
+// startProfile starts a CPU profile into dir and returns what stops it.
+// A profile that cannot be written is reported and skipped.
+func startProfile(dir string, b Backend) (stop func()) {
+	d, _ := b.Describe(context.Background())
+	path := filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", d.Name, os.Getpid()))
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse plugin: no CPU profile: %v\n", err)
+		if f != nil {
+			f.Close()
+		}
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // Check asks b to describe itself and reports every inconsistency between

@@ -103,8 +103,12 @@ type Plugins struct {
 	User string `yaml:"user"`
 	// CallTimeout is the deadline of one call to a plugin, and the default
 	// timeout of every back-end.
-	CallTimeout        time.Duration `yaml:"call_timeout" min:"1ms"`
-	MaxConcurrentCalls int           `yaml:"max_concurrent_calls" min:"1"`
+	CallTimeout time.Duration `yaml:"call_timeout" min:"1ms"`
+	// MaxConcurrentCalls bounds the calls in flight to one plugin; 0 is
+	// 64 per CPU core of the gateway.
+	MaxConcurrentCalls int `yaml:"max_concurrent_calls" min:"0"`
+	// Procs is each plugin process's GOMAXPROCS; 0 is every core.
+	Procs int `yaml:"procs" min:"0"`
 	// External lists third-party plugin binaries, pinned by SHA-256.
 	External map[string]*ExternalPlugin `yaml:"external"`
 }

@@ -31,7 +31,8 @@ func Default() *Config {
 			Dir:                "/usr/lib/gatehouse/plugins",
 			User:               "nobody",
 			CallTimeout:        2 * time.Second,
-			MaxConcurrentCalls: 16,
+			MaxConcurrentCalls: 0,
+			Procs:              1,
 		},
 		PPTP: PPTP{
 			Enabled: true,

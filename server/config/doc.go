@@ -17,7 +17,8 @@
 //   - log: level (debug, info, warn, error), format (json, text), file.
 //   - admin: listen, the local admin and health HTTP listener ("" turns it off).
 //   - store: driver (sqlite, or postgres with dsn_file), path, key_file.
-//   - plugins: the plugin host (dir, user, call_timeout, max_concurrent_calls)
+//   - plugins: the plugin host (dir, user, call_timeout, max_concurrent_calls,
+//     procs)
 //     and external, third-party plugin binaries pinned by SHA-256.
 //   - backends: required. Back-end instances by name, in file order; the
 //     names are the NAMEs of the policy language, so they are letters, digits,

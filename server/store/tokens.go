@@ -113,18 +113,14 @@ ON CONFLICT (serial) DO NOTHING`,
 
 // Token returns one token with its secret unsealed.
 func (st *Store) Token(ctx context.Context, serial string) (Token, error) {
-	rows, err := st.db.QueryContext(ctx, tokenSelect+` WHERE t.serial = ?`, serial)
+	ts, err := st.sealedTokens(ctx, st.db, tokenSelect+` WHERE t.serial = ?`, serial)
 	if err != nil {
 		return Token{}, fmt.Errorf("token %q: %w", serial, err)
-	}
-	ts, err := st.scanTokens(rows)
-	if err != nil {
-		return Token{}, err
 	}
 	if len(ts) == 0 {
 		return Token{}, fmt.Errorf("token %q: %w", serial, ErrNotFound)
 	}
-	return ts[0], nil
+	return st.unsealToken(ts[0])
 }
 
 // Tokens returns the tokens f selects, sorted by serial, with their
@@ -150,18 +146,27 @@ func (st *Store) Tokens(ctx context.Context, f TokenFilter) ([]Token, error) {
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := st.db.QueryContext(ctx, q+" ORDER BY t.serial", args...)
+	ts, err := st.sealedTokens(ctx, st.db, q+" ORDER BY t.serial", args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	return st.scanTokens(rows)
+	return st.unsealTokens(ts)
 }
 
 // UserTokens returns the tokens assigned to a user, sorted by serial;
 // source "" means every source. An unknown user is an error wrapping
 // ErrNotFound; a user without tokens is an empty list.
 func (st *Store) UserTokens(ctx context.Context, user, source string) ([]Token, error) {
-	var ts []Token
+	ts, err := st.sealedUserTokens(ctx, user, source)
+	if err != nil {
+		return nil, err
+	}
+	return st.unsealTokens(ts)
+}
+
+// sealedUserTokens is UserTokens with the secrets still sealed.
+func (st *Store) sealedUserTokens(ctx context.Context, user, source string) ([]sealedToken, error) {
+	var ts []sealedToken
 	err := st.read(ctx, func(tx *sql.Tx) error {
 		uid, err := userID(ctx, tx, user)
 		if err != nil {
@@ -173,12 +178,11 @@ func (st *Store) UserTokens(ctx context.Context, user, source string) ([]Token, 
 			q += ` AND t.source = ?`
 			args = append(args, source)
 		}
-		rows, err := tx.QueryContext(ctx, q+` ORDER BY t.serial`, args...)
+		ts, err = st.sealedTokens(ctx, tx, q+` ORDER BY t.serial`, args...)
 		if err != nil {
 			return fmt.Errorf("tokens of user %q: %w", user, err)
 		}
-		ts, err = st.scanTokens(rows)
-		return err
+		return nil
 	})
 	return ts, err
 }
@@ -245,36 +249,58 @@ SELECT t.serial, t.kind, t.algorithm, t.digits, t.period, t.t0, t.counter, t.las
        t.secret, u.name, t.source, t.manufacturer, t.model
 FROM tokens t LEFT JOIN users u ON u.id = t.user_id`
 
-// scanTokens reads and closes rows of tokenSelect, unsealing each secret.
-func (st *Store) scanTokens(rows *sql.Rows) ([]Token, error) {
+// sealedTokens runs query, a tokenSelect, and returns its tokens with
+// their secrets still sealed.
+func (st *Store) sealedTokens(ctx context.Context, q querier, query string, args ...any) ([]sealedToken, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	var ts []Token
+	var ts []sealedToken
 	for rows.Next() {
 		var (
 			t       Token
 			period  int64
 			counter int64
-			sealed  []byte
 			user    sql.NullString
 		)
 		if err := rows.Scan(&t.Serial, &t.Kind, &t.Algorithm, &t.Digits, &period, &t.T0, &counter, &t.LastStep, &t.Drift,
-			&sealed, &user, &t.Source, &t.Manufacturer, &t.Model); err != nil {
+			&t.Secret, &user, &t.Source, &t.Manufacturer, &t.Model); err != nil {
 			return nil, fmt.Errorf("read token: %w", err)
 		}
 		t.Period = time.Duration(period) * time.Second
 		t.Counter = uint64(counter) // CHECK (counter >= 0)
 		t.User = user.String
-		secret, err := st.seal.Open(sealed, tokenAAD(t.Serial))
-		if err != nil {
-			return nil, fmt.Errorf("token %q: unseal secret: %w", t.Serial, err)
-		}
-		t.Secret = secret
-		ts = append(ts, t)
+		ts = append(ts, sealedToken{t})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read token: %w", err)
 	}
 	return ts, nil
+}
+
+// unsealToken returns t with its secret unsealed, in a new slice.
+func (st *Store) unsealToken(t sealedToken) (Token, error) {
+	secret, err := st.seal.Open(t.Secret, tokenAAD(t.Serial))
+	if err != nil {
+		return Token{}, fmt.Errorf("token %q: unseal secret: %w", t.Serial, err)
+	}
+	out := t.Token
+	out.Secret = secret
+	return out, nil
+}
+
+func (st *Store) unsealTokens(ts []sealedToken) ([]Token, error) {
+	out := make([]Token, 0, len(ts))
+	for _, t := range ts {
+		u, err := st.unsealToken(t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
 }
 
 func tokenAAD(serial string) []byte { return []byte("token:" + serial) }

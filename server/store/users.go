@@ -176,10 +176,13 @@ func (st *Store) SetVPNAccess(ctx context.Context, name string, mode VPNAccess) 
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanUser(s scanner, id *int64, u *User) error {
+// scanUser reads the columns id, name, disabled, vpn_access,
+// password_hash IS NOT NULL, created_at, updated_at, then any more into
+// extra.
+func scanUser(s scanner, id *int64, u *User, extra ...any) error {
 	var access string
 	var created, updated int64
-	if err := s.Scan(id, &u.Name, &u.Disabled, &access, &u.HasPassword, &created, &updated); err != nil {
+	if err := s.Scan(append([]any{id, &u.Name, &u.Disabled, &access, &u.HasPassword, &created, &updated}, extra...)...); err != nil {
 		return err
 	}
 	u.VPNAccess = VPNAccess(access)

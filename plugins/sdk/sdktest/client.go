@@ -4,28 +4,33 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/gatehouse-vpn/gatehouse/plugins/internal/channel"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
-	pluginv1 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v1"
+	pluginv2 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v2"
 )
 
 // Client calls a back-end served by [Start] the way the gateway does:
-// through go-plugin, gRPC and the SDK's shim. It speaks the SDK's Go types
-// and returns the RPC error unchanged, so a test can inspect its gRPC
-// status code (status.Code(err)).
+// through the SDK's frame loop on a plugin channel (protocol version 2).
+// It speaks the SDK's Go types and returns errors as gRPC statuses with
+// the protocol's codes, so a test can inspect them with status.Code(err):
+// the plugin's own error codes, DeadlineExceeded and Canceled for the
+// context, Unavailable for a broken channel.
 type Client struct {
-	rpc   pluginv1.BackendClient
+	ch    *channel.Client
 	close func()
 }
 
 // Start serves b in this process exactly as [sdk.Serve] would in its own
-// (go-plugin's server in test mode, gRPC over a Unix socket, the SDK's
-// shim) and returns a client for it. The server stops when the test ends.
+// (the SDK's frame loop on one end of a plugin channel, a socket pair) and
+// returns a client on the other end. The server stops when the test ends.
 func Start(tb testing.TB, b sdk.Backend) *Client {
 	tb.Helper()
 	c, err := start(b)
@@ -36,73 +41,44 @@ func Start(tb testing.TB, b sdk.Backend) *Client {
 	return c
 }
 
-// startTimeout bounds how long go-plugin may take to listen.
-const startTimeout = 10 * time.Second
-
 func start(b sdk.Backend) (*Client, error) {
+	host, pluginEnd, err := channel.Pair()
+	if err != nil {
+		return nil, err
+	}
+	defer pluginEnd.Close()
+	conn, err := net.FileConn(pluginEnd)
+	if err != nil {
+		host.Close()
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	reattach := make(chan *plugin.ReattachConfig, 1)
-	closed := make(chan struct{})
-	go plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.VersionedPlugins(b),
-		GRPCServer:       plugin.DefaultGRPCServer,
-		Logger:           hclog.NewNullLogger(),
-		Test: &plugin.ServeTestConfig{
-			Context:          ctx,
-			ReattachConfigCh: reattach,
-			CloseCh:          closed,
-		},
-	})
-	var rc *plugin.ReattachConfig
-	select {
-	case rc = <-reattach:
-	case <-closed:
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = sdk.ServeConn(ctx, conn, b)
+	}()
+	ch := channel.NewClient(host)
+	return &Client{ch: ch, close: func() {
+		ch.Close()
 		cancel()
-		return nil, errors.New("go-plugin's server ended before it listened")
-	case <-time.After(startTimeout):
-		cancel()
-		<-closed
-		return nil, fmt.Errorf("go-plugin's server did not listen within %v", startTimeout)
+		<-served
+	}}, nil
+}
+
+// call makes one call and maps its error to a gRPC status.
+func (c *Client) call(ctx context.Context, m pluginv2.Method, req, resp proto.Message) error {
+	err := c.ch.Call(ctx, time.Time{}, m, req, resp)
+	var re *channel.RemoteError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &re):
+		return status.Error(codes.Code(re.Code), re.Message)
+	case errors.Is(err, channel.ErrBroken):
+		return status.Error(codes.Unavailable, err.Error())
 	}
-	pc := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		Plugins:          sdk.PluginMap(nil),
-		Reattach:         rc,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		Logger:           hclog.NewNullLogger(),
-	})
-	stop := func() {
-		pc.Kill()
-		cancel()
-		<-closed
-	}
-	proto, err := pc.Client()
-	if err != nil {
-		stop()
-		return nil, fmt.Errorf("connecting: %w", err)
-	}
-	raw, err := proto.Dispense(sdk.PluginName)
-	if err != nil {
-		_ = proto.Close()
-		stop()
-		return nil, fmt.Errorf("dispensing %q: %w", sdk.PluginName, err)
-	}
-	c := &Client{rpc: raw.(pluginv1.BackendClient)}
-	c.close = func() {
-		// In test mode Kill leaves the connection open. Close asks the
-		// server to stop through go-plugin's controller and closes it;
-		// Serve then returns on its own. Cancelling its context as well
-		// would make go-plugin stop the server twice at once (a data
-		// race in go-plugin), so that is only the fallback.
-		_ = proto.Close()
-		select {
-		case <-closed:
-		case <-time.After(startTimeout):
-		}
-		stop()
-	}
-	return c, nil
+	return status.FromContextError(err).Err()
 }
 
 // Close stops the server. It may be called more than once.
@@ -115,8 +91,8 @@ func (c *Client) Close() {
 
 // Describe calls Describe.
 func (c *Client) Describe(ctx context.Context) (sdk.Description, error) {
-	r, err := c.rpc.Describe(ctx, &pluginv1.DescribeRequest{})
-	if err != nil {
+	r := &pluginv2.DescribeResponse{}
+	if err := c.call(ctx, pluginv2.Method_METHOD_DESCRIBE, &pluginv2.DescribeRequest{}, r); err != nil {
 		return sdk.Description{}, err
 	}
 	d := sdk.Description{Name: r.GetName(), Version: r.GetVersion(), OneTime: r.GetOneTime()}
@@ -135,8 +111,8 @@ func (c *Client) Describe(ctx context.Context) (sdk.Description, error) {
 // Configure calls Configure and returns the problems the plugin found
 // (none when it accepted the options).
 func (c *Client) Configure(ctx context.Context, options map[string]string) (problems []string, err error) {
-	r, err := c.rpc.Configure(ctx, &pluginv1.ConfigureRequest{Options: options})
-	if err != nil {
+	r := &pluginv2.ConfigureResponse{}
+	if err := c.call(ctx, pluginv2.Method_METHOD_CONFIGURE, &pluginv2.ConfigureRequest{Options: options}, r); err != nil {
 		return nil, err
 	}
 	if !r.GetOk() && len(r.GetProblems()) == 0 {
@@ -147,8 +123,8 @@ func (c *Client) Configure(ctx context.Context, options map[string]string) (prob
 
 // Fragments calls Fragments.
 func (c *Client) Fragments(ctx context.Context, user string) ([]sdk.Fragment, error) {
-	r, err := c.rpc.Fragments(ctx, &pluginv1.FragmentsRequest{User: user})
-	if err != nil {
+	r := &pluginv2.FragmentsResponse{}
+	if err := c.call(ctx, pluginv2.Method_METHOD_FRAGMENTS, &pluginv2.FragmentsRequest{User: user}, r); err != nil {
 		return nil, err
 	}
 	var out []sdk.Fragment
@@ -158,14 +134,14 @@ func (c *Client) Fragments(ctx context.Context, user string) ([]sdk.Fragment, er
 	return out, nil
 }
 
-func verdict(v *pluginv1.Verdict) sdk.Verdict {
+func verdict(v *pluginv2.Verdict) sdk.Verdict {
 	return sdk.Verdict{OK: v.GetOk(), Reason: v.GetReason(), Token: v.GetToken()}
 }
 
 // VerifyPlaintext calls VerifyPlaintext.
 func (c *Client) VerifyPlaintext(ctx context.Context, user, secret string) (sdk.Verdict, error) {
-	r, err := c.rpc.VerifyPlaintext(ctx, &pluginv1.VerifyPlaintextRequest{User: user, Secret: []byte(secret)})
-	if err != nil {
+	r := &pluginv2.VerifyPlaintextResponse{}
+	if err := c.call(ctx, pluginv2.Method_METHOD_VERIFY_PLAINTEXT, &pluginv2.VerifyPlaintextRequest{User: user, Secret: []byte(secret)}, r); err != nil {
 		return sdk.Verdict{}, err
 	}
 	return verdict(r.GetVerdict()), nil
@@ -174,13 +150,14 @@ func (c *Client) VerifyPlaintext(ctx context.Context, user, secret string) (sdk.
 // VerifyMSCHAPv2 calls VerifyMSCHAPv2. A proof of the wrong size is an
 // error, as it is for the gateway.
 func (c *Client) VerifyMSCHAPv2(ctx context.Context, user string, req sdk.MSCHAPv2Request) (sdk.MSCHAPv2Verdict, error) {
-	r, err := c.rpc.VerifyMSCHAPv2(ctx, &pluginv1.VerifyMSCHAPv2Request{
+	r := &pluginv2.VerifyMSCHAPv2Response{}
+	err := c.call(ctx, pluginv2.Method_METHOD_VERIFY_MSCHAPV2, &pluginv2.VerifyMSCHAPv2Request{
 		User:                   user,
 		AuthenticatorChallenge: req.AuthenticatorChallenge[:],
 		PeerChallenge:          req.PeerChallenge[:],
 		NtResponse:             req.NTResponse[:],
 		UserName:               req.UserName,
-	})
+	}, r)
 	if err != nil {
 		return sdk.MSCHAPv2Verdict{}, err
 	}
@@ -211,14 +188,13 @@ func key16(field string, b []byte) (*[16]byte, error) {
 
 // Commit calls Commit.
 func (c *Client) Commit(ctx context.Context, user, token string) error {
-	_, err := c.rpc.Commit(ctx, &pluginv1.CommitRequest{User: user, Token: token})
-	return err
+	return c.call(ctx, pluginv2.Method_METHOD_COMMIT, &pluginv2.CommitRequest{User: user, Token: token}, &pluginv2.CommitResponse{})
 }
 
 // Lookup calls Lookup.
 func (c *Client) Lookup(ctx context.Context, user string) (sdk.Identity, error) {
-	r, err := c.rpc.Lookup(ctx, &pluginv1.LookupRequest{User: user})
-	if err != nil {
+	r := &pluginv2.LookupResponse{}
+	if err := c.call(ctx, pluginv2.Method_METHOD_LOOKUP, &pluginv2.LookupRequest{User: user}, r); err != nil {
 		return sdk.Identity{}, err
 	}
 	id := sdk.Identity{Found: r.GetFound(), Disabled: r.GetDisabled(), Locked: r.GetLocked(), Groups: r.GetGroups()}
@@ -234,8 +210,8 @@ func (c *Client) Lookup(ctx context.Context, user string) (sdk.Identity, error) 
 // Health calls Health; an unhealthy answer is an error carrying the
 // plugin's message.
 func (c *Client) Health(ctx context.Context) error {
-	r, err := c.rpc.Health(ctx, &pluginv1.HealthRequest{})
-	if err != nil {
+	r := &pluginv2.HealthResponse{}
+	if err := c.call(ctx, pluginv2.Method_METHOD_HEALTH, &pluginv2.HealthRequest{}, r); err != nil {
 		return err
 	}
 	if !r.GetOk() {

@@ -17,8 +17,16 @@
 //	                  the most calls in flight seen, the environment
 //	user commit-fail  Commit fails
 //
-//	TESTPLUGIN_PROTOCOL=2  serve under plugin protocol version 2
-//	TESTPLUGIN_RAW=1       bypass the SDK and send malformed replies
+//	TESTPLUGIN_PROTOCOL=1  serve only plugin protocol version 1, as a
+//	                       plugin built before version 2 does
+//	TESTPLUGIN_PROTOCOL=3  serve only under a future version 3
+//	TESTPLUGIN_RAW=1       bypass the SDK, speak version 1's gRPC and send
+//	                       malformed replies (see raw.go)
+//	TESTPLUGIN_RAW=2       the same on version 2's channel, and more
+//	TESTPLUGIN_ECHO=1      no plugin at all: echo every frame read on the
+//	                       channel (GATEHOUSE_PLUGIN_CHANNEL) back at once,
+//	                       one write each: the raw socket round trip the
+//	                       host's benchmarks compare plugin calls with
 //	TESTPLUGIN_CRASH_AT_START=1  exit 3 before the handshake
 //	TESTPLUGIN_INCONSISTENT=1    declare identity without implementing it
 package main
@@ -44,6 +52,10 @@ import (
 )
 
 func main() {
+	if os.Getenv("TESTPLUGIN_ECHO") == "1" {
+		echo()
+		return
+	}
 	if os.Getenv("TESTPLUGIN_CRASH_AT_START") == "1" && os.Getenv(sdk.Handshake.MagicCookieKey) != "" {
 		fmt.Fprintln(os.Stderr, "testplugin: crashing at start as asked")
 		os.Exit(3)
@@ -52,14 +64,21 @@ func main() {
 	switch {
 	case os.Getenv("TESTPLUGIN_INCONSISTENT") == "1":
 		sdk.Serve(inconsistent{})
-	case os.Getenv("TESTPLUGIN_RAW") == "1":
-		serveRaw()
-	case os.Getenv("TESTPLUGIN_PROTOCOL") == "2":
+	case os.Getenv("TESTPLUGIN_RAW") != "":
+		serveRaw(os.Getenv("TESTPLUGIN_RAW"))
+	case os.Getenv("TESTPLUGIN_PROTOCOL") == "1":
+		// A plugin built with the SDK before protocol version 2.
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig:  sdk.Handshake,
+			VersionedPlugins: map[int]plugin.PluginSet{sdk.ProtocolVersion1: sdk.PluginMapV1(b)},
+			GRPCServer:       plugin.DefaultGRPCServer,
+		})
+	case os.Getenv("TESTPLUGIN_PROTOCOL") == "3":
 		// What a plugin built against a future SDK would do: the same
 		// service under another protocol version.
 		plugin.Serve(&plugin.ServeConfig{
 			HandshakeConfig:  sdk.Handshake,
-			VersionedPlugins: map[int]plugin.PluginSet{2: sdk.PluginMap(b)},
+			VersionedPlugins: map[int]plugin.PluginSet{3: sdk.PluginMapV1(b)},
 			GRPCServer:       plugin.DefaultGRPCServer,
 		})
 	default:

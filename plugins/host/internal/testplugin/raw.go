@@ -2,15 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/gatehouse-vpn/gatehouse/plugins/internal/channel"
+	"github.com/gatehouse-vpn/gatehouse/plugins/internal/v1relay"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
 	pluginv1 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v1"
+	pluginv2 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v2"
 )
 
 // raw speaks the protocol without the SDK, as a plugin in another language
@@ -25,14 +33,137 @@ import (
 //	no-verdict  VerifyPlaintext answers without a verdict
 //	leak        VerifyPlaintext fails with the secret in the message
 //	down        VerifyPlaintext fails with UNAVAILABLE, process alive
+//	hang        VerifyPlaintext never answers
+//	garbage     VerifyPlaintext writes bytes that are not a frame onto the
+//	            channel, then accepts (version 2 only)
+//
+// Under version 1 it is served by package v1relay as gRPC service
+// gatehouse.plugin.v1.Backend; under version 2 on the channel.
 type raw struct {
-	pluginv1.UnimplementedBackendServer
+	conn net.Conn // the channel, under version 2
 }
 
-type rawPlugin struct{ plugin.NetRPCUnsupportedPlugin }
+func (r *raw) NewRequest(m pluginv2.Method) proto.Message {
+	switch m {
+	case pluginv2.Method_METHOD_DESCRIBE:
+		return &pluginv2.DescribeRequest{}
+	case pluginv2.Method_METHOD_CONFIGURE:
+		return &pluginv2.ConfigureRequest{}
+	case pluginv2.Method_METHOD_HEALTH:
+		return &pluginv2.HealthRequest{}
+	case pluginv2.Method_METHOD_FRAGMENTS:
+		return &pluginv2.FragmentsRequest{}
+	case pluginv2.Method_METHOD_VERIFY_PLAINTEXT:
+		return &pluginv2.VerifyPlaintextRequest{}
+	case pluginv2.Method_METHOD_VERIFY_MSCHAPV2:
+		return &pluginv2.VerifyMSCHAPv2Request{}
+	}
+	return nil
+}
 
-func (rawPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	pluginv1.RegisterBackendServer(s, raw{})
+func (r *raw) Serve(ctx context.Context, _ pluginv2.Method, req proto.Message) (proto.Message, error) {
+	switch q := req.(type) {
+	case *pluginv2.DescribeRequest:
+		return &pluginv2.DescribeResponse{
+			Name:    "raw",
+			Version: "0",
+			Capabilities: []pluginv2.Capability{
+				pluginv2.Capability_CAPABILITY_FRAGMENTS,
+				pluginv2.Capability_CAPABILITY_VERIFY_PLAINTEXT,
+				pluginv2.Capability_CAPABILITY_VERIFY_MSCHAPV2,
+				pluginv2.Capability(99), // from a future version: ignored
+			},
+			FragmentLengths: []uint32{6},
+		}, nil
+	case *pluginv2.ConfigureRequest:
+		return &pluginv2.ConfigureResponse{Ok: true}, nil
+	case *pluginv2.HealthRequest:
+		return &pluginv2.HealthResponse{Ok: true}, nil
+	case *pluginv2.VerifyMSCHAPv2Request:
+		return verifyMSCHAPv2(q), nil
+	case *pluginv2.FragmentsRequest:
+		return fragments(q), nil
+	case *pluginv2.VerifyPlaintextRequest:
+		return r.verifyPlaintext(ctx, q)
+	}
+	return nil, errors.New("unreachable")
+}
+
+var ok = &pluginv2.Verdict{Ok: true}
+
+func verifyMSCHAPv2(r *pluginv2.VerifyMSCHAPv2Request) *pluginv2.VerifyMSCHAPv2Response {
+	k16 := make([]byte, 16)
+	goodAuth := "S=" + strings.Repeat("AB", 20)
+	switch r.GetUser() {
+	case "short-key":
+		return &pluginv2.VerifyMSCHAPv2Response{Verdict: ok,
+			Proof: &pluginv2.VerifyMSCHAPv2Response_PasswordHashHash{PasswordHashHash: make([]byte, 15)}}
+	case "bad-auth":
+		return &pluginv2.VerifyMSCHAPv2Response{Verdict: ok, Proof: &pluginv2.VerifyMSCHAPv2Response_Authenticator{
+			Authenticator: &pluginv2.AuthenticatorResult{AuthenticatorResponse: "S=zz", MppeSendKey: k16, MppeRecvKey: k16}}}
+	case "short-mppe":
+		return &pluginv2.VerifyMSCHAPv2Response{Verdict: ok, Proof: &pluginv2.VerifyMSCHAPv2Response_Authenticator{
+			Authenticator: &pluginv2.AuthenticatorResult{AuthenticatorResponse: goodAuth, MppeSendKey: make([]byte, 15), MppeRecvKey: k16}}}
+	case "no-proof":
+		return &pluginv2.VerifyMSCHAPv2Response{Verdict: ok}
+	case "delegated":
+		return &pluginv2.VerifyMSCHAPv2Response{Verdict: ok, Proof: &pluginv2.VerifyMSCHAPv2Response_Authenticator{
+			Authenticator: &pluginv2.AuthenticatorResult{AuthenticatorResponse: goodAuth, MppeSendKey: k16, MppeRecvKey: k16}}}
+	}
+	return &pluginv2.VerifyMSCHAPv2Response{Verdict: &pluginv2.Verdict{Reason: "no"}}
+}
+
+func fragments(r *pluginv2.FragmentsRequest) *pluginv2.FragmentsResponse {
+	switch r.GetUser() {
+	case "empty":
+		return &pluginv2.FragmentsResponse{Fragments: []*pluginv2.Fragment{{Secret: nil}}}
+	case "long":
+		return &pluginv2.FragmentsResponse{Fragments: []*pluginv2.Fragment{{Secret: []byte("1234567")}}}
+	}
+	return &pluginv2.FragmentsResponse{Fragments: []*pluginv2.Fragment{{Secret: []byte("123456")}}}
+}
+
+func (r *raw) verifyPlaintext(ctx context.Context, q *pluginv2.VerifyPlaintextRequest) (proto.Message, error) {
+	switch q.GetUser() {
+	case "no-verdict":
+		return &pluginv2.VerifyPlaintextResponse{}, nil
+	case "leak":
+		return nil, &channel.RemoteError{Code: pluginv2.Code_CODE_INTERNAL, Message: fmt.Sprintf("password %s is wrong", q.GetSecret())}
+	case "down":
+		return nil, &channel.RemoteError{Code: 14, Message: "directory down"} // gRPC's UNAVAILABLE
+	case "hang":
+		time.Sleep(time.Hour)
+	case "garbage":
+		if r.conn != nil {
+			_, _ = r.conn.Write([]byte("\xff\xff\xff\xffnot a frame at all"))
+		}
+		return &pluginv2.VerifyPlaintextResponse{Verdict: ok}, nil
+	}
+	return &pluginv2.VerifyPlaintextResponse{Verdict: &pluginv2.Verdict{Reason: "no"}}, nil
+}
+
+// rawPlugin is the plugin set entry of raw under either version.
+type rawPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	version int
+}
+
+func (p rawPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	if p.version == 1 {
+		pluginv1.RegisterBackendServer(s, v1relay.NewServer(&raw{}))
+		return nil
+	}
+	fd, err := strconv.Atoi(os.Getenv(sdk.ChannelEnv))
+	if err != nil {
+		return fmt.Errorf("no channel: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "channel")
+	conn, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	go channel.Serve(context.Background(), conn, &raw{conn: conn})
 	return nil
 }
 
@@ -40,78 +171,11 @@ func (rawPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientCon
 	return nil, nil
 }
 
-func serveRaw() {
+func serveRaw(version string) {
+	v, _ := strconv.Atoi(version)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: map[int]plugin.PluginSet{sdk.ProtocolVersion: {sdk.PluginName: rawPlugin{}}},
+		VersionedPlugins: map[int]plugin.PluginSet{v: {sdk.PluginName: rawPlugin{version: v}}},
 		GRPCServer:       plugin.DefaultGRPCServer,
 	})
-}
-
-func (raw) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1.DescribeResponse, error) {
-	return &pluginv1.DescribeResponse{
-		Name:    "raw",
-		Version: "0",
-		Capabilities: []pluginv1.Capability{
-			pluginv1.Capability_CAPABILITY_FRAGMENTS,
-			pluginv1.Capability_CAPABILITY_VERIFY_PLAINTEXT,
-			pluginv1.Capability_CAPABILITY_VERIFY_MSCHAPV2,
-			pluginv1.Capability(99), // from a future v1: ignored
-		},
-		FragmentLengths: []uint32{6},
-	}, nil
-}
-
-func (raw) Configure(context.Context, *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	return &pluginv1.ConfigureResponse{Ok: true}, nil
-}
-
-func (raw) Health(context.Context, *pluginv1.HealthRequest) (*pluginv1.HealthResponse, error) {
-	return &pluginv1.HealthResponse{Ok: true}, nil
-}
-
-var ok = &pluginv1.Verdict{Ok: true}
-
-func (raw) VerifyMSCHAPv2(_ context.Context, r *pluginv1.VerifyMSCHAPv2Request) (*pluginv1.VerifyMSCHAPv2Response, error) {
-	k16 := make([]byte, 16)
-	goodAuth := "S=" + strings.Repeat("AB", 20)
-	switch r.GetUser() {
-	case "short-key":
-		return &pluginv1.VerifyMSCHAPv2Response{Verdict: ok,
-			Proof: &pluginv1.VerifyMSCHAPv2Response_PasswordHashHash{PasswordHashHash: make([]byte, 15)}}, nil
-	case "bad-auth":
-		return &pluginv1.VerifyMSCHAPv2Response{Verdict: ok, Proof: &pluginv1.VerifyMSCHAPv2Response_Authenticator{
-			Authenticator: &pluginv1.AuthenticatorResult{AuthenticatorResponse: "S=zz", MppeSendKey: k16, MppeRecvKey: k16}}}, nil
-	case "short-mppe":
-		return &pluginv1.VerifyMSCHAPv2Response{Verdict: ok, Proof: &pluginv1.VerifyMSCHAPv2Response_Authenticator{
-			Authenticator: &pluginv1.AuthenticatorResult{AuthenticatorResponse: goodAuth, MppeSendKey: make([]byte, 15), MppeRecvKey: k16}}}, nil
-	case "no-proof":
-		return &pluginv1.VerifyMSCHAPv2Response{Verdict: ok}, nil
-	case "delegated":
-		return &pluginv1.VerifyMSCHAPv2Response{Verdict: ok, Proof: &pluginv1.VerifyMSCHAPv2Response_Authenticator{
-			Authenticator: &pluginv1.AuthenticatorResult{AuthenticatorResponse: goodAuth, MppeSendKey: k16, MppeRecvKey: k16}}}, nil
-	}
-	return &pluginv1.VerifyMSCHAPv2Response{Verdict: &pluginv1.Verdict{Reason: "no"}}, nil
-}
-
-func (raw) Fragments(_ context.Context, r *pluginv1.FragmentsRequest) (*pluginv1.FragmentsResponse, error) {
-	switch r.GetUser() {
-	case "empty":
-		return &pluginv1.FragmentsResponse{Fragments: []*pluginv1.Fragment{{Secret: nil}}}, nil
-	case "long":
-		return &pluginv1.FragmentsResponse{Fragments: []*pluginv1.Fragment{{Secret: []byte("1234567")}}}, nil
-	}
-	return &pluginv1.FragmentsResponse{Fragments: []*pluginv1.Fragment{{Secret: []byte("123456")}}}, nil
-}
-
-func (raw) VerifyPlaintext(_ context.Context, r *pluginv1.VerifyPlaintextRequest) (*pluginv1.VerifyPlaintextResponse, error) {
-	switch r.GetUser() {
-	case "no-verdict":
-		return &pluginv1.VerifyPlaintextResponse{}, nil
-	case "leak":
-		return nil, status.Errorf(codes.Internal, "password %s is wrong", r.GetSecret())
-	case "down":
-		return nil, status.Error(codes.Unavailable, "directory down")
-	}
-	return &pluginv1.VerifyPlaintextResponse{Verdict: &pluginv1.Verdict{Reason: "no"}}, nil
 }

@@ -1,29 +1,29 @@
-package pluginv1
+// Package proto holds the Gatehouse plugin protocol's definitions, one
+// folder per version (gatehouse/plugin/v1, gatehouse/plugin/v2), and this
+// test, which keeps the committed generated code honest.
+package proto
 
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // moduleRoot is where the Makefile lives, seen from this package.
-const moduleRoot = "../../../.."
+const moduleRoot = ".."
 
-// generated are the files protoc writes for plugin.proto, relative to
-// proto/.
-var generated = []string{
-	"gatehouse/plugin/v1/plugin.pb.go",
-	"gatehouse/plugin/v1/plugin_grpc.pb.go",
-}
-
-// TestGeneratedCodeIsCurrent regenerates the Go code from plugin.proto with
-// the plug-in versions pinned in the Makefile and compares it with the
-// committed files.
+// TestGeneratedCodeIsCurrent regenerates the Go code of every .proto file
+// the Makefile's PROTO_FILES lists, with the plug-in versions pinned in
+// the Makefile, and compares it with the committed files: every file
+// protoc writes must be committed, and every committed *.pb.go file must
+// be one protoc writes.
 //
 // Prerequisites: protoc on PATH (Debian: protobuf-compiler) and the pinned
 // plug-ins in bin/tools ("make proto-tools"). When one is missing the test
@@ -53,46 +53,76 @@ func TestGeneratedCodeIsCurrent(t *testing.T) {
 	}
 
 	tmp := t.TempDir()
-	src := filepath.Join(tmp, "gatehouse", "plugin", "v1")
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		t.Fatal(err)
+	for _, f := range pins.files {
+		if err := os.MkdirAll(filepath.Join(tmp, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, f), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	proto, err := os.ReadFile("plugin.proto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(src, "plugin.proto"), proto, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// The same command line as the Makefile's proto target.
-	cmd := exec.Command("protoc", "--proto_path=.",
-		"--go_out=paths=source_relative:.", "--go-grpc_out=paths=source_relative:.",
-		"gatehouse/plugin/v1/plugin.proto")
-	cmd.Dir = tmp
-	cmd.Env = append(os.Environ(), "PATH="+tools+string(os.PathListSeparator)+os.Getenv("PATH"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("protoc: %v\n%s", err, out)
+	// The same command lines as the Makefile's proto target.
+	for _, args := range [][]string{
+		append([]string{"--proto_path=.", "--go_out=paths=source_relative:.", "--go-grpc_out=paths=source_relative:."}, pins.files...),
+		append([]string{"--proto_path=.", "--go-vtproto_out=paths=source_relative:.", "--go-vtproto_opt=features=marshal+unmarshal+size"}, pins.vtFiles...),
+	} {
+		cmd := exec.Command("protoc", args...)
+		cmd.Dir = tmp
+		cmd.Env = append(os.Environ(), "PATH="+tools+string(os.PathListSeparator)+os.Getenv("PATH"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("protoc: %v\n%s", err, out)
+		}
 	}
 
+	generated := pbFiles(t, tmp)
+	committed := pbFiles(t, ".")
+	if !slices.Equal(generated, committed) {
+		t.Errorf("protoc writes %v, the repository holds %v: run \"make proto\" and commit the result", generated, committed)
+	}
 	for _, f := range generated {
 		want, err := os.ReadFile(filepath.Join(tmp, f))
 		if err != nil {
-			t.Fatalf("protoc did not write %s: %v", f, err)
+			t.Fatal(err)
 		}
-		got, err := os.ReadFile(filepath.Join(moduleRoot, "proto", f))
+		got, err := os.ReadFile(f)
 		if err != nil {
-			t.Fatalf("committed %s: %v", f, err)
+			t.Errorf("committed %s: %v", f, err)
+			continue
 		}
 		if !bytes.Equal(withoutProtocVersion(got), withoutProtocVersion(want)) {
-			t.Errorf("proto/%s is not what plugin.proto generates with the pinned plug-ins "+
-				"(protoc-gen-go %s, protoc-gen-go-grpc %s): run \"make proto\" and commit the result.\n%s",
-				f, pins.goVersion, pins.grpcVersion, firstDifference(got, want))
+			t.Errorf("proto/%s is not what its .proto file generates with the pinned plug-ins "+
+				"(protoc-gen-go %s, protoc-gen-go-grpc %s, protoc-gen-go-vtproto %s): run \"make proto\" and commit the result.\n%s",
+				f, pins.goVersion, pins.grpcVersion, pins.vtVersion, firstDifference(got, want))
 		}
 	}
 }
 
+// pbFiles lists the generated Go files under dir, relative to it.
+func pbFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".pb.go") {
+			rel, _ := filepath.Rel(dir, path)
+			out = append(out, rel)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
 type protoPins struct {
-	goVersion, grpcVersion string
+	goVersion, grpcVersion, vtVersion string
+	files                             []string // PROTO_FILES, relative to proto/
+	vtFiles                           []string // PROTO_VT_FILES
 }
 
 // readPins takes the plug-in versions from the Makefile, so that the
@@ -104,13 +134,14 @@ func readPins(t *testing.T) protoPins {
 		t.Fatal(err)
 	}
 	pin := func(name string) string {
-		m := regexp.MustCompile(`(?m)^` + name + `\s*:=\s*(\S+)\s*$`).FindSubmatch(mk)
+		m := regexp.MustCompile(`(?m)^` + name + `\s*:=\s*(\S.*?)\s*$`).FindSubmatch(mk)
 		if m == nil {
 			t.Fatalf("Makefile does not pin %s", name)
 		}
 		return string(m[1])
 	}
-	return protoPins{pin("PROTOC_GEN_GO_VERSION"), pin("PROTOC_GEN_GO_GRPC_VERSION")}
+	return protoPins{pin("PROTOC_GEN_GO_VERSION"), pin("PROTOC_GEN_GO_GRPC_VERSION"), pin("PROTOC_GEN_GO_VTPROTO_VERSION"),
+		strings.Fields(pin("PROTO_FILES")), strings.Fields(pin("PROTO_VT_FILES"))}
 }
 
 // missingTools names what is absent or not at the pinned version.
@@ -129,6 +160,12 @@ func missingTools(tools string, p protoPins) []string {
 	}
 	check("protoc-gen-go", p.goVersion)
 	check("protoc-gen-go-grpc", p.grpcVersion)
+	// protoc-gen-go-vtproto has no --version: ask the binary which module
+	// version it was built from.
+	if out, err := exec.Command("go", "version", "-m", filepath.Join(tools, "protoc-gen-go-vtproto")).Output(); err != nil ||
+		!regexp.MustCompile(`(?m)^\s+mod\s+github.com/planetscale/vtprotobuf\s+` + regexp.QuoteMeta(p.vtVersion) + `\s`).Match(out) {
+		missing = append(missing, "protoc-gen-go-vtproto@"+p.vtVersion+" in "+tools)
+	}
 	return missing
 }
 
@@ -153,6 +190,8 @@ func install(t *testing.T, tools string, p protoPins, missing []string) error {
 			cmds = [][]string{{"go", "install", "google.golang.org/grpc/cmd/protoc-gen-go-grpc@" + p.grpcVersion}}
 		case strings.HasPrefix(m, "protoc-gen-go@"):
 			cmds = [][]string{{"go", "install", "google.golang.org/protobuf/cmd/protoc-gen-go@" + p.goVersion}}
+		case strings.HasPrefix(m, "protoc-gen-go-vtproto@"):
+			cmds = [][]string{{"go", "install", "github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto@" + p.vtVersion}}
 		}
 		for _, c := range cmds {
 			t.Logf("installing: %s", strings.Join(c, " "))

@@ -9,20 +9,26 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pluginv1 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/gatehouse-vpn/gatehouse/plugins/internal/channel"
+	pluginv2 "github.com/gatehouse-vpn/gatehouse/proto/gatehouse/plugin/v2"
 )
 
-// server is the gRPC shim in front of a vendor's Backend. It converts
-// between protocol messages and the SDK's Go types, answers UNIMPLEMENTED
-// for a capability whose interface the back-end lacks, checks what the
-// back-end returns, and turns a panic into an error for that one call.
+// server stands in front of a vendor's Backend for both transports (the
+// channel of protocol version 2, and gRPC for a gateway that speaks only
+// version 1, through package v1relay). It converts between protocol messages and
+// the SDK's Go types, answers UNIMPLEMENTED for a capability whose
+// interface the back-end lacks, checks what the back-end returns, and
+// turns a panic into an error for that one call. Its errors are gRPC
+// statuses, whose codes are the protocol's (pluginv2.Code); the channel
+// sends them as error frames.
 type server struct {
-	pluginv1.UnimplementedBackendServer
-
 	b          Backend
 	configurer Configurer
 	fragments  FragmentSource
@@ -31,9 +37,10 @@ type server struct {
 	committer  Committer
 	identity   IdentitySource
 	health     HealthChecker
-	// identityInVerdicts is what the last Describe promised: only then
-	// does a verification run the back-end's Lookup alongside.
-	identityInVerdicts atomic.Bool
+	// identityInVerdicts and identityInFragments are what the last
+	// Describe promised: only then does a verification, or a Fragments
+	// call, run the back-end's Lookup alongside.
+	identityInVerdicts, identityInFragments atomic.Bool
 }
 
 func newServer(b Backend) *server {
@@ -46,6 +53,65 @@ func newServer(b Backend) *server {
 	s.identity, _ = b.(IdentitySource)
 	s.health, _ = b.(HealthChecker)
 	return s
+}
+
+var _ channel.Handler = (*server)(nil)
+
+// NewRequest implements channel.Handler.
+func (s *server) NewRequest(m pluginv2.Method) proto.Message {
+	switch m {
+	case pluginv2.Method_METHOD_DESCRIBE:
+		return &pluginv2.DescribeRequest{}
+	case pluginv2.Method_METHOD_CONFIGURE:
+		return &pluginv2.ConfigureRequest{}
+	case pluginv2.Method_METHOD_FRAGMENTS:
+		return &pluginv2.FragmentsRequest{}
+	case pluginv2.Method_METHOD_VERIFY_PLAINTEXT:
+		return &pluginv2.VerifyPlaintextRequest{}
+	case pluginv2.Method_METHOD_VERIFY_MSCHAPV2:
+		return &pluginv2.VerifyMSCHAPv2Request{}
+	case pluginv2.Method_METHOD_COMMIT:
+		return &pluginv2.CommitRequest{}
+	case pluginv2.Method_METHOD_LOOKUP:
+		return &pluginv2.LookupRequest{}
+	case pluginv2.Method_METHOD_HEALTH:
+		return &pluginv2.HealthRequest{}
+	}
+	return nil
+}
+
+// Serve implements channel.Handler: it runs the call and turns its gRPC
+// status into the channel's error.
+func (s *server) Serve(ctx context.Context, m pluginv2.Method, req proto.Message) (proto.Message, error) {
+	resp, err := s.serve(ctx, m, req)
+	if err != nil {
+		st := status.Convert(err)
+		return nil, &channel.RemoteError{Code: pluginv2.Code(st.Code()), Message: st.Message()}
+	}
+	return resp, nil
+}
+
+// serve runs one call; req is what NewRequest returned for m.
+func (s *server) serve(ctx context.Context, m pluginv2.Method, req proto.Message) (proto.Message, error) {
+	switch r := req.(type) {
+	case *pluginv2.DescribeRequest:
+		return s.Describe(ctx, r)
+	case *pluginv2.ConfigureRequest:
+		return s.Configure(ctx, r)
+	case *pluginv2.FragmentsRequest:
+		return s.Fragments(ctx, r)
+	case *pluginv2.VerifyPlaintextRequest:
+		return s.VerifyPlaintext(ctx, r)
+	case *pluginv2.VerifyMSCHAPv2Request:
+		return s.VerifyMSCHAPv2(ctx, r)
+	case *pluginv2.CommitRequest:
+		return s.Commit(ctx, r)
+	case *pluginv2.LookupRequest:
+		return s.Lookup(ctx, r)
+	case *pluginv2.HealthRequest:
+		return s.Health(ctx, r)
+	}
+	return nil, status.Errorf(codes.Unimplemented, "this plugin does not know method %s", m)
 }
 
 // rpcError turns a back-end's error into a gRPC status. A status the
@@ -77,7 +143,7 @@ func unimplemented(method string, c Capability, iface string) error {
 	return status.Errorf(codes.Unimplemented, "%s: this plugin does not implement %s (capability %s)", method, iface, c)
 }
 
-func (s *server) Describe(ctx context.Context, _ *pluginv1.DescribeRequest) (_ *pluginv1.DescribeResponse, err error) {
+func (s *server) Describe(ctx context.Context, _ *pluginv2.DescribeRequest) (_ *pluginv2.DescribeResponse, err error) {
 	defer recoverCall("Describe", &err)
 	d, err := s.b.Describe(ctx)
 	if err != nil {
@@ -89,30 +155,33 @@ func (s *server) Describe(ctx context.Context, _ *pluginv1.DescribeRequest) (_ *
 	r := describeToProto(d)
 	// What the shim does on the back-end's behalf: no Commit round trip
 	// when there is nothing to consume, no Lookup round trip after a
-	// verification (the shim attaches the identity to the verdict).
+	// verification or with fragments (the shim attaches the identity to
+	// the verdict, or to the fragments).
 	r.NothingToCommit = s.committer == nil && !d.OneTime
 	r.IdentityInVerdicts = s.identity != nil && slices.Contains(d.Capabilities, CapIdentity)
+	r.IdentityInFragments = r.IdentityInVerdicts && s.fragments != nil && slices.Contains(d.Capabilities, CapFragments)
 	s.identityInVerdicts.Store(r.IdentityInVerdicts)
+	s.identityInFragments.Store(r.IdentityInFragments)
 	return r, nil
 }
 
-func describeToProto(d Description) *pluginv1.DescribeResponse {
-	r := &pluginv1.DescribeResponse{Name: d.Name, Version: d.Version, OneTime: d.OneTime}
+func describeToProto(d Description) *pluginv2.DescribeResponse {
+	r := &pluginv2.DescribeResponse{Name: d.Name, Version: d.Version, OneTime: d.OneTime}
 	for _, c := range d.Capabilities {
-		r.Capabilities = append(r.Capabilities, pluginv1.Capability(c))
+		r.Capabilities = append(r.Capabilities, pluginv2.Capability(c))
 	}
 	for _, n := range d.FragmentLengths {
 		r.FragmentLengths = append(r.FragmentLengths, uint32(n))
 	}
 	for _, k := range d.ConfigKeys {
-		r.ConfigKeys = append(r.ConfigKeys, &pluginv1.ConfigKey{Name: k.Name, Required: k.Required, Description: k.Description})
+		r.ConfigKeys = append(r.ConfigKeys, &pluginv2.ConfigKey{Name: k.Name, Required: k.Required, Description: k.Description})
 	}
 	return r
 }
 
 // Configure checks the options against the declared keys, then hands them
 // to the back-end. Problems are an answer (ok false), not an RPC error.
-func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (_ *pluginv1.ConfigureResponse, err error) {
+func (s *server) Configure(ctx context.Context, req *pluginv2.ConfigureRequest) (_ *pluginv2.ConfigureResponse, err error) {
 	defer recoverCall("Configure", &err)
 	d, err := s.b.Describe(ctx)
 	if err != nil {
@@ -151,7 +220,7 @@ func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) 
 			problems = append(problems, splitJoined(err)...)
 		}
 	}
-	return &pluginv1.ConfigureResponse{Ok: len(problems) == 0, Problems: problems}, nil
+	return &pluginv2.ConfigureResponse{Ok: len(problems) == 0, Problems: problems}, nil
 }
 
 // splitJoined lists the errors of an errors.Join, or err alone.
@@ -166,67 +235,79 @@ func splitJoined(err error) []string {
 	return []string{err.Error()}
 }
 
-func (s *server) Fragments(ctx context.Context, req *pluginv1.FragmentsRequest) (_ *pluginv1.FragmentsResponse, err error) {
+func (s *server) Fragments(ctx context.Context, req *pluginv2.FragmentsRequest) (_ *pluginv2.FragmentsResponse, err error) {
 	defer recoverCall("Fragments", &err)
 	if s.fragments == nil {
 		return nil, unimplemented("Fragments", CapFragments, "sdk.FragmentSource")
 	}
+	attach := s.identityFor(ctx, req.GetUser(), s.identityInFragments.Load())
 	frags, err := s.fragments.Fragments(ctx, req.GetUser())
 	if err != nil {
+		attach(false)
 		return nil, rpcError("Fragments", err)
 	}
-	r := &pluginv1.FragmentsResponse{Fragments: make([]*pluginv1.Fragment, 0, len(frags))}
+	r := &pluginv2.FragmentsResponse{Fragments: make([]*pluginv2.Fragment, 0, len(frags))}
 	for i, f := range frags {
 		if f.Secret == "" {
+			attach(false)
 			return nil, status.Errorf(codes.Internal, "Fragments: fragment %d has an empty secret", i)
 		}
-		r.Fragments = append(r.Fragments, &pluginv1.Fragment{Secret: []byte(f.Secret), Token: f.Token})
+		r.Fragments = append(r.Fragments, &pluginv2.Fragment{Secret: []byte(f.Secret), Token: f.Token})
+	}
+	if r.Identity, err = attach(len(frags) > 0); err != nil {
+		return nil, rpcError("Fragments", err)
 	}
 	return r, nil
 }
 
-func verdictToProto(v Verdict) *pluginv1.Verdict {
-	out := &pluginv1.Verdict{Ok: v.OK, Reason: v.Reason, Token: v.Token}
+func verdictToProto(v Verdict) *pluginv2.Verdict {
+	out := &pluginv2.Verdict{Ok: v.OK, Reason: v.Reason, Token: v.Token}
 	if !v.OK && v.MSCHAPError > 0 && v.MSCHAPError < 1<<31 {
 		out.MschapError = uint32(v.MSCHAPError)
 	}
 	if v.OK && len(v.Attributes) > 0 {
-		out.Attributes = make(map[string]*pluginv1.StringList, len(v.Attributes))
+		out.Attributes = make(map[string]*pluginv2.StringList, len(v.Attributes))
 		for k, vs := range v.Attributes {
-			out.Attributes[k] = &pluginv1.StringList{Values: vs}
+			out.Attributes[k] = &pluginv2.StringList{Values: vs}
 		}
 	}
 	return out
 }
 
-func (s *server) VerifyPlaintext(ctx context.Context, req *pluginv1.VerifyPlaintextRequest) (_ *pluginv1.VerifyPlaintextResponse, err error) {
+func (s *server) VerifyPlaintext(ctx context.Context, req *pluginv2.VerifyPlaintextRequest) (_ *pluginv2.VerifyPlaintextResponse, err error) {
 	defer recoverCall("VerifyPlaintext", &err)
 	if s.plaintext == nil {
 		return nil, unimplemented("VerifyPlaintext", CapVerifyPlaintext, "sdk.PlaintextVerifier")
 	}
 	ctx = withCallingStation(ctx, req.GetCallingStationId())
-	attach := s.identityFor(ctx, req.GetUser())
+	attach := s.identityFor(ctx, req.GetUser(), s.identityInVerdicts.Load())
 	v, err := s.plaintext.VerifyPlaintext(ctx, req.GetUser(), string(req.GetSecret()))
 	if err != nil {
-		_ = attach(&pluginv1.Verdict{})
+		attach(false)
 		return nil, rpcError("VerifyPlaintext", err)
 	}
 	pv := verdictToProto(v)
-	if err := attach(pv); err != nil {
+	if pv.Identity, err = attach(pv.GetOk()); err != nil {
 		return nil, rpcError("VerifyPlaintext", err)
 	}
-	return &pluginv1.VerifyPlaintextResponse{Verdict: pv}, nil
+	return &pluginv2.VerifyPlaintextResponse{Verdict: pv}, nil
 }
 
-// identityFor starts the back-end's own Lookup of user, in-process and in
-// parallel with the verification, for the identity Describe promised in
-// accepting verdicts (identity_in_verdicts): one round trip from the host
-// instead of two. attach waits for it and puts it into v when v accepts;
-// otherwise the look-up is abandoned. When Describe promised nothing,
-// attach does nothing.
-func (s *server) identityFor(ctx context.Context, user string) (attach func(v *pluginv1.Verdict) error) {
-	if !s.identityInVerdicts.Load() {
-		return func(*pluginv1.Verdict) error { return nil }
+// identityFor gets the back-end's own Lookup of user, in-process, for the
+// identity Describe promised (promised: identity_in_verdicts for a
+// verification, identity_in_fragments for Fragments): one round trip from
+// the host instead of two. attach(want) returns it when want (the verdict
+// accepts, there are fragments), nil otherwise; when nothing was
+// promised, attach returns nil.
+//
+// A call that ends within lookupBudget is followed by the Lookup, in the
+// same goroutine: a quick back-end pays for no goroutine. A slower one has
+// the Lookup started in parallel once the budget has passed, so that a
+// directory's look-up overlaps its bind; attach then waits for it, or
+// abandons it when not wanted.
+func (s *server) identityFor(ctx context.Context, user string, promised bool) (attach func(want bool) (*pluginv2.LookupResponse, error)) {
+	if !promised {
+		return func(bool) (*pluginv2.LookupResponse, error) { return nil, nil }
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	type answer struct {
@@ -234,7 +315,7 @@ func (s *server) identityFor(ctx context.Context, user string) (attach func(v *p
 		err error
 	}
 	ch := make(chan answer, 1)
-	go func() {
+	lookup := func() {
 		defer func() {
 			if r := recover(); r != nil {
 				ch <- answer{err: fmt.Errorf("Lookup panicked: %v", r)}
@@ -242,22 +323,30 @@ func (s *server) identityFor(ctx context.Context, user string) (attach func(v *p
 		}()
 		id, err := s.identity.Lookup(ctx, user)
 		ch <- answer{id, err}
-	}()
-	return func(v *pluginv1.Verdict) error {
+	}
+	parallel := time.AfterFunc(lookupBudget, lookup)
+	return func(want bool) (*pluginv2.LookupResponse, error) {
 		defer cancel()
-		if !v.GetOk() {
-			return nil
+		inline := parallel.Stop()
+		if !want {
+			return nil, nil
+		}
+		if inline {
+			lookup()
 		}
 		a := <-ch
 		if a.err != nil {
-			return fmt.Errorf("identity after the verification: %w", a.err)
+			return nil, fmt.Errorf("identity: %w", a.err)
 		}
-		v.Identity = lookupToProto(a.id)
-		return nil
+		return lookupToProto(a.id), nil
 	}
 }
 
-func (s *server) VerifyMSCHAPv2(ctx context.Context, req *pluginv1.VerifyMSCHAPv2Request) (_ *pluginv1.VerifyMSCHAPv2Response, err error) {
+// lookupBudget is how long a verification runs before the identity's
+// Lookup is started beside it (see identityFor).
+const lookupBudget = 50 * time.Microsecond
+
+func (s *server) VerifyMSCHAPv2(ctx context.Context, req *pluginv2.VerifyMSCHAPv2Request) (_ *pluginv2.VerifyMSCHAPv2Response, err error) {
 	defer recoverCall("VerifyMSCHAPv2", &err)
 	if s.mschapv2 == nil {
 		return nil, unimplemented("VerifyMSCHAPv2", CapVerifyMSCHAPv2, "sdk.MSCHAPv2Verifier")
@@ -275,22 +364,22 @@ func (s *server) VerifyMSCHAPv2(ctx context.Context, req *pluginv1.VerifyMSCHAPv
 	copy(r.NTResponse[:], req.GetNtResponse())
 	ctx = withCallingStation(ctx, req.GetCallingStationId())
 	r.UserName = req.GetUserName()
-	attach := s.identityFor(ctx, req.GetUser())
+	attach := s.identityFor(ctx, req.GetUser(), s.identityInVerdicts.Load())
 	v, err := s.mschapv2.VerifyMSCHAPv2(ctx, req.GetUser(), r)
 	if err != nil {
-		_ = attach(&pluginv1.Verdict{})
+		attach(false)
 		return nil, rpcError("VerifyMSCHAPv2", err)
 	}
-	resp := &pluginv1.VerifyMSCHAPv2Response{Verdict: verdictToProto(v.Verdict)}
+	resp := &pluginv2.VerifyMSCHAPv2Response{Verdict: verdictToProto(v.Verdict)}
 	if !v.OK {
-		_ = attach(resp.Verdict)
+		attach(false)
 		return resp, nil
 	}
 	if err := setMSCHAPv2Proof(resp, v); err != nil {
-		_ = attach(&pluginv1.Verdict{})
+		attach(false)
 		return nil, status.Errorf(codes.Internal, "VerifyMSCHAPv2: %v", err)
 	}
-	if err := attach(resp.Verdict); err != nil {
+	if resp.Verdict.Identity, err = attach(true); err != nil {
 		return nil, rpcError("VerifyMSCHAPv2", err)
 	}
 	return resp, nil
@@ -298,18 +387,18 @@ func (s *server) VerifyMSCHAPv2(ctx context.Context, req *pluginv1.VerifyMSCHAPv
 
 // setMSCHAPv2Proof checks that an accepting verdict carries exactly one
 // proof and puts it into resp.
-func setMSCHAPv2Proof(resp *pluginv1.VerifyMSCHAPv2Response, v MSCHAPv2Verdict) error {
+func setMSCHAPv2Proof(resp *pluginv2.VerifyMSCHAPv2Response, v MSCHAPv2Verdict) error {
 	delegated := v.AuthenticatorResponse != "" || v.SendKey != nil || v.RecvKey != nil
 	switch {
 	case v.PasswordHashHash != nil && delegated:
 		return errors.New("the verdict sets both PasswordHashHash and the authenticator response or keys; set one")
 	case v.PasswordHashHash != nil:
-		resp.Proof = &pluginv1.VerifyMSCHAPv2Response_PasswordHashHash{PasswordHashHash: v.PasswordHashHash[:]}
+		resp.Proof = &pluginv2.VerifyMSCHAPv2Response_PasswordHashHash{PasswordHashHash: v.PasswordHashHash[:]}
 		return nil
 	case v.AuthenticatorResponse == "" || v.SendKey == nil || v.RecvKey == nil:
 		return errors.New("an accepting verdict needs PasswordHashHash, or AuthenticatorResponse with both SendKey and RecvKey")
 	}
-	resp.Proof = &pluginv1.VerifyMSCHAPv2Response_Authenticator{Authenticator: &pluginv1.AuthenticatorResult{
+	resp.Proof = &pluginv2.VerifyMSCHAPv2Response_Authenticator{Authenticator: &pluginv2.AuthenticatorResult{
 		AuthenticatorResponse: v.AuthenticatorResponse,
 		MppeSendKey:           v.SendKey[:],
 		MppeRecvKey:           v.RecvKey[:],
@@ -317,19 +406,19 @@ func setMSCHAPv2Proof(resp *pluginv1.VerifyMSCHAPv2Response, v MSCHAPv2Verdict) 
 	return nil
 }
 
-func (s *server) Commit(ctx context.Context, req *pluginv1.CommitRequest) (_ *pluginv1.CommitResponse, err error) {
+func (s *server) Commit(ctx context.Context, req *pluginv2.CommitRequest) (_ *pluginv2.CommitResponse, err error) {
 	defer recoverCall("Commit", &err)
 	if s.committer == nil {
 		// Nothing to consume: see Committer.
-		return &pluginv1.CommitResponse{}, nil
+		return &pluginv2.CommitResponse{}, nil
 	}
 	if err := s.committer.Commit(ctx, req.GetUser(), req.GetToken()); err != nil {
 		return nil, rpcError("Commit", err)
 	}
-	return &pluginv1.CommitResponse{}, nil
+	return &pluginv2.CommitResponse{}, nil
 }
 
-func (s *server) Lookup(ctx context.Context, req *pluginv1.LookupRequest) (_ *pluginv1.LookupResponse, err error) {
+func (s *server) Lookup(ctx context.Context, req *pluginv2.LookupRequest) (_ *pluginv2.LookupResponse, err error) {
 	defer recoverCall("Lookup", &err)
 	if s.identity == nil {
 		return nil, unimplemented("Lookup", CapIdentity, "sdk.IdentitySource")
@@ -341,27 +430,27 @@ func (s *server) Lookup(ctx context.Context, req *pluginv1.LookupRequest) (_ *pl
 	return lookupToProto(id), nil
 }
 
-func lookupToProto(id Identity) *pluginv1.LookupResponse {
-	r := &pluginv1.LookupResponse{Found: id.Found, Disabled: id.Disabled, Locked: id.Locked, Groups: id.Groups}
+func lookupToProto(id Identity) *pluginv2.LookupResponse {
+	r := &pluginv2.LookupResponse{Found: id.Found, Disabled: id.Disabled, Locked: id.Locked, Groups: id.Groups}
 	if len(id.Attributes) > 0 {
-		r.Attributes = make(map[string]*pluginv1.StringList, len(id.Attributes))
+		r.Attributes = make(map[string]*pluginv2.StringList, len(id.Attributes))
 		for k, v := range id.Attributes {
-			r.Attributes[k] = &pluginv1.StringList{Values: v}
+			r.Attributes[k] = &pluginv2.StringList{Values: v}
 		}
 	}
 	return r
 }
 
-func (s *server) Health(ctx context.Context, _ *pluginv1.HealthRequest) (_ *pluginv1.HealthResponse, err error) {
+func (s *server) Health(ctx context.Context, _ *pluginv2.HealthRequest) (_ *pluginv2.HealthResponse, err error) {
 	defer recoverCall("Health", &err)
 	if s.health == nil {
-		return &pluginv1.HealthResponse{Ok: true}, nil
+		return &pluginv2.HealthResponse{Ok: true}, nil
 	}
 	if err := s.health.Health(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil, rpcError("Health", err)
 		}
-		return &pluginv1.HealthResponse{Ok: false, Message: err.Error()}, nil
+		return &pluginv2.HealthResponse{Ok: false, Message: err.Error()}, nil
 	}
-	return &pluginv1.HealthResponse{Ok: true}, nil
+	return &pluginv2.HealthResponse{Ok: true}, nil
 }
