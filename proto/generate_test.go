@@ -163,7 +163,7 @@ func missingTools(tools string, p protoPins) []string {
 	// protoc-gen-go-vtproto has no --version: ask the binary which module
 	// version it was built from.
 	if out, err := exec.Command("go", "version", "-m", filepath.Join(tools, "protoc-gen-go-vtproto")).Output(); err != nil ||
-		!regexp.MustCompile(`(?m)^\s+mod\s+github.com/planetscale/vtprotobuf\s+` + regexp.QuoteMeta(p.vtVersion) + `\s`).Match(out) {
+		!regexp.MustCompile(`(?m)^\s+mod\s+github.com/planetscale/vtprotobuf\s+`+regexp.QuoteMeta(p.vtVersion)+`\s`).Match(out) {
 		missing = append(missing, "protoc-gen-go-vtproto@"+p.vtVersion+" in "+tools)
 	}
 	return missing

@@ -29,7 +29,7 @@ func newPluginListCmd() *cobra.Command {
 	var path, admin string
 	c := &cobra.Command{
 		Use:   "list",
-		Short: "List plugins: name, version, capabilities, pid, state, restarts, last error",
+		Short: "List plugins: name, version, protocol, capabilities, pid, state, restarts, calls that waited, last error",
 		Long: `List asks the running gateway (its admin listener, admin.listen in the
 configuration, or --admin) for the state of every plugin.`,
 		Example: `  gatehouse plugin list --config /etc/gatehouse/gatehouse.yaml
@@ -63,13 +63,14 @@ configuration, or --admin) for the state of every plugin.`,
 				return fmt.Errorf("admin listener %s: %w", admin, err)
 			}
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tVERSION\tCAPABILITIES\tPID\tSTATE\tRESTARTS\tLAST ERROR")
+			fmt.Fprintln(tw, "NAME\tVERSION\tPROTOCOL\tCAPABILITIES\tPID\tSTATE\tRESTARTS\tWAITED/REFUSED\tLAST ERROR")
 			for _, p := range list {
 				last := p.LastError
 				if last == "" {
 					last = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\n", p.Name, p.Version, p.Capabilities, p.PID, p.State, p.Restarts, last)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%d\t%d/%d\t%s\n", p.Name, p.Version, p.Protocol, p.Capabilities, p.PID, p.State,
+					p.Restarts, p.CallsWaited, p.CallsRefused, last)
 			}
 			return tw.Flush()
 		},

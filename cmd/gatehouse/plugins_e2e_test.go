@@ -197,6 +197,57 @@ func TestPluginsEndToEnd(t *testing.T) {
 	_ = bs
 }
 
+// TestPluginsSeeChangesAtOnce: the built-in plugins cache what they read
+// from the store, yet every change the operator makes with the CLI while
+// the gateway runs (another process writing the database) takes effect on
+// the very next login: a new password, a disabled user, a token taken
+// from one user and given to another.
+func TestPluginsSeeChangesAtOnce(t *testing.T) {
+	e := newE2E(t)
+	engine, _ := e.engine(t, nil)
+	cli := func(stdin string, args ...string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := run(append(args, "--config", e.path), strings.NewReader(stdin), &out, &errb); code != 0 {
+			t.Fatalf("gatehouse %v: exit %d %s%s", args, code, out.String(), errb.String())
+		}
+	}
+	// dry runs: the same codes serve every login of the test.
+	try := func(what string, cred authpolicy.Credential, wantBranch string) {
+		t.Helper()
+		res, err := engine.Authenticate(context.Background(), "pptp", cred, authpolicy.DryRun())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Branch != wantBranch || res.Accepted != (wantBranch != "") {
+			t.Fatalf("%s: accepted=%v branch=%q (%s), want branch %q", what, res.Accepted, res.Branch, res.Reason(), wantBranch)
+		}
+	}
+	code := e.totpCode(0)
+	for range 3 { // warm the plugins' caches
+		try("before", mschap("alice", "correct horse"+code), "Password and OATH")
+	}
+
+	cli("new horse\n", "user", "passwd", "alice", "--password-stdin")
+	try("old password after passwd", mschap("alice", "correct horse"+code), "")
+	try("new password after passwd", mschap("alice", "new horse"+code), "Password and OATH")
+	try("new password after passwd, plaintext", plain("alice", "new horse"+code), "Password and OATH")
+
+	cli("", "user", "disable", "alice")
+	try("disabled", mschap("alice", "new horse"+code), "")
+	try("disabled, DIGIPASS", mschap("alice", e.hotpCode(0)), "")
+	cli("", "user", "enable", "alice")
+	try("enabled again", mschap("alice", "new horse"+code), "Password and OATH")
+	try("enabled again, DIGIPASS", mschap("alice", e.hotpCode(0)), "DIGIPASS")
+
+	cli("bob's pw\n", "user", "add", "bob", "--password-stdin")
+	try("bob without a token", mschap("bob", e.hotpCode(0)), "")
+	cli("", "token", "unassign", e.dpSer)
+	cli("", "token", "assign", e.dpSer, "bob")
+	try("DIGIPASS taken from alice", mschap("alice", e.hotpCode(0)), "")
+	try("DIGIPASS given to bob", mschap("bob", e.hotpCode(0)), "DIGIPASS")
+}
+
 // TestPluginsDisabledUser: the local store refuses a disabled user in the
 // password branch even with the right password and code.
 func TestPluginsDisabledUser(t *testing.T) {
@@ -293,10 +344,10 @@ func TestServePluginList(t *testing.T) {
 		t.Fatalf("plugin list: exit %d %s", code, stderr)
 	}
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`(?m)^NAME\s+VERSION\s+CAPABILITIES\s+PID\s+STATE\s+RESTARTS\s+LAST ERROR$`),
-		regexp.MustCompile(`(?m)^Password\s+dev\s+fragments,verify-mschapv2,verify-plaintext,identity\s+\d+\s+running\s+0\s+-$`),
-		regexp.MustCompile(`(?m)^OATH\s+dev\s+fragments,verify-plaintext\s+\d+\s+running\s+0\s+-$`),
-		regexp.MustCompile(`(?m)^DIGIPASS\s+dev\s+fragments,verify-plaintext\s+\d+\s+running\s+0\s+-$`),
+		regexp.MustCompile(`(?m)^NAME\s+VERSION\s+PROTOCOL\s+CAPABILITIES\s+PID\s+STATE\s+RESTARTS\s+WAITED/REFUSED\s+LAST ERROR$`),
+		regexp.MustCompile(`(?m)^Password\s+dev\s+2\s+fragments,verify-mschapv2,verify-plaintext,identity\s+\d+\s+running\s+0\s+0/0\s+-$`),
+		regexp.MustCompile(`(?m)^OATH\s+dev\s+2\s+fragments,verify-plaintext\s+\d+\s+running\s+0\s+0/0\s+-$`),
+		regexp.MustCompile(`(?m)^DIGIPASS\s+dev\s+2\s+fragments,verify-plaintext\s+\d+\s+running\s+0\s+0/0\s+-$`),
 	} {
 		if !want.MatchString(out) {
 			t.Errorf("plugin list lacks %s:\n%s", want, out)

@@ -272,6 +272,7 @@ func adminHandler(current *atomic.Pointer[running], pptp *pptpFront) http.Handle
 				out = append(out, pluginStatus{
 					Name: s.Name, Version: s.Version, Capabilities: s.Capabilities.String(), PID: s.PID,
 					State: s.State.String(), Restarts: s.Restarts, LastError: s.LastError, Since: s.Since,
+					Protocol: s.Protocol, CallsWaited: s.CallsWaited, CallsRefused: s.CallsRefused,
 				})
 			}
 		}
@@ -291,6 +292,14 @@ type pluginStatus struct {
 	Restarts     int       `json:"restarts"`
 	LastError    string    `json:"last_error,omitempty"`
 	Since        time.Time `json:"since"`
+	// Protocol is the plugin protocol version the process speaks (2: the
+	// channel; 1: gRPC, a plugin built before version 2); 0 when none runs.
+	Protocol int `json:"protocol"`
+	// CallsWaited and CallsRefused count calls that found every call
+	// slot (plugins.max_concurrent_calls) busy, and those of them whose
+	// deadline passed waiting (they failed closed).
+	CallsWaited  uint64 `json:"calls_waited"`
+	CallsRefused uint64 `json:"calls_refused"`
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

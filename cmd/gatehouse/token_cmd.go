@@ -40,7 +40,7 @@ algorithms are not supported.`,
   gatehouse token resync 12345678 123456 654321`,
 	}
 	sf.register(c)
-	c.AddCommand(newTokenEnrollCmd(&sf), newTokenImportCmd(&sf), newTokenAssignCmd(&sf),
+	c.AddCommand(newTokenEnrollCmd(&sf), newTokenImportCmd(&sf), newTokenAssignCmd(&sf), newTokenUnassignCmd(&sf),
 		newTokenListCmd(&sf), newTokenResyncCmd(&sf), newTokenDeleteCmd(&sf))
 	return c
 }
@@ -432,6 +432,13 @@ func newTokenAssignCmd(sf *storeFlags) *cobra.Command {
 	return storeOp(sf, "assign SERIAL USER", "Assign a token to a user", "  gatehouse token assign 12345678 bob", 2,
 		func(c *cobra.Command, st *store.Store, a []string) (string, error) {
 			return "token " + a[0] + " assigned to " + a[1], st.AssignToken(c.Context(), a[0], a[1])
+		})
+}
+
+func newTokenUnassignCmd(sf *storeFlags) *cobra.Command {
+	return storeOp(sf, "unassign SERIAL", "Take a token from its user (it keeps its secret and counters)", "  gatehouse token unassign 12345678", 1,
+		func(c *cobra.Command, st *store.Store, a []string) (string, error) {
+			return "token " + a[0] + " unassigned", st.UnassignToken(c.Context(), a[0])
 		})
 }
 

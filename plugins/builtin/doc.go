@@ -11,7 +11,11 @@
 // groups and sealed passwords; tokens with sealed secrets, HOTP counters,
 // the last accepted TOTP step and the learned clock drift. The store's path
 // and key file reach them through Configure (options store_path and
-// key_file).
+// key_file). Each reads through a store.Cache of its own, in its own
+// process (never in the gateway): a login costs no SQLite query unless
+// the database changed since the last one, and a change made by the CLI,
+// by another plugin or by another process on the same file is seen by the
+// very next login. Commits go to the database directly.
 //
 // # One-time codes
 //

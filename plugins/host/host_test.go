@@ -567,6 +567,29 @@ func TestStoppedPlugin(t *testing.T) {
 	}
 }
 
+// TestTimedOutCallDroppedInPlugin: a call whose deadline passes is
+// answered "deadline exceeded" at once, and the plugin's context for it
+// ends (the host's cancel frame, or the deadline the frame carried), so
+// the back-end stops working on it.
+func TestTimedOutCallDroppedInPlugin(t *testing.T) {
+	_, b, _ := startOne(t, spec("t", func(s *host.Spec) { s.Config["delay"] = "1h" }))
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	v, err := b.VerifyPlaintext(short, "slow", secret("x"))
+	if err == nil || v.OK || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("%+v %v", v, err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the call returned %v after its 100ms deadline", took)
+	}
+	waitFor(t, "the plugin to drop the call", func() bool {
+		id, err := b.Lookup(ctx, "self")
+		n, _ := strconv.Atoi(first(id.Attributes["ctx_ended"]))
+		return err == nil && n >= 1
+	})
+}
+
 // TestSlowUserDelaysNoOther: a call that hangs (a directory that never
 // answers for one user) does not hold up the calls of other users.
 func TestSlowUserDelaysNoOther(t *testing.T) {

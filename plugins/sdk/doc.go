@@ -61,28 +61,37 @@
 // several combinations before one succeeds, and only then calls Commit with
 // the token of the fragment or verdict that was used.
 //
-// Every call to the plugin is a round trip between processes, the largest
-// cost of a plugin-backed login, so Serve saves two on the back-end's
-// behalf. A back-end without a Committer is described as having nothing
-// to commit (nothing_to_commit), and the gateway does not call Commit. A
-// back-end that is an [IdentitySource] is described as carrying its
-// identity in its verdicts (identity_in_verdicts): alongside each
-// VerifyPlaintext and VerifyMSCHAPv2 Serve runs the back-end's own Lookup,
-// in the plugin process and in parallel, and attaches its answer to an
-// accepting verdict, so the gateway need not ask Lookup after a
-// verification. Lookup must therefore be safe to run concurrently with the
-// verification; a Lookup error turns an accepting verification into an
-// error (the branch fails closed), as a failed Lookup call would.
+// Every call to the plugin is a round trip between processes, so Serve
+// saves some on the back-end's behalf. A back-end without a Committer is
+// described as having nothing to commit (nothing_to_commit), and the
+// gateway does not call Commit. A back-end that is an [IdentitySource] is
+// described as carrying its identity in its verdicts
+// (identity_in_verdicts) and, if it is a [FragmentSource] too, in its
+// fragments (identity_in_fragments): Serve runs the back-end's own Lookup
+// in the plugin process and attaches its answer to an accepting verdict,
+// or to a non-empty Fragments answer, so the gateway need not ask Lookup.
+// The Lookup follows a verification that took less than 50 µs; a slower
+// one (a directory's bind) has it run alongside. Lookup must therefore be
+// safe to run concurrently with the other methods; a Lookup error turns an
+// accepting verification, or fragments, into an error (the branch fails
+// closed), as a failed Lookup call would.
 //
 // # What Serve does
 //
-// Serve hides hashicorp/go-plugin and gRPC. The gateway starts the plugin
-// with a magic cookie in its environment ([Handshake]; without it the
-// plugin explains itself and exits with status 1), the two sides agree on
-// the plugin protocol version ([ProtocolVersion], the proto package
-// gatehouse.plugin.v1) and on one-time TLS certificates, and the gateway
-// then calls the back-end over a Unix socket. The plugin's standard error
-// goes to the gateway's log; use [Logger] for structured records.
+// Serve hides hashicorp/go-plugin and the transport. The gateway starts
+// the plugin with a magic cookie in its environment ([Handshake]; without
+// it the plugin explains itself and exits with status 1) and one end of a
+// socket pair, the channel, as a file descriptor ([ChannelEnv]); the two
+// sides agree on the plugin protocol version and on one-time TLS
+// certificates for go-plugin's own connection. Under [ProtocolVersion]
+// (proto package gatehouse.plugin.v2) the gateway's calls arrive on the
+// channel as frames, many in flight at once: Serve runs each in its own
+// goroutine, with a context that ends at the gateway's deadline for it or
+// when the gateway gives up on it, so every method must honour its
+// context. A gateway that speaks only [ProtocolVersion1] calls the same
+// methods over gRPC. The plugin's standard error goes to the gateway's
+// log; use [Logger] for structured records. [ServeConn] serves the
+// channel on any connection, for tests ([sdktest] uses it).
 //
 // The gateway may run the plugin as an unprivileged user (nobody) with no
 // capabilities; a plugin can open ordinary network connections but not
@@ -91,7 +100,9 @@
 // # Versions
 //
 // ProtocolVersion, the proto package and its folder move together. A
-// plugin built with this SDK talks to every gateway that speaks protocol
-// 1; a gateway speaking only another version refuses it with both versions
-// in the error, and so does a plugin refused by an older gateway.
+// plugin built with this SDK serves versions 2 and 1, so it talks to every
+// gateway that speaks either; one built with an SDK of version 1 talks to
+// this gateway too, over version 1. A gateway speaking only another
+// version refuses a plugin with both versions in the error, and so does a
+// plugin refused by an older gateway.
 package sdk

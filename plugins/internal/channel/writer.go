@@ -139,13 +139,6 @@ func (w *writer) sendLater(h frame.Header, deadline time.Time) {
 	}()
 }
 
-// failed returns the writer's error, if it has one.
-func (w *writer) failed() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.mu.err
-}
-
 // encodeError is a frame that could not be encoded (too large).
 type encodeError struct{ err error }
 

@@ -9,13 +9,14 @@
 //		})
 //	}
 //
-// [Run] serves the back-end in-process through the same go-plugin server,
-// gRPC transport and SDK shim that [sdk.Serve] uses in a real plugin, calls
-// it the way the gateway does, and reports each rule the back-end breaks
-// as a failed subtest. The rules are those the gateway relies on:
+// [Run] serves the back-end in-process through the same frame loop and SDK
+// shim that [sdk.Serve] uses in a real plugin (on a socket pair, as the
+// gateway's channel), calls it the way the gateway does, and reports each
+// rule the back-end breaks as a failed subtest. The rules are those the
+// gateway relies on:
 //
 //   - Describe is consistent with the interfaces the back-end implements
-//     ([sdk.Check]) and survives the trip over gRPC unchanged.
+//     ([sdk.Check]) and survives the trip over the channel unchanged.
 //   - Configure accepts Options.Config and rejects an unknown key, naming
 //     it.
 //   - A capability the back-end does not implement answers UNIMPLEMENTED.
@@ -241,10 +242,10 @@ func checkDescribe(ctx context.Context, e *env) []result {
 	}
 	remote, err := e.c.Describe(cctx)
 	if err != nil {
-		return []result{fail("Describe over gRPC: %v", err)}
+		return []result{fail("Describe over the channel: %v", err)}
 	}
 	if !reflect.DeepEqual(normalize(direct), normalize(remote)) {
-		return []result{fail("Describe over gRPC gives %+v, directly %+v", remote, direct)}
+		return []result{fail("Describe over the channel gives %+v, directly %+v", remote, direct)}
 	}
 	var out []result
 	if direct.Version == "" {

@@ -11,10 +11,12 @@
 //
 //	user hang         the call never returns
 //	user crash        the process kills itself with SIGKILL during the call
-//	user slow         the call takes "delay"; the plugin counts calls in flight
+//	user slow         the call takes "delay", or until its context ends
+//	                  (counted); the plugin counts calls in flight
 //	user self         Lookup reports the process: uid, gid, groups and
 //	                  capabilities from /proc/self/status, pid, args,
-//	                  the most calls in flight seen, the environment
+//	                  the most calls in flight seen, the slow calls
+//	                  whose context ended, the environment
 //	user commit-fail  Commit fails
 //
 //	TESTPLUGIN_PROTOCOL=1  serve only plugin protocol version 1, as a
@@ -100,6 +102,7 @@ type backend struct {
 	health string
 
 	inflight, maxInflight atomic.Int64
+	ended                 atomic.Int64 // slow calls whose context ended first
 }
 
 func (b *backend) Describe(context.Context) (sdk.Description, error) {
@@ -174,6 +177,7 @@ func (b *backend) act(ctx context.Context, user string) {
 		select {
 		case <-time.After(d):
 		case <-ctx.Done():
+			b.ended.Add(1)
 		}
 	}
 }
@@ -256,6 +260,7 @@ func (b *backend) self() map[string][]string {
 		"pid":          {strconv.Itoa(os.Getpid())},
 		"args":         os.Args[1:],
 		"max_inflight": {strconv.FormatInt(b.maxInflight.Load(), 10)},
+		"ctx_ended":    {strconv.FormatInt(b.ended.Load(), 10)},
 		"env":          os.Environ(),
 	}
 	f, err := os.Open("/proc/self/status")
