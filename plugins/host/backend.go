@@ -77,7 +77,7 @@ func (p *plugin) call(ctx context.Context, m pluginv2.Method, user, secret strin
 		// The process died or the connection broke: take it out of
 		// service now, so the next call waits for the restart instead of
 		// failing the same way.
-		p.retire(c, StateRestarting, fmt.Errorf("%s: connection lost: %v", channel.Name(m), err))
+		p.retire(c, StateRestarting, fmt.Errorf("%s: connection lost: %v", m.Name(), err))
 		c.markLost(err)
 	}
 	// gRPC (version 1) enforces the deadline with its own timer, which
@@ -117,7 +117,7 @@ func (p *plugin) waitSlot(ctx context.Context, deadline time.Time) error {
 
 // fail logs a failed call and names the plugin and the call in the error.
 func (p *plugin) fail(m pluginv2.Method, user string, cause error) error {
-	method := channel.Name(m)
+	method := m.Name()
 	err := fmt.Errorf("plugin %s: %s: %w", p.spec.Name, method, cause)
 	if ok, suppressed := p.warnings.allow(time.Now()); ok {
 		attrs := []slog.Attr{slog.String("call", method), slog.String("user", user), slog.String("cause", cause.Error())}

@@ -57,27 +57,13 @@ func newServer(b Backend) *server {
 
 var _ channel.Handler = (*server)(nil)
 
-// NewRequest implements channel.Handler.
+// NewRequest implements channel.Handler. A ping never reaches it: the
+// frame loop answers pings.
 func (s *server) NewRequest(m pluginv2.Method) proto.Message {
-	switch m {
-	case pluginv2.Method_METHOD_DESCRIBE:
-		return &pluginv2.DescribeRequest{}
-	case pluginv2.Method_METHOD_CONFIGURE:
-		return &pluginv2.ConfigureRequest{}
-	case pluginv2.Method_METHOD_FRAGMENTS:
-		return &pluginv2.FragmentsRequest{}
-	case pluginv2.Method_METHOD_VERIFY_PLAINTEXT:
-		return &pluginv2.VerifyPlaintextRequest{}
-	case pluginv2.Method_METHOD_VERIFY_MSCHAPV2:
-		return &pluginv2.VerifyMSCHAPv2Request{}
-	case pluginv2.Method_METHOD_COMMIT:
-		return &pluginv2.CommitRequest{}
-	case pluginv2.Method_METHOD_LOOKUP:
-		return &pluginv2.LookupRequest{}
-	case pluginv2.Method_METHOD_HEALTH:
-		return &pluginv2.HealthRequest{}
+	if m == pluginv2.Method_METHOD_PING {
+		return nil
 	}
-	return nil
+	return m.NewRequest()
 }
 
 // Serve implements channel.Handler: it runs the call and turns its gRPC

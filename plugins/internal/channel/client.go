@@ -379,29 +379,3 @@ type Stats struct {
 func (c *Client) Stats() Stats {
 	return Stats{Frames: c.w.frames.Load(), Writes: c.w.writes.Load(), Late: c.late.Load()}
 }
-
-// Name is m's name in logs and errors, and in protocol version 1's gRPC
-// service: "VerifyPlaintext" for METHOD_VERIFY_PLAINTEXT.
-func Name(m pluginv2.Method) string {
-	switch m {
-	case pluginv2.Method_METHOD_DESCRIBE:
-		return "Describe"
-	case pluginv2.Method_METHOD_CONFIGURE:
-		return "Configure"
-	case pluginv2.Method_METHOD_FRAGMENTS:
-		return "Fragments"
-	case pluginv2.Method_METHOD_VERIFY_PLAINTEXT:
-		return "VerifyPlaintext"
-	case pluginv2.Method_METHOD_VERIFY_MSCHAPV2:
-		return "VerifyMSCHAPv2"
-	case pluginv2.Method_METHOD_COMMIT:
-		return "Commit"
-	case pluginv2.Method_METHOD_LOOKUP:
-		return "Lookup"
-	case pluginv2.Method_METHOD_HEALTH:
-		return "Health"
-	case pluginv2.Method_METHOD_PING:
-		return "Ping"
-	}
-	return m.String()
-}

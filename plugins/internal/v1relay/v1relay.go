@@ -40,7 +40,7 @@ func Recode(from, to proto.Message) error {
 }
 
 // methods maps each method to its version 1 messages; its gRPC name is
-// channel.Name.
+// Method.Name.
 var methods = map[pluginv2.Method]struct {
 	req, resp func() proto.Message
 }{
@@ -87,7 +87,7 @@ func (c *Client) Call(ctx context.Context, deadline time.Time, m pluginv2.Method
 	if err := Recode(req, in); err != nil {
 		return fmt.Errorf("%s: re-encoding the request: %w", m, err)
 	}
-	if err := c.conn.Invoke(ctx, "/gatehouse.plugin.v1.Backend/"+channel.Name(m), in, out); err != nil {
+	if err := c.conn.Invoke(ctx, "/gatehouse.plugin.v1.Backend/"+m.Name(), in, out); err != nil {
 		return fromStatus(err)
 	}
 	if err := Recode(out, resp); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -43,25 +42,9 @@ type raw struct {
 	conn net.Conn // the channel, under version 2
 }
 
-func (r *raw) NewRequest(m pluginv2.Method) proto.Message {
-	switch m {
-	case pluginv2.Method_METHOD_DESCRIBE:
-		return &pluginv2.DescribeRequest{}
-	case pluginv2.Method_METHOD_CONFIGURE:
-		return &pluginv2.ConfigureRequest{}
-	case pluginv2.Method_METHOD_HEALTH:
-		return &pluginv2.HealthRequest{}
-	case pluginv2.Method_METHOD_FRAGMENTS:
-		return &pluginv2.FragmentsRequest{}
-	case pluginv2.Method_METHOD_VERIFY_PLAINTEXT:
-		return &pluginv2.VerifyPlaintextRequest{}
-	case pluginv2.Method_METHOD_VERIFY_MSCHAPV2:
-		return &pluginv2.VerifyMSCHAPv2Request{}
-	}
-	return nil
-}
+func (r *raw) NewRequest(m pluginv2.Method) proto.Message { return m.NewRequest() }
 
-func (r *raw) Serve(ctx context.Context, _ pluginv2.Method, req proto.Message) (proto.Message, error) {
+func (r *raw) Serve(ctx context.Context, m pluginv2.Method, req proto.Message) (proto.Message, error) {
 	switch q := req.(type) {
 	case *pluginv2.DescribeRequest:
 		return &pluginv2.DescribeResponse{
@@ -86,7 +69,7 @@ func (r *raw) Serve(ctx context.Context, _ pluginv2.Method, req proto.Message) (
 	case *pluginv2.VerifyPlaintextRequest:
 		return r.verifyPlaintext(ctx, q)
 	}
-	return nil, errors.New("unreachable")
+	return nil, &channel.RemoteError{Code: pluginv2.Code_CODE_UNIMPLEMENTED, Message: "raw does not serve " + m.Name()}
 }
 
 var ok = &pluginv2.Verdict{Ok: true}
