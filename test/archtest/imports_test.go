@@ -6,6 +6,10 @@
 //     engine does not know that PPTP or plugin processes exist.
 //   - plugins/sdk never imports server/...: vendors build against the SDK
 //     alone.
+//   - plugins/internal/... (the plugin channel, its frames, the version 1
+//     relay) imports neither server/... nor authpolicy/...: the transport
+//     knows messages, not what they decide; the host and the SDK, on
+//     either side of it, do.
 //
 // The rules are checked with "go list -deps", so an indirect import counts.
 package archtest
@@ -27,6 +31,7 @@ var rules = []rule{
 	{"./server/...", []string{module + "/plugins", "google.golang.org/grpc", "github.com/hashicorp/go-plugin"}},
 	{"./authpolicy/...", []string{module + "/server", module + "/plugins", module + "/cmd", "google.golang.org/grpc", "github.com/hashicorp/go-plugin"}},
 	{"./plugins/sdk/...", []string{module + "/server", module + "/cmd"}},
+	{"./plugins/internal/...", []string{module + "/server", module + "/authpolicy", module + "/cmd"}},
 }
 
 func TestImportDirection(t *testing.T) {
