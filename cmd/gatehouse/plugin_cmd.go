@@ -1,16 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-vpn/gatehouse/plugins/builtin"
-	"github.com/gatehouse-vpn/gatehouse/server/config"
 )
 
 func newPluginCmd() *cobra.Command {
@@ -26,7 +23,7 @@ binary re-executing itself) and third-party plugins pinned by SHA-256.`,
 }
 
 func newPluginListCmd() *cobra.Command {
-	var path, admin string
+	var af adminFlags
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List plugins: name, version, protocol, capabilities, pid, state, restarts, calls that waited, last error",
@@ -36,31 +33,9 @@ configuration, or --admin) for the state of every plugin.`,
   gatehouse plugin list --admin 127.0.0.1:9723`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if admin == "" {
-				cfg, ps, err := config.Load(path)
-				if err != nil {
-					return err
-				}
-				if errs := ps.Errors(); len(errs) > 0 {
-					return fmt.Errorf("configuration has %s (run gatehouse config check)", count(len(errs), "error"))
-				}
-				if !cfg.Admin.Listen.IsValid() {
-					return fmt.Errorf("%s: admin.listen is off; pass --admin ADDR", path)
-				}
-				admin = cfg.Admin.Listen.String()
-			}
-			client := &http.Client{Timeout: 5 * time.Second}
-			resp, err := client.Get("http://" + admin + "/v1/plugins")
-			if err != nil {
-				return fmt.Errorf("is the gateway running? %w", err)
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("admin listener %s answered %s", admin, resp.Status)
-			}
 			var list []pluginStatus
-			if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
-				return fmt.Errorf("admin listener %s: %w", admin, err)
+			if err := af.do(c.Context(), http.MethodGet, "/v1/plugins", &list); err != nil {
+				return err
 			}
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tVERSION\tPROTOCOL\tCAPABILITIES\tPID\tSTATE\tRESTARTS\tWAITED/REFUSED\tLAST ERROR")
@@ -75,8 +50,7 @@ configuration, or --admin) for the state of every plugin.`,
 			return tw.Flush()
 		},
 	}
-	c.Flags().StringVarP(&path, "config", "c", defaultConfig, "configuration file (for admin.listen)")
-	c.Flags().StringVar(&admin, "admin", "", "admin listener address, instead of the configuration's")
+	af.register(c)
 	return c
 }
 

@@ -261,6 +261,8 @@ func accounting(a *acct.Accountant) func(gateway.SessionInfo, func() session.Inf
 func terminateCause(cause string) acct.Cause {
 	c := strings.ToLower(cause)
 	switch {
+	case strings.HasPrefix(cause, gateway.CauseKilled):
+		return acct.CauseAdminReset
 	case strings.Contains(c, "local shutdown"):
 		return acct.CauseAdminReboot
 	case strings.Contains(c, "session timeout"):

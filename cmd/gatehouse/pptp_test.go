@@ -22,7 +22,9 @@ func TestTerminateCause(t *testing.T) {
 		`LCP: peer sent Terminate-Request "User request"`:                                acct.CauseUserRequest,
 		"session timeout: 1h0m0s (Session-Timeout)":                                      acct.CauseSessionTimeout,
 		"idle timeout: no packet from the client for 10m0s":                              acct.CauseIdleTimeout,
-		"something else": acct.CauseNASRequest,
+		"killed by the operator: left the company":                                       acct.CauseAdminReset,
+		"killed by the operator":                                                         acct.CauseAdminReset,
+		"something else":                                                                 acct.CauseNASRequest,
 	} {
 		if got := terminateCause(cause); got != want {
 			t.Errorf("terminateCause(%q) = %v, want %v", cause, got, want)

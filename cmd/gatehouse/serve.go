@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -232,8 +233,47 @@ func reload(ctx context.Context, path string, log *slog.Logger) (*running, error
 func adminHandler(current *atomic.Pointer[running], pptp *pptpFront) http.Handler {
 	mux := http.NewServeMux()
 	if pptp != nil {
-		mux.HandleFunc("GET /v1/sessions", func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, sessionsJSON(pptp.gw.Sessions()))
+		service := func() string { return current.Load().cfg.PPTP.Service }
+		mux.HandleFunc("GET /v1/sessions", func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			out := []sessionJSON{}
+			for _, s := range sessionsJSON(pptp.gw.Sessions(), service()) {
+				if f := q.Get("user"); f != "" && s.User != f {
+					continue
+				}
+				if f := q.Get("client"); f != "" && s.Client != f {
+					continue
+				}
+				if f := q.Get("service"); f != "" && s.Service != f {
+					continue
+				}
+				out = append(out, s)
+			}
+			slices.SortFunc(out, func(a, b sessionJSON) int { return a.Started.Compare(b.Started) })
+			writeJSON(w, out)
+		})
+		mux.HandleFunc("GET /v1/sessions/{id}", func(w http.ResponseWriter, r *http.Request) {
+			s, ok := pptp.gw.Session(r.PathValue("id"))
+			if !ok {
+				writeError(w, http.StatusNotFound, "no session %q (gatehouse sessions list shows the running ones)", r.PathValue("id"))
+				return
+			}
+			writeJSON(w, sessionsJSON([]gateway.SessionInfo{s}, service())[0])
+		})
+		mux.HandleFunc("DELETE /v1/sessions/{id}", func(w http.ResponseWriter, r *http.Request) {
+			id := r.PathValue("id")
+			if err := pptp.gw.Kill(id, r.URL.Query().Get("reason")); err != nil {
+				if errors.Is(err, gateway.ErrNoSession) {
+					writeError(w, http.StatusNotFound, "no session %q (gatehouse sessions list shows the running ones)", id)
+					return
+				}
+				writeError(w, http.StatusInternalServerError, "%v", err)
+				return
+			}
+			writeJSON(w, struct {
+				ID     string `json:"id"`
+				Killed bool   `json:"killed"`
+			}{id, true})
 		})
 		mux.HandleFunc("GET /v1/pptp", func(w http.ResponseWriter, _ *http.Request) {
 			writeJSON(w, pptpStatus{
@@ -317,6 +357,9 @@ type pptpStatus struct {
 
 // sessionJSON is one PPTP session in /v1/sessions.
 type sessionJSON struct {
+	// ID is the session's Acct-Session-Id, also in every log line of it.
+	ID          string    `json:"id"`
+	Service     string    `json:"service"`
 	User        string    `json:"user"`
 	Client      string    `json:"client"`
 	Address     string    `json:"address,omitempty"`
@@ -333,11 +376,11 @@ type sessionJSON struct {
 	PacketsOut  uint64    `json:"packets_out"`
 }
 
-func sessionsJSON(ss []gateway.SessionInfo) []sessionJSON {
+func sessionsJSON(ss []gateway.SessionInfo, service string) []sessionJSON {
 	out := make([]sessionJSON, 0, len(ss))
 	for _, s := range ss {
 		j := sessionJSON{
-			User: s.User, Client: s.Client.String(), CallID: s.CallID, PeerCallID: s.PeerCallID,
+			ID: s.ID, Service: service, User: s.User, Client: s.Client.String(), CallID: s.CallID, PeerCallID: s.PeerCallID,
 			Started: s.Started, Established: s.Established, Branch: s.Branch, MPPEBits: s.MPPEBits,
 			BytesIn: s.BytesIn, BytesOut: s.BytesOut, PacketsIn: s.PacketsIn, PacketsOut: s.PacketsOut,
 		}

@@ -69,6 +69,14 @@ func (c *Call) Disconnect(cause string) {
 	c.conn.post(request{kind: requestDisconnect, call: c, cause: cause})
 }
 
+// Hangup is Disconnect for a call the gateway's operator ends: when it
+// was the control connection's last call, a Stop-Control-Connection-
+// Request (reason General) clears the connection too, so the client is
+// not left holding an empty one until it times out.
+func (c *Call) Hangup(cause string) {
+	c.conn.post(request{kind: requestHangup, call: c, cause: cause})
+}
+
 // WANErrors are the cumulative error counters of a call (RFC 2637
 // section 2.14). Over GRE there is no serial line; a session may report
 // what it counts (packets that failed to decrypt as CRC errors, lost

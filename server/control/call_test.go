@@ -125,6 +125,42 @@ func TestDisconnectFromServer(t *testing.T) {
 	call.WANErrorNotify(control.WANErrors{CRCErrors: 1})
 }
 
+// TestHangup: an operator's hang-up of a connection's last call sends the
+// Call-Disconnect-Notify, then clears the control connection with a
+// Stop-Control-Connection-Request (reason General); the client's reply
+// closes it. With another call left, only the call ends.
+func TestHangup(t *testing.T) {
+	x := newHarness(t, control.Config{})
+	c, first, ocrp := x.established(7)
+	second, secondCall := x.call(c, 8)
+
+	first.Hangup("killed by the operator: test")
+	cdn, err := controltest.Expect[*pptp.CallDisconnectNotify](c, time.Second)
+	if err != nil || cdn.CallID != ocrp.CallID || cdn.ResultCode != pptp.DisconnectAdminShutdown {
+		t.Fatalf("Call-Disconnect-Notify %+v %v", cdn, err)
+	}
+	x.expectEnded(first, "killed by the operator: test")
+	if m, err := c.Next(200 * time.Millisecond); err == nil {
+		t.Fatalf("with a call left the server sent %s", m.ControlMessageType())
+	}
+
+	secondCall.Hangup("killed by the operator: the last")
+	cdn, err = controltest.Expect[*pptp.CallDisconnectNotify](c, time.Second)
+	if err != nil || cdn.CallID != second.CallID {
+		t.Fatalf("Call-Disconnect-Notify %+v %v", cdn, err)
+	}
+	x.expectEnded(secondCall, "killed by the operator: the last")
+	stop, err := controltest.Expect[*pptp.StopControlConnectionRequest](c, time.Second)
+	if err != nil || stop.Reason != pptp.StopNone {
+		t.Fatalf("Stop-Control-Connection-Request %+v %v", stop, err)
+	}
+	if err := c.Send(&pptp.StopControlConnectionReply{ResultCode: pptp.StopOK}); err != nil {
+		t.Fatal(err)
+	}
+	closed(t, c)
+	x.noMoreEvents()
+}
+
 func TestWANErrorNotify(t *testing.T) {
 	x := newHarness(t, control.Config{})
 	c, call, _ := x.established(0xBEEF)

@@ -85,6 +85,7 @@ type requestKind uint8
 
 const (
 	requestDisconnect requestKind = iota + 1 // Call.Disconnect
+	requestHangup                            // Call.Hangup
 	requestWANError                          // Call.WANErrorNotify
 	requestStop                              // Server.Close
 )
@@ -226,6 +227,12 @@ func (c *conn) serveRequests() {
 		switch r.kind {
 		case requestDisconnect:
 			c.disconnect(r.call, r.cause, time.Now())
+		case requestHangup:
+			now := time.Now()
+			c.disconnect(r.call, r.cause, now)
+			if c.state == stateEstablished && len(c.calls) == 0 {
+				c.stopLocal(pptp.StopNone, r.cause, now)
+			}
 		case requestWANError:
 			c.wanErrorNotify(r.call, r.errors)
 		case requestStop:

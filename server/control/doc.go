@@ -31,8 +31,9 @@
 // pptp.Reader and hands them over a channel to RoutineControl, which
 // owns all the connection's state (its connState, its calls, its timers)
 // and writes every reply itself. Other goroutines never touch that
-// state: Call.Disconnect, Call.WANErrorNotify and Server.Close queue a
-// request, which never blocks, and RoutineControl serves it. The
+// state: Call.Disconnect, Call.Hangup (a Disconnect that also stops a
+// connection left without calls), Call.WANErrorNotify and Server.Close
+// queue a request, which never blocks, and RoutineControl serves it. The
 // CallHandler's methods run on RoutineControl, one at a time per
 // connection.
 //

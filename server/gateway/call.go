@@ -32,6 +32,7 @@ type call struct {
 	id      string // SessionInfo.ID
 
 	ctrlCause atomic.Pointer[string] // set by CallEnded
+	killed    atomic.Bool            // set by Kill
 
 	// addr is the session's PPP address (invalid before IPCP), filter
 	// its user's firewall policy (nil: everything allowed); both are read

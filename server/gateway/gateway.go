@@ -253,6 +253,44 @@ func (g *Gateway) Sessions() []SessionInfo {
 	return out
 }
 
+// ErrNoSession is the error of Kill for an id no running session has.
+var ErrNoSession = errors.New("no such session")
+
+// CauseKilled begins the cause of a session its operator ended with Kill
+// (accounting reports it as Admin-Reset).
+const CauseKilled = "killed by the operator"
+
+// Session returns the session with id, if it runs.
+func (g *Gateway) Session(id string) (SessionInfo, bool) {
+	if c := g.lookupSession(id); c != nil {
+		return c.snapshot(), true
+	}
+	return SessionInfo{}, false
+}
+
+// Kill ends session id as an operator asks, reason saying why (it joins
+// the cause: "killed by the operator: reason"). The session ends the way
+// PPP and PPTP have a server end one: an LCP Terminate-Request, then,
+// once the client acknowledged it or the LCP timer ran out, a
+// Call-Disconnect-Notify, and a Stop-Control-Connection-Request when the
+// control connection carries no other call; accounting sends its Stop
+// with Acct-Terminate-Cause Admin-Reset. Kill returns once the end has
+// begun.
+func (g *Gateway) Kill(id, reason string) error {
+	c := g.lookupSession(id)
+	if c == nil {
+		return fmt.Errorf("session %q: %w", id, ErrNoSession)
+	}
+	cause := CauseKilled
+	if reason != "" {
+		cause += ": " + reason
+	}
+	c.killed.Store(true)
+	c.log.Info("pptp session killed", slog.String("user", c.s.Info().User), slog.String("reason", reason))
+	c.s.Close(cause)
+	return nil
+}
+
 // NewCall implements control.CallHandler: it creates the call's session and
 // starts it.
 func (g *Gateway) NewCall(cc *control.Call) error {
@@ -261,7 +299,8 @@ func (g *Gateway) NewCall(cc *control.Call) error {
 	}
 	c := newCall(g, cc)
 	c.id = fmt.Sprintf("%08X-%d", g.started.Unix(), g.seq.Add(1))
-	log := g.log.With(slog.String("client", cc.Peer.String()), slog.Int("call_id", int(cc.ID)), slog.Int("peer_call_id", int(cc.PeerID)))
+	log := g.log.With(slog.String("session", c.id), slog.String("client", cc.Peer.String()),
+		slog.Int("call_id", int(cc.ID)), slog.Int("peer_call_id", int(cc.PeerID)))
 	c.log = log
 	scfg := session.Config{
 		LCP: g.cfg.LCP,
@@ -326,7 +365,11 @@ func (g *Gateway) watch(c *call) {
 	if p := c.ctrlCause.Load(); p != nil && cause == "" {
 		cause = *p
 	}
-	c.ctl.Disconnect(cause)
+	if c.killed.Load() {
+		c.ctl.Hangup(cause)
+	} else {
+		c.ctl.Disconnect(cause)
+	}
 	c.stopAckTimer()
 	c.stopSessionTimer()
 
@@ -451,6 +494,18 @@ func (g *Gateway) lookupID(id uint16) *call {
 	c := g.calls.byID[id]
 	g.calls.RUnlock()
 	return c
+}
+
+// lookupSession returns the call whose session has id.
+func (g *Gateway) lookupSession(id string) *call {
+	g.calls.RLock()
+	defer g.calls.RUnlock()
+	for _, c := range g.calls.byID {
+		if c.id == id {
+			return c
+		}
+	}
+	return nil
 }
 
 // lookupAddr returns the call holding PPP address a.

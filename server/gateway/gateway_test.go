@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -525,6 +526,60 @@ func TestClientClears(t *testing.T) {
 	gw.stop(t)
 	if l := gw.logs.String(); !strings.Contains(l, `"msg":"pptp connection closed"`) {
 		t.Errorf("no close logged:\n%s", l)
+	}
+}
+
+// TestKill: an operator kills a session: the client gets an LCP
+// Terminate-Request, a Call-Disconnect-Notify and, its control connection
+// having no other call, a Stop-Control-Connection-Request; the session is
+// gone with a cause that says so, and its address is free.
+func TestKill(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	gw := startGateway(t)
+	cl := dialCall(t, "alice", "correct horse")
+	cl.pc.Start()
+	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	ss := gw.g.Sessions()
+	if len(ss) != 1 || ss[0].ID == "" {
+		t.Fatalf("sessions %+v", ss)
+	}
+	id := ss[0].ID
+	if s, ok := gw.g.Session(id); !ok || s.User != "alice" {
+		t.Fatalf("Session(%q) = %+v, %v", id, s, ok)
+	}
+	if err := gw.g.Kill("no-such-id", ""); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("Kill of an unknown id: %v", err)
+	}
+	if err := gw.g.Kill(id, "test"); err != nil {
+		t.Fatal(err)
+	}
+	cdn, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.cc, slack*5*time.Second)
+	if err != nil || cdn.ResultCode != pptp.DisconnectAdminShutdown {
+		t.Fatalf("Call-Disconnect-Notify %+v %v", cdn, err)
+	}
+	stop, err := controltest.Expect[*pptp.StopControlConnectionRequest](cl.cc, slack*5*time.Second)
+	if err != nil || stop.Reason != pptp.StopNone {
+		t.Fatalf("Stop-Control-Connection-Request %+v %v", stop, err)
+	}
+	if !cl.pc.GotTerminate() {
+		t.Error("the client got no LCP Terminate-Request")
+	}
+	waitFor(t, "session removed", 5*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
+	waitFor(t, "address released", 2*time.Second, func() bool { return gw.pool.InUse() == 0 })
+	if _, ok := gw.g.Session(id); ok {
+		t.Error("the killed session is still there")
+	}
+	gw.stop(t)
+	l := gw.logs.String()
+	for _, want := range []string{
+		`"msg":"pptp session killed","session":"` + id + `"`,
+		`"cause":"killed by the operator: test"`,
+	} {
+		if !strings.Contains(l, want) {
+			t.Errorf("log lacks %s:\n%s", want, l)
+		}
 	}
 }
 

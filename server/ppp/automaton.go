@@ -202,6 +202,7 @@ type Automaton struct {
 	req      []byte // the options of our last Configure-Request
 	answered bool   // our last Configure-Request has been Acked, Naked or Rejected
 	err      error  // why the layer is closing or finished
+	termData []byte // the Data of our Terminate-Requests (CloseMessage)
 
 	codeRejected [4]uint64 // codes the peer has Code-Rejected (RXJ+)
 
@@ -254,7 +255,7 @@ func (a *Automaton) Down() { a.run(func() { a.handle(Down, nil) }) }
 // Open is the administrative Open event.
 func (a *Automaton) Open() {
 	a.run(func() {
-		a.err = nil
+		a.err, a.termData = nil, nil
 		a.handle(Open, nil)
 	})
 }
@@ -263,6 +264,18 @@ func (a *Automaton) Open() {
 // when nil) is what Err and ThisLayerFinished report, unless an earlier
 // reason is already recorded (the peer's Terminate-Request, say).
 func (a *Automaton) Close(reason error) { a.run(func() { a.close(reason) }) }
+
+// CloseMessage is Close with message as the Data of the Terminate-Requests
+// it sends (RFC 1661 section 5.5: uninterpreted; pppd logs it), cut to fit
+// the peer's MRU. Say only what the peer may know.
+func (a *Automaton) CloseMessage(reason error, message string) {
+	a.run(func() {
+		if a.termData == nil {
+			a.termData = truncate([]byte(message), 0, a.MRU)
+		}
+		a.close(reason)
+	})
+}
 
 // ProtocolRejected is RXJ- caused by the peer's Protocol-Reject of this
 // protocol, which arrives on LCP (LinkHandler.ReceiveProtocolReject).
@@ -589,7 +602,7 @@ func (a *Automaton) handle(ev Event, in *input) {
 		case str:
 			a.id++
 			a.restart--
-			a.sendPacket(TerminateRequest, a.id, nil)
+			a.sendPacket(TerminateRequest, a.id, a.termData)
 			a.startTimer()
 		case sta:
 			a.sendPacket(TerminateAck, in.p.Identifier, nil)

@@ -325,6 +325,40 @@ func TestPeerTerminates(t *testing.T) {
 	}
 }
 
+// CloseMessage puts its message into every Terminate-Request, cut to the
+// peer's MRU; Close sends them empty; a new Open forgets the message.
+func TestCloseMessage(t *testing.T) {
+	peer := &ppptest.Peer{}
+	a, w := newTestAutomaton(peer)
+	open(t, a, w)
+	a.CloseMessage(errors.New("killed"), "killed by the operator: left")
+	if p := w.last(t); p.Code != ppp.TerminateRequest || string(p.Data) != "killed by the operator: left" {
+		t.Fatalf("sent %v %q", p.Code, p.Data)
+	}
+	a.Timeout() // the retransmission carries it too
+	if p := w.last(t); p.Code != ppp.TerminateRequest || string(p.Data) != "killed by the operator: left" {
+		t.Fatalf("retransmitted %v %q", p.Code, p.Data)
+	}
+	if got := peer.Finished; got != nil {
+		t.Fatalf("finished early: %v", got)
+	}
+
+	a2, w2 := newTestAutomaton(&ppptest.Peer{})
+	a2.MRU = 10
+	open(t, a2, w2)
+	a2.CloseMessage(nil, "a message longer than the MRU")
+	if p := w2.last(t); len(p.Data) != 10-4 {
+		t.Fatalf("%d bytes of data in a 10-byte MRU: %q", len(p.Data), p.Data)
+	}
+
+	a3, w3 := newTestAutomaton(&ppptest.Peer{})
+	open(t, a3, w3)
+	a3.Close(nil)
+	if p := w3.last(t); p.Code != ppp.TerminateRequest || len(p.Data) != 0 {
+		t.Fatalf("Close sent %v %q", p.Code, p.Data)
+	}
+}
+
 // open brings a to Opened with empty options on both sides.
 func open(t *testing.T, a *ppp.Automaton, w *wire) {
 	t.Helper()

@@ -79,7 +79,11 @@ func (s *Session) RoutineSession() {
 			if s.ending == "" {
 				s.ending = cause
 			}
-			s.lcpA.Close(errors.New(cause))
+			// The cause travels in the Terminate-Request, so the
+			// client's log says why (idle timeout, killed by the
+			// operator): Close's causes are the gateway's, not a
+			// refused login's.
+			s.lcpA.CloseMessage(errors.New(cause), cause)
 		case <-deadline.C:
 			if !s.established() {
 				s.ending = errNegotiationTimeout.Error()

@@ -216,6 +216,7 @@ func (g *gatehouse) get(t *testing.T, path string, v any) {
 }
 
 type adminSession struct {
+	ID          string `json:"id"`
 	User        string `json:"user"`
 	Address     string `json:"address"`
 	Established bool   `json:"established"`
@@ -397,8 +398,53 @@ func TestGatehouse(t *testing.T) {
 		if err != nil || strings.Contains(string(out), " 0 received") {
 			t.Errorf("LAN host pinging alice at %s: %v\n%s", aliceAddr, err, out)
 		}
-		alice.Kill() // her part is done; the hang-up path is case 6's
+		// Her part is done: the operator ends her session with the CLI,
+		// as the server would end any session (LCP Terminate-Request,
+		// Call-Disconnect-Notify, Stop-Control-Connection-Request).
+		var id string
+		var mine []adminSession
+		g.get(t, "/v1/sessions?user=alice", &mine)
+		if len(mine) != 1 || mine[0].ID == "" {
+			t.Fatalf("/v1/sessions?user=alice: %+v", mine)
+		}
+		id = mine[0].ID
+		out, err = tp.Exec(tp.GatewayNS, g.bin, "sessions", "list", "--user", "alice", "--admin", g.admin).CombinedOutput()
+		if err != nil || !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(id)+`\s+alice\s+\S+\s+`+regexp.QuoteMeta(aliceAddr)+`\s+pptp\s+Password\s+128-bit stateless\s`).Match(out) {
+			t.Errorf("gatehouse sessions list --user alice: %v\n%s", err, out)
+		}
+		out, err = tp.Exec(tp.GatewayNS, g.bin, "sessions", "show", id, "--json", "--admin", g.admin).CombinedOutput()
+		var shown adminSession
+		if err != nil || json.Unmarshal(out, &shown) != nil || shown.ID != id || shown.Address != aliceAddr {
+			t.Errorf("gatehouse sessions show %s --json: %v\n%s", id, err, out)
+		}
+		out, err = tp.Exec(tp.GatewayNS, g.bin, "sessions", "kill", "no-such-session", "--admin", g.admin).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), `no session "no-such-session"`) {
+			t.Errorf("gatehouse sessions kill of an unknown id: %v\n%s", err, out)
+		}
+		out, err = tp.Exec(tp.GatewayNS, g.bin, "sessions", "kill", id, "--reason", "case 1 done", "--admin", g.admin).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "session "+id+": ending it") {
+			t.Fatalf("gatehouse sessions kill: %v\n%s", err, out)
+		}
 		r := alice.Wait()
+		if r.Killed || r.Disconnect != "peer" || r.PeerTermReason != "killed by the operator: case 1 done" {
+			t.Errorf("alice after the operator's kill: %s (disconnect %q, the server's LCP Terminate-Request said %q)\n%s",
+				r, r.Disconnect, r.PeerTermReason, r.Log)
+		}
+		if !strings.Contains(r.Log, "LCP terminated by peer") {
+			t.Errorf("alice's pppd did not log the server's LCP Terminate-Request:\n%s", r.Log)
+		}
+		var closed map[string]any
+		for _, e := range g.log.Entries("pptp connection closed") {
+			if e["session"] == id {
+				closed = e
+			}
+		}
+		if closed == nil || closed["cause"] != "killed by the operator: case 1 done" || closed["user"] != "alice" {
+			t.Errorf("closed entry %v for session %s\n%s", closed, id, g.log)
+		}
+		if len(g.log.Entries("pptp session killed")) != 1 {
+			t.Errorf("no \"pptp session killed\" entry:\n%s", g.log)
+		}
 		if r.Auth != "ok" || r.AuthProto != "mschapv2" || r.MPPEBits != 128 || !r.Stateless {
 			t.Errorf("alice: %s, want MS-CHAPv2 and 128-bit stateless MPPE\n%s", r, r.Log)
 		}
@@ -626,6 +672,8 @@ func TestGatehouseRADIUS(t *testing.T) {
 		srv = radiuspeer.Start(t, radiuspeer.Options{Users: []radiuspeer.User{{
 			Name: "dave", Password: davePassword,
 			Reply: []string{`Filter-Id := "radius-users"`, `Framed-IP-Address := 192.0.2.77`, `Class := "gh-class-1"`},
+		}, {
+			Name: "erin", Password: davePassword, Reply: []string{`Filter-Id := "radius-users"`},
 		}}})
 		return nil
 	}); err != nil {
@@ -643,10 +691,28 @@ radius_accounting:
   nas_identifier: gatehouse-interop
 `, srv.AcctAddr, srv.SecretFile),
 	})
+	// erin stays up until the operator kills her session: its Stop must
+	// say Admin-Reset.
+	erin := tp.StartClient(t, ClientOptions{Name: "erin", User: "erin", Password: davePassword, Hold: 3 * time.Minute})
 	rs := tp.RunClients(t,
 		ClientOptions{Name: "dave", User: "dave", Password: davePassword, Ping: tp.LanHostIP, MinPingReplies: 1, PingCount: 5},
 		ClientOptions{Name: "dave-wrong", User: "dave", Password: wrongPassword, ExpectFail: true},
 	)
+	if !erin.WaitUp(time.Minute) {
+		r := erin.Wait()
+		t.Fatalf("erin did not come up: %s\n%s", r, r.Log)
+	}
+	var hers []adminSession
+	g.get(t, "/v1/sessions?user=erin", &hers)
+	if len(hers) != 1 {
+		t.Fatalf("/v1/sessions?user=erin: %+v", hers)
+	}
+	if out, err := tp.Exec(tp.GatewayNS, g.bin, "sessions", "kill", hers[0].ID, "--admin", g.admin).CombinedOutput(); err != nil {
+		t.Fatalf("gatehouse sessions kill: %v\n%s", err, out)
+	}
+	if r := erin.Wait(); r.Disconnect != "peer" || r.PeerTermReason != "killed by the operator" {
+		t.Errorf("erin after the kill: %s (the server's Terminate-Request said %q)\n%s", r, r.PeerTermReason, r.Log)
+	}
 	r := rs[0]
 	if r.MPPEBits != 128 || r.PingRx == 0 || r.LocalIP.String() != "192.0.2.77" {
 		t.Errorf("dave: %s, want 128-bit MPPE, 5 of 5 pings and the Framed-IP-Address 192.0.2.77\n%s", r, r.Log)
@@ -660,24 +726,28 @@ radius_accounting:
 	}
 
 	// The Stop goes out as the session ends; give it a moment to land.
-	var start, stop map[string][]string
+	var start, stop, erinStop map[string][]string
 	deadline := time.Now().Add(15 * time.Second)
-	for (start == nil || stop == nil) && time.Now().Before(deadline) {
+	for (start == nil || stop == nil || erinStop == nil) && time.Now().Before(deadline) {
 		for _, rec := range srv.Records() {
-			if first(rec["User-Name"]) != "dave" {
-				continue
-			}
-			switch first(rec["Acct-Status-Type"]) {
-			case "Start":
+			status := first(rec["Acct-Status-Type"])
+			switch {
+			case first(rec["User-Name"]) == "erin" && status == "Stop":
+				erinStop = rec
+			case first(rec["User-Name"]) != "dave":
+			case status == "Start":
 				start = rec
-			case "Stop":
+			case status == "Stop":
 				stop = rec
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if start == nil || stop == nil {
-		t.Fatalf("accounting Start %v, Stop %v in the detail file:\n%s", start, stop, srv.Detail())
+	if start == nil || stop == nil || erinStop == nil {
+		t.Fatalf("accounting Start %v, Stop %v, erin's Stop %v in the detail file:\n%s", start, stop, erinStop, srv.Detail())
+	}
+	if got := first(erinStop["Acct-Terminate-Cause"]); got != "Admin-Reset" || first(erinStop["Acct-Session-Id"]) != hers[0].ID {
+		t.Errorf("erin's Stop: Acct-Terminate-Cause %q, Acct-Session-Id %v; want Admin-Reset and %s", got, erinStop["Acct-Session-Id"], hers[0].ID)
 	}
 	if first(start["Acct-Session-Id"]) == "" || first(start["Acct-Session-Id"]) != first(stop["Acct-Session-Id"]) {
 		t.Errorf("Acct-Session-Id Start %v, Stop %v", start["Acct-Session-Id"], stop["Acct-Session-Id"])
