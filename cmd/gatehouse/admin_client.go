@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -15,32 +16,63 @@ import (
 )
 
 // adminFlags are the flags of the commands that ask the running gateway,
-// through its admin listener: --config (for admin.listen) or --admin.
+// through its admin API: --config (for admin.socket, admin.listen and
+// admin.token_file), --admin and --token-file to override them.
 type adminFlags struct {
-	config, admin string
+	config, admin, tokenFile string
 }
 
 func (f *adminFlags) register(c *cobra.Command) {
-	c.Flags().StringVarP(&f.config, "config", "c", defaultConfig, "configuration file (for admin.listen)")
-	c.Flags().StringVar(&f.admin, "admin", "", "admin listener address, instead of the configuration's")
+	c.Flags().StringVarP(&f.config, "config", "c", defaultConfig, "configuration file (for admin.socket, admin.listen, admin.token_file)")
+	c.Flags().StringVar(&f.admin, "admin", "", "admin listener, HOST:PORT or unix:PATH, instead of the configuration's")
+	c.Flags().StringVar(&f.tokenFile, "token-file", "", "admin token file, instead of the configuration's admin.token_file")
 }
 
-// address is the admin listener to ask.
-func (f *adminFlags) address() (string, error) {
-	if f.admin != "" {
-		return f.admin, nil
+// target is where to ask: a TCP address, or a Unix socket's path (unix
+// set), and the token to show (none over the socket).
+type target struct {
+	addr  string
+	unix  bool
+	token string
+}
+
+// target works out the admin API to ask. The configuration, when it
+// loads, gives the socket (preferred: no token needed), the listener and
+// the token file; the flags override each.
+func (f *adminFlags) target() (target, error) {
+	cfg, ps, cfgErr := config.Load(f.config)
+	if cfgErr == nil {
+		if errs := ps.Errors(); len(errs) > 0 {
+			cfgErr = fmt.Errorf("configuration has %s (run gatehouse config check)", count(len(errs), "error"))
+		}
 	}
-	cfg, ps, err := config.Load(f.config)
-	if err != nil {
-		return "", err
+	var t target
+	switch {
+	case strings.HasPrefix(f.admin, "unix:"):
+		return target{addr: strings.TrimPrefix(f.admin, "unix:"), unix: true}, nil
+	case f.admin != "":
+		t.addr = f.admin
+	case cfgErr != nil:
+		return t, cfgErr
+	case cfg.Admin.Socket != "":
+		return target{addr: cfg.Admin.Socket, unix: true}, nil
+	case !cfg.Admin.Listen.IsValid():
+		return t, fmt.Errorf("%s: admin.listen and admin.socket are off; pass --admin ADDR", f.config)
+	default:
+		t.addr = cfg.Admin.Listen.String()
 	}
-	if errs := ps.Errors(); len(errs) > 0 {
-		return "", fmt.Errorf("configuration has %s (run gatehouse config check)", count(len(errs), "error"))
+	path := f.tokenFile
+	if path == "" && cfgErr == nil {
+		path = cfg.Admin.TokenFile
 	}
-	if !cfg.Admin.Listen.IsValid() {
-		return "", fmt.Errorf("%s: admin.listen is off; pass --admin ADDR", f.config)
+	if path != "" {
+		tok, err := readToken(path)
+		if err != nil {
+			return t, fmt.Errorf("%w (the admin API needs it: run as the gateway's user, or pass --token-file)", err)
+		}
+		t.token = tok
 	}
-	return cfg.Admin.Listen.String(), nil
+	return t, nil
 }
 
 // adminError is what the admin API answers with a status other than 2xx.
@@ -52,17 +84,32 @@ type adminError struct {
 // into out (nil: ignore it). An answer other than 2xx is an error carrying
 // the listener's message.
 func (f *adminFlags) do(ctx context.Context, method, path string, out any) error {
-	addr, err := f.address()
+	t, err := f.target()
 	if err != nil {
 		return err
 	}
+	addr := t.addr
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, nil)
+	client := http.DefaultClient
+	host := addr
+	if t.unix {
+		host = "gatehouse"
+		client = &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", addr)
+			},
+		}}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+host+path, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if t.token != "" {
+		req.Header.Set("Authorization", "Bearer "+t.token)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("is the gateway running? %w", err)
 	}

@@ -206,8 +206,9 @@ func TestPolicyEval(t *testing.T) {
 }
 
 // TestServeQuickstart runs the gateway the way "make run" does, on the
-// quickstart configuration with the admin listener on a free port, and
-// checks that it answers and stops cleanly.
+// quickstart configuration with the admin listener on a free port (and a
+// Unix socket), and checks that it answers, that only /healthz answers
+// without the admin token, and that it stops cleanly.
 func TestServeQuickstart(t *testing.T) {
 	data, err := os.ReadFile("../../examples/quickstart/gatehouse.yaml")
 	if err != nil {
@@ -216,6 +217,7 @@ func TestServeQuickstart(t *testing.T) {
 	dir := t.TempDir()
 	text := strings.Replace(string(data), "127.0.0.1:9723", "127.0.0.1:0", 1)
 	text = strings.Replace(text, "state_dir: ../../var", "state_dir: ./state", 1)
+	text = strings.Replace(text, "admin:\n", "admin:\n  socket: admin.sock\n", 1)
 	path := filepath.Join(dir, "gatehouse.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
@@ -235,15 +237,58 @@ func TestServeQuickstart(t *testing.T) {
 	if string(body) != "ok\n" {
 		t.Errorf("healthz: %q", body)
 	}
-	resp, err = http.Get("http://" + addr + "/v1/services")
+	tokenFile := filepath.Join(dir, "state", "admin.token")
+	if st, err := os.Stat(tokenFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("admin token file: %v %v", st, err)
+	}
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(auth string) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/services", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		return http.DefaultClient.Do(req)
+	}
+	for _, auth := range []string{"", "Bearer wrong", "Bearer " + strings.Repeat("0", 64), "Basic " + strings.TrimSpace(string(token))} {
+		resp, err := get(auth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("/v1/services with Authorization %q: %s, want 401 with WWW-Authenticate", auth, resp.Status)
+		}
+	}
+	resp, err = get("Bearer " + strings.TrimSpace(string(token)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var services []struct{ Name, Policy string }
 	_ = json.NewDecoder(resp.Body).Decode(&services)
 	resp.Body.Close()
-	if len(services) != 2 || services[0].Policy != "Demo and Codes" {
-		t.Errorf("services: %+v", services)
+	if resp.StatusCode != http.StatusOK || len(services) != 2 || services[0].Policy != "Demo and Codes" {
+		t.Errorf("services: %s %+v", resp.Status, services)
+	}
+	if !strings.Contains(logs.String(), `"msg":"admin request refused: no valid token"`) {
+		t.Errorf("refused requests were not logged")
+	}
+	// The socket asks for no token; the CLI prefers it.
+	sock := filepath.Join(dir, "state", "admin.sock")
+	if st, err := os.Stat(sock); err != nil || st.Mode().Perm() != 0o660 {
+		t.Errorf("admin socket: %v %v", st, err)
+	}
+	if code, out, stderr := gh(t, "", "plugin", "list", "--config", path); code != 0 || !strings.HasPrefix(out, "NAME") {
+		t.Errorf("plugin list over the socket: exit %d %s%s", code, out, stderr)
+	}
+	// Over TCP the CLI shows the token from the configuration's file.
+	if code, out, stderr := gh(t, "", "plugin", "list", "--config", path, "--admin", addr); code != 0 || !strings.HasPrefix(out, "NAME") {
+		t.Errorf("plugin list over TCP: exit %d %s%s", code, out, stderr)
+	}
+	if code, _, stderr := gh(t, "", "plugin", "list", "--config", "/nonexistent.yaml", "--admin", addr); code == 0 || !strings.Contains(stderr, "the admin API needs the token") {
+		t.Errorf("plugin list without a token: exit %d %s", code, stderr)
 	}
 	if st, err := os.Stat(filepath.Join(dir, "state")); err != nil || st.Mode().Perm() != 0o700 {
 		t.Errorf("state directory: %v %v", st, err)

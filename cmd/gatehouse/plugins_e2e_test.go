@@ -339,7 +339,7 @@ func TestServePluginList(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, e.path, logs) }()
 	addr := waitFor(t, logs, `"msg":"admin listener started","addr":"`)
-	code, out, stderr := gh(t, "", "plugin", "list", "--admin", addr)
+	code, out, stderr := gh(t, "", "plugin", "list", "--admin", addr, "--config", e.path)
 	if code != 0 {
 		t.Fatalf("plugin list: exit %d %s", code, stderr)
 	}

@@ -49,7 +49,10 @@ port 1812) for the service radius_server.service; a reload applies new
 policies and back-ends to it, other radius_server settings need a restart.
 
 The admin listener (admin.listen) serves /healthz, /v1/services,
-/v1/plugins, /v1/sessions and /v1/pptp (counters and the pool).`,
+/v1/plugins, /v1/sessions and /v1/pptp (counters and the pool); every
+request but /healthz must carry the token in admin.token_file
+("Authorization: Bearer TOKEN"), which serve creates on its first start.
+admin.socket serves the same on a Unix socket, without a token.`,
 		Example: `  gatehouse serve --config /etc/gatehouse/gatehouse.yaml
   make run   # serve on examples/quickstart/gatehouse.yaml, state in ./var`,
 		Args: cobra.NoArgs,
@@ -159,19 +162,38 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		}()
 	}
 
-	var admin *http.Server
-	if cfg.Admin.Listen.IsValid() {
-		ln, err := net.Listen("tcp", cfg.Admin.Listen.String())
-		if err != nil {
-			return fmt.Errorf("admin listener: %w", err)
+	var admins []*http.Server
+	if cfg.Admin.Listen.IsValid() || cfg.Admin.Socket != "" {
+		handler := adminHandler(&current, pptp)
+		serveAdmin := func(ln net.Listener, h http.Handler) {
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+			admins = append(admins, srv)
+			go func() {
+				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					log.Error("admin listener failed", slog.Any("err", err))
+				}
+			}()
 		}
-		admin = &http.Server{Handler: adminHandler(&current, pptp), ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			if err := admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("admin listener failed", slog.Any("err", err))
+		if cfg.Admin.Listen.IsValid() {
+			token, err := loadOrCreateToken(cfg.Admin.TokenFile)
+			if err != nil {
+				return err
 			}
-		}()
-		log.Info("admin listener started", slog.String("addr", ln.Addr().String()))
+			ln, err := net.Listen("tcp", cfg.Admin.Listen.String())
+			if err != nil {
+				return fmt.Errorf("admin listener: %w", err)
+			}
+			serveAdmin(ln, requireToken(token, isPublic, handler, log))
+			log.Info("admin listener started", slog.String("addr", ln.Addr().String()), slog.String("token_file", cfg.Admin.TokenFile))
+		}
+		if cfg.Admin.Socket != "" {
+			ln, err := listenUnix(cfg.Admin.Socket, os.FileMode(cfg.Admin.SocketMode))
+			if err != nil {
+				return fmt.Errorf("admin socket: %w", err)
+			}
+			serveAdmin(ln, handler)
+			log.Info("admin socket started", slog.String("path", cfg.Admin.Socket), slog.String("mode", cfg.Admin.SocketMode.String()))
+		}
 	}
 	if cfg.RADIUSServer.Enabled {
 		stopRADIUS, err := startRADIUSServer(ctx, cfg, func() *authpolicy.Engine { return current.Load().engine }, log)
@@ -198,7 +220,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			pptp.done <- err
 			return err
 		case <-ctx.Done():
-			if admin != nil {
+			for _, admin := range admins {
 				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				_ = admin.Shutdown(sctx)
 				cancel()
@@ -227,6 +249,26 @@ func reload(ctx context.Context, path string, log *slog.Logger) (*running, error
 		return nil, err
 	}
 	return start(ctx, cfg, policies, log)
+}
+
+// isPublic says which admin requests need no token: the health check.
+func isPublic(r *http.Request) bool { return r.URL.Path == "/healthz" }
+
+// listenUnix listens on a Unix socket at path with mode, replacing a stale
+// socket a previous run left.
+func listenUnix(path string, mode os.FileMode) (net.Listener, error) {
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSocket != 0 {
+		_ = os.Remove(path)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
 }
 
 // adminHandler serves the local admin API: health and the loaded services.

@@ -80,6 +80,15 @@ type Admin struct {
 	// Listen is the address to listen on; the zero AddrPort ("" in the
 	// file) disables the listener.
 	Listen netip.AddrPort `yaml:"listen"`
+	// TokenFile holds the bearer token every request but /healthz must
+	// carry; created (0600) on the first start. In state_dir when
+	// relative.
+	TokenFile string `yaml:"token_file"`
+	// Socket, when set, is a Unix socket the admin API is served on as
+	// well, with file mode SocketMode; its permissions decide who may
+	// use it, and it asks for no token.
+	Socket     string   `yaml:"socket"`
+	SocketMode FileMode `yaml:"socket_mode"`
 }
 
 // Store is where users, credentials, tokens, replay state and the event

@@ -20,7 +20,9 @@ func Default() *Config {
 			Format: LogJSON,
 		},
 		Admin: Admin{
-			Listen: netip.MustParseAddrPort("127.0.0.1:9723"),
+			Listen:     netip.MustParseAddrPort("127.0.0.1:9723"),
+			TokenFile:  "admin.token",
+			SocketMode: 0o660,
 		},
 		Store: Store{
 			Driver:  StoreSQLite,

@@ -251,3 +251,22 @@ func (ps Ports) String() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// FileMode is a Unix file mode, written in octal ("0660").
+type FileMode uint32
+
+func (FileMode) form() string { return `an octal file mode such as "0660"` }
+
+// UnmarshalText parses an octal mode of permission bits only.
+func (m *FileMode) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	v, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || !strings.HasPrefix(s, "0") || v > 0o777 {
+		return fmt.Errorf("%q is not an octal mode from 0000 to 0777 (write it with its leading 0, in quotes)", s)
+	}
+	*m = FileMode(v)
+	return nil
+}
+
+// String writes the mode as the file does.
+func (m FileMode) String() string { return fmt.Sprintf("%04o", uint32(m)) }

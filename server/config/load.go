@@ -78,14 +78,17 @@ func (c *Config) finish() {
 
 // resolvePaths applies the rule of the package documentation: state_dir,
 // store.dsn_file, plugins.dir and the RADIUS clients' secret files are
-// relative to the config file's directory; store.path, store.key_file and
-// log.file live in state_dir; plugin binaries live in plugins.dir.
+// relative to the config file's directory; store.path, store.key_file,
+// log.file, admin.token_file and admin.socket live in state_dir; plugin
+// binaries live in plugins.dir.
 func (c *Config) resolvePaths() {
 	c.StateDir = under(c.Dir, c.StateDir)
 	c.Store.Path = under(c.StateDir, c.Store.Path)
 	c.Store.KeyFile = under(c.StateDir, c.Store.KeyFile)
 	c.Store.DSNFile = under(c.Dir, c.Store.DSNFile)
 	c.Log.File = under(c.StateDir, c.Log.File)
+	c.Admin.TokenFile = under(c.StateDir, c.Admin.TokenFile)
+	c.Admin.Socket = under(c.StateDir, c.Admin.Socket)
 	c.Plugins.Dir = under(c.Dir, c.Plugins.Dir)
 	for _, x := range c.Plugins.External {
 		if x != nil {

@@ -200,8 +200,12 @@ func (g *gatehouse) get(t *testing.T, path string, v any) {
 		t.Fatalf("admin %s: %v", path, err)
 	}
 	defer conn.Close()
+	token, err := os.ReadFile(filepath.Join(g.dir, "state", "admin.token"))
+	if err != nil {
+		t.Fatalf("admin token: %v", err)
+	}
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: gatehouse\r\n\r\n", path)
+	fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: gatehouse\r\nAuthorization: Bearer %s\r\n\r\n", path, bytes.TrimSpace(token))
 	raw, err := io.ReadAll(conn)
 	if err != nil {
 		t.Fatalf("admin %s: %v", path, err)
@@ -408,20 +412,20 @@ func TestGatehouse(t *testing.T) {
 			t.Fatalf("/v1/sessions?user=alice: %+v", mine)
 		}
 		id = mine[0].ID
-		out, err = tp.Exec(tp.GatewayNS, g.bin, "sessions", "list", "--user", "alice", "--admin", g.admin).CombinedOutput()
+		out, err = tp.Exec(tp.GatewayNS, g.bin, "sessions", "list", "--user", "alice", "--admin", g.admin, "--config", g.config).CombinedOutput()
 		if err != nil || !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(id)+`\s+alice\s+\S+\s+`+regexp.QuoteMeta(aliceAddr)+`\s+pptp\s+Password\s+128-bit stateless\s`).Match(out) {
 			t.Errorf("gatehouse sessions list --user alice: %v\n%s", err, out)
 		}
-		out, err = tp.Exec(tp.GatewayNS, g.bin, "sessions", "show", id, "--json", "--admin", g.admin).CombinedOutput()
+		out, err = tp.Exec(tp.GatewayNS, g.bin, "sessions", "show", id, "--json", "--admin", g.admin, "--config", g.config).CombinedOutput()
 		var shown adminSession
 		if err != nil || json.Unmarshal(out, &shown) != nil || shown.ID != id || shown.Address != aliceAddr {
 			t.Errorf("gatehouse sessions show %s --json: %v\n%s", id, err, out)
 		}
-		out, err = tp.Exec(tp.GatewayNS, g.bin, "sessions", "kill", "no-such-session", "--admin", g.admin).CombinedOutput()
+		out, err = tp.Exec(tp.GatewayNS, g.bin, "sessions", "kill", "no-such-session", "--admin", g.admin, "--config", g.config).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), `no session "no-such-session"`) {
 			t.Errorf("gatehouse sessions kill of an unknown id: %v\n%s", err, out)
 		}
-		out, err = tp.Exec(tp.GatewayNS, g.bin, "sessions", "kill", id, "--reason", "case 1 done", "--admin", g.admin).CombinedOutput()
+		out, err = tp.Exec(tp.GatewayNS, g.bin, "sessions", "kill", id, "--reason", "case 1 done", "--admin", g.admin, "--config", g.config).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "session "+id+": ending it") {
 			t.Fatalf("gatehouse sessions kill: %v\n%s", err, out)
 		}
@@ -707,7 +711,7 @@ radius_accounting:
 	if len(hers) != 1 {
 		t.Fatalf("/v1/sessions?user=erin: %+v", hers)
 	}
-	if out, err := tp.Exec(tp.GatewayNS, g.bin, "sessions", "kill", hers[0].ID, "--admin", g.admin).CombinedOutput(); err != nil {
+	if out, err := tp.Exec(tp.GatewayNS, g.bin, "sessions", "kill", hers[0].ID, "--admin", g.admin, "--config", g.config).CombinedOutput(); err != nil {
 		t.Fatalf("gatehouse sessions kill: %v\n%s", err, out)
 	}
 	if r := erin.Wait(); r.Disconnect != "peer" || r.PeerTermReason != "killed by the operator" {
