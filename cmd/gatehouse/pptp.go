@@ -37,11 +37,17 @@ type pptpFront struct {
 }
 
 // pptpAuth adapts the current policy engine to session.Authenticator.
-type pptpAuth struct{ current *atomic.Pointer[running] }
+type pptpAuth struct {
+	current *atomic.Pointer[running]
+	metrics *metrics
+}
 
 func (a pptpAuth) Authenticate(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error) {
 	gw := a.current.Load()
-	return gw.engine.Authenticate(ctx, gw.cfg.PPTP.Service, cred)
+	start := time.Now()
+	res, err := gw.engine.Authenticate(ctx, gw.cfg.PPTP.Service, cred)
+	a.metrics.login("pptp", gw.cfg.PPTP.Service, res, err, time.Since(start))
+	return res, err
 }
 
 // authorize decides VPN access and the firewall policy of an accepted login
@@ -152,7 +158,7 @@ func pptpPolicies(p config.PPTP) (lcp.Policy, ccp.Policy) {
 // startPPTP opens the TUN, routes the pool to it, turns on forwarding and
 // runs the PPTP gateway until ctx ends. It needs root (or CAP_NET_ADMIN and
 // CAP_NET_RAW).
-func startPPTP(ctx context.Context, current *atomic.Pointer[running], log *slog.Logger) (*pptpFront, error) {
+func startPPTP(ctx context.Context, current *atomic.Pointer[running], m *metrics, log *slog.Logger) (*pptpFront, error) {
 	cfg := current.Load().cfg.PPTP
 	pool, err := ippool.New(cfg.Pool.First, cfg.Pool.Last, cfg.LocalAddress)
 	if err != nil {
@@ -199,7 +205,7 @@ func startPPTP(ctx context.Context, current *atomic.Pointer[running], log *slog.
 		IdleTimeout:         cfg.IdleTimeout,
 		LCP:                 l,
 		CCP:                 c,
-		Auth:                pptpAuth{current},
+		Auth:                pptpAuth{current, m},
 		Authorize:           authorize(current),
 		SessionUp:           accounting(accountant),
 		TUN:                 dev,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"time"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
@@ -19,7 +20,7 @@ import (
 // address. engine returns the current policy engine, so that a SIGHUP
 // reload takes effect for RADIUS logins at once; radius_server's own
 // settings (listen, clients, secrets) are read here, at start, only.
-func startRADIUSServer(ctx context.Context, cfg *config.Config, engine func() *authpolicy.Engine, log *slog.Logger) (stop func(), err error) {
+func startRADIUSServer(ctx context.Context, cfg *config.Config, engine func() *authpolicy.Engine, m *metrics, log *slog.Logger) (stop func(), err error) {
 	rs := cfg.RADIUSServer
 	var clients []radiusd.Client
 	for i, c := range rs.Clients {
@@ -39,7 +40,10 @@ func startRADIUSServer(ctx context.Context, cfg *config.Config, engine func() *a
 		timeout = s.LoginTimeout
 	}
 	auth := func(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error) {
-		return engine().Authenticate(ctx, service, cred)
+		start := time.Now()
+		res, err := engine().Authenticate(ctx, service, cred)
+		m.login("radius", service, res, err, time.Since(start))
+		return res, err
 	}
 	srv, err := radiusd.New(radiusd.Config{
 		Clients:                     clients,
@@ -51,6 +55,9 @@ func startRADIUSServer(ctx context.Context, cfg *config.Config, engine func() *a
 	}, auth, log.With(slog.String("front_door", "radius")))
 	if err != nil {
 		return nil, fmt.Errorf("radius_server.reply_attributes: %w", err)
+	}
+	if m != nil {
+		m.radius.Store(srv)
 	}
 	var lc net.ListenConfig
 	conn, err := lc.ListenPacket(ctx, "udp", rs.Listen.String())

@@ -62,7 +62,7 @@ func frontDoorReply(t *testing.T, cfg *config.Config, engine *authpolicy.Engine,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	stop, err := startRADIUSServer(context.Background(), &c, func() *authpolicy.Engine { return engine }, log)
+	stop, err := startRADIUSServer(context.Background(), &c, func() *authpolicy.Engine { return engine }, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,8 +49,10 @@ port 1812) for the service radius_server.service; a reload applies new
 policies and back-ends to it, other radius_server settings need a restart.
 
 The admin listener (admin.listen) serves /healthz, /v1/services,
-/v1/plugins, /v1/sessions and /v1/pptp (counters and the pool); every
-request but /healthz must carry the token in admin.token_file
+/v1/plugins, /v1/sessions, /v1/pptp (counters and the pool) and
+/metrics (Prometheus's text format); every request but /healthz (and
+/metrics, with admin.metrics_public) must carry the token in
+admin.token_file
 ("Authorization: Bearer TOKEN"), which serve creates on its first start.
 admin.socket serves the same on a Unix socket, without a token.`,
 		Example: `  gatehouse serve --config /etc/gatehouse/gatehouse.yaml
@@ -146,14 +148,17 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	var current atomic.Pointer[running]
 	current.Store(gw)
 	defer func() { current.Load().backends.close() }()
+	m := newMetrics(&current)
+	m.observe(gw)
 
 	var pptp *pptpFront
 	if cfg.PPTP.Enabled {
 		pctx, stopPPTP := context.WithCancel(ctx)
 		defer stopPPTP()
-		if pptp, err = startPPTP(pctx, &current, log); err != nil {
+		if pptp, err = startPPTP(pctx, &current, m, log); err != nil {
 			return err
 		}
+		m.pptp.Store(pptp)
 		defer func() {
 			stopPPTP()
 			if err := pptp.wait(30 * time.Second); err != nil {
@@ -164,7 +169,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 
 	var admins []*http.Server
 	if cfg.Admin.Listen.IsValid() || cfg.Admin.Socket != "" {
-		handler := adminHandler(&current, pptp)
+		handler := adminHandler(&current, pptp, m)
 		serveAdmin := func(ln net.Listener, h http.Handler) {
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 			admins = append(admins, srv)
@@ -183,7 +188,11 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			if err != nil {
 				return fmt.Errorf("admin listener: %w", err)
 			}
-			serveAdmin(ln, requireToken(token, isPublic, handler, log))
+			public := isPublic
+			if cfg.Admin.MetricsPublic {
+				public = func(r *http.Request) bool { return isPublic(r) || r.URL.Path == "/metrics" }
+			}
+			serveAdmin(ln, requireToken(token, public, handler, log))
 			log.Info("admin listener started", slog.String("addr", ln.Addr().String()), slog.String("token_file", cfg.Admin.TokenFile))
 		}
 		if cfg.Admin.Socket != "" {
@@ -196,7 +205,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		}
 	}
 	if cfg.RADIUSServer.Enabled {
-		stopRADIUS, err := startRADIUSServer(ctx, cfg, func() *authpolicy.Engine { return current.Load().engine }, log)
+		stopRADIUS, err := startRADIUSServer(ctx, cfg, func() *authpolicy.Engine { return current.Load().engine }, m, log)
 		if err != nil {
 			return err
 		}
@@ -233,6 +242,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 				log.Error("reload refused; the running configuration stays", slog.String("config", path), slog.String("err", err.Error()))
 				continue
 			}
+			m.observe(next)
 			old := current.Swap(next)
 			old.backends.close()
 			if pptp != nil && pptpChanged(pptp.cfg, next.cfg.PPTP) {
@@ -272,8 +282,11 @@ func listenUnix(path string, mode os.FileMode) (net.Listener, error) {
 }
 
 // adminHandler serves the local admin API: health and the loaded services.
-func adminHandler(current *atomic.Pointer[running], pptp *pptpFront) http.Handler {
+func adminHandler(current *atomic.Pointer[running], pptp *pptpFront, m *metrics) http.Handler {
 	mux := http.NewServeMux()
+	if m != nil {
+		mux.Handle("GET /metrics", m.handler())
+	}
 	if pptp != nil {
 		service := func() string { return current.Load().cfg.PPTP.Service }
 		mux.HandleFunc("GET /v1/sessions", func(w http.ResponseWriter, r *http.Request) {

@@ -51,8 +51,11 @@ func (p *plugin) Info() authpolicy.Info {
 // no timer of its own on the way of an answered call: the channel's
 // reader enforces deadlines (see channel.Client); a timer is made only to
 // wait for a call slot or a restart.
-func (p *plugin) call(ctx context.Context, m pluginv2.Method, user, secret string, req, resp proto.Message) error {
+func (p *plugin) call(ctx context.Context, m pluginv2.Method, user, secret string, req, resp proto.Message) (err error) {
 	start := time.Now()
+	if f := p.host.onCall.Load(); f != nil {
+		defer func() { (*f)(CallStat{Plugin: p.spec.Name, Call: m.Name(), Duration: time.Since(start), Err: err}) }()
+	}
 	deadline := start.Add(p.spec.CallTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d

@@ -137,6 +137,8 @@ type Host struct {
 	log *slog.Logger
 	wg  sync.WaitGroup // one per RoutineSupervise
 
+	onCall atomic.Pointer[func(CallStat)]
+
 	plugins struct {
 		sync.Mutex
 		byName map[string]*plugin
@@ -223,6 +225,25 @@ func (h *Host) Start(ctx context.Context, specs ...Spec) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// CallStat is one finished call to a plugin, for metrics.
+type CallStat struct {
+	Plugin   string // the back-end's name
+	Call     string // "VerifyPlaintext", "Fragments", ...
+	Duration time.Duration
+	// Err is the call's error (nil for an answer, a rejection included).
+	Err error
+}
+
+// OnCall has f called after every call to a plugin, from the caller's
+// goroutine: f must be quick and safe for concurrent use. Nil stops it.
+func (h *Host) OnCall(f func(CallStat)) {
+	if f == nil {
+		h.onCall.Store(nil)
+		return
+	}
+	h.onCall.Store(&f)
 }
 
 // Backend returns the back-end of the plugin started under name. The

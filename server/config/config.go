@@ -89,6 +89,9 @@ type Admin struct {
 	// use it, and it asks for no token.
 	Socket     string   `yaml:"socket"`
 	SocketMode FileMode `yaml:"socket_mode"`
+	// MetricsPublic lets /metrics answer without the token, for a
+	// Prometheus that cannot send one.
+	MetricsPublic bool `yaml:"metrics_public"`
 }
 
 // Store is where users, credentials, tokens, replay state and the event

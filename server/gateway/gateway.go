@@ -100,6 +100,9 @@ type Stats struct {
 	// Packets a session decrypted but the gateway did not pass on.
 	SpoofedSource  uint64 // source address not the session's own
 	FirewallDenied uint64 // dropped by the user's firewall policy
+	// Bytes read from the GRE socket (IPv4 headers included) and from
+	// the TUN.
+	GREReceivedBytes, TUNReceivedBytes uint64
 }
 
 // SessionInfo is a snapshot of one call for status pages.
@@ -137,6 +140,7 @@ type Gateway struct {
 	stats struct {
 		greReceived, greMalformed, greUnknownCall, greWrongSource, greOld, greSendErrors atomic.Uint64
 		tunReceived, tunMalformed, tunNoSession                                          atomic.Uint64
+		greBytes, tunBytes                                                               atomic.Uint64
 		spoofed, firewallDenied                                                          atomic.Uint64
 	}
 
@@ -234,6 +238,7 @@ func (g *Gateway) Stats() Stats {
 		GREUnknownCall: s.greUnknownCall.Load(), GREWrongSource: s.greWrongSource.Load(),
 		GREOld: s.greOld.Load(), GRESendErrors: s.greSendErrors.Load(),
 		TUNReceived: s.tunReceived.Load(), TUNMalformed: s.tunMalformed.Load(), TUNNoSession: s.tunNoSession.Load(),
+		GREReceivedBytes: s.greBytes.Load(), TUNReceivedBytes: s.tunBytes.Load(),
 		SpoofedSource: s.spoofed.Load(), FirewallDenied: s.firewallDenied.Load(),
 	}
 }

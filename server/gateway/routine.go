@@ -116,6 +116,7 @@ func (g *Gateway) RoutineReadGRE() {
 			return
 		}
 		g.stats.greReceived.Add(1)
+		g.stats.greBytes.Add(uint64(n))
 		g.receiveGRE(buf[:n])
 	}
 }
@@ -173,6 +174,7 @@ func (g *Gateway) RoutineReadTUN() {
 			return
 		}
 		g.stats.tunReceived.Add(1)
+		g.stats.tunBytes.Add(uint64(n))
 		g.receiveTUN(buf[:n])
 	}
 }

@@ -192,6 +192,15 @@ func (g *gatehouse) stop(t *testing.T) {
 // socket is opened there) and decodes its JSON into v.
 func (g *gatehouse) get(t *testing.T, path string, v any) {
 	t.Helper()
+	body := g.fetch(t, path)
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("admin %s: %v: %s", path, err, body)
+	}
+}
+
+// fetch returns the body of path from the admin listener.
+func (g *gatehouse) fetch(t *testing.T, path string) []byte {
+	t.Helper()
 	var conn net.Conn
 	if err := g.tp.Enter(g.tp.GatewayNS, func() (err error) {
 		conn, err = net.DialTimeout("tcp", g.admin, 5*time.Second)
@@ -214,9 +223,7 @@ func (g *gatehouse) get(t *testing.T, path string, v any) {
 	if !ok || !bytes.HasPrefix(raw, []byte("HTTP/1.0 200")) && !bytes.HasPrefix(raw, []byte("HTTP/1.1 200")) {
 		t.Fatalf("admin %s: %q", path, raw)
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		t.Fatalf("admin %s: %v: %s", path, err, body)
-	}
+	return body
 }
 
 type adminSession struct {
@@ -344,6 +351,27 @@ func TestGatehouse(t *testing.T) {
 	if len(sessions) != 3 {
 		t.Fatalf("the server lists %d sessions, want 3: %+v", len(sessions), sessions)
 	}
+
+	t.Run("metrics", func(t *testing.T) {
+		m := string(g.fetch(t, "/metrics"))
+		for _, re := range []string{
+			`(?m)^gatehouse_pptp_sessions 3$`,
+			`(?m)^gatehouse_pptp_pool_addresses_in_use 3$`,
+			`(?m)^gatehouse_pptp_gre_received_packets_total [1-9]\d*$`,
+			`(?m)^gatehouse_logins_total\{branch="Password",front_door="pptp",result="accepted",service="pptp"\} 3$`,
+			`(?m)^gatehouse_plugin_call_duration_seconds_count\{backend="Password",call="VerifyMSCHAPv2"\} [3-9]\d*$`,
+			`(?m)^gatehouse_plugin_up\{backend="Password",state="running"\} 1$`,
+		} {
+			if !regexp.MustCompile(re).MatchString(m) {
+				t.Errorf("/metrics does not match %s", re)
+			}
+		}
+		check := exec.Command("promtool", "check", "metrics")
+		check.Stdin = strings.NewReader(m)
+		if out, err := check.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics: %v\n%s", err, out)
+		}
+	})
 
 	t.Run("6 killed client", func(t *testing.T) {
 		var victimAddr string

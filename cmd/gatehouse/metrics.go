@@ -1,0 +1,195 @@
+package main
+
+import (
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/plugins/host"
+	"github.com/gatehouse-vpn/gatehouse/server/radius/radiusd"
+)
+
+// metrics is what GET /metrics serves, in Prometheus's text format. Logins
+// and plugin calls are observed as they happen; the counters the packages
+// keep anyway (the PPTP gateway's, the RADIUS front door's, the plugin
+// host's) are read at each scrape. The methods of a nil *metrics do
+// nothing, so code under test may run without one.
+type metrics struct {
+	reg *prometheus.Registry
+
+	logins        *prometheus.CounterVec
+	loginSeconds  *prometheus.HistogramVec
+	pluginSeconds *prometheus.HistogramVec
+	pluginErrors  *prometheus.CounterVec
+
+	// What the scrape reads; set as the front doors start.
+	current *atomic.Pointer[running]
+	pptp    atomic.Pointer[pptpFront]
+	radius  atomic.Pointer[radiusd.Server]
+}
+
+func newMetrics(current *atomic.Pointer[running]) *metrics {
+	m := &metrics{
+		reg:     prometheus.NewRegistry(),
+		current: current,
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_logins_total",
+			Help: "Logins decided, by front door (pptp, radius), service, result (accepted, rejected, failed: a back-end could not decide) and the branch that accepted (\"\" otherwise).",
+		}, []string{"front_door", "service", "result", "branch"}),
+		loginSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gatehouse_login_duration_seconds",
+			Help:    "Time the policy engine took to decide a login.",
+			Buckets: prometheus.ExponentialBuckets(100e-6, 3, 12), // 100µs to ~18s
+		}, []string{"front_door", "service"}),
+		pluginSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gatehouse_plugin_call_duration_seconds",
+			Help:    "Duration of calls to back-end plugins, by back-end and call.",
+			Buckets: prometheus.ExponentialBuckets(25e-6, 3, 12), // 25µs to ~4.4s
+		}, []string{"backend", "call"}),
+		pluginErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_plugin_call_errors_total",
+			Help: "Calls to back-end plugins that failed (no answer by the deadline, the plugin's error, a lost connection); each failed its branch closed.",
+		}, []string{"backend", "call"}),
+	}
+	m.reg.MustRegister(m.logins, m.loginSeconds, m.pluginSeconds, m.pluginErrors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), m)
+	return m
+}
+
+// handler serves the registry.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// login records a decision of front door on service.
+func (m *metrics) login(frontDoor, service string, res *authpolicy.Result, err error, took time.Duration) {
+	if m == nil {
+		return
+	}
+	result, branch := "failed", ""
+	switch {
+	case err != nil || res == nil:
+	case res.Accepted:
+		result, branch = "accepted", res.Branch
+	case loginFailed(res):
+	default:
+		result = "rejected"
+	}
+	m.logins.WithLabelValues(frontDoor, service, result, branch).Inc()
+	m.loginSeconds.WithLabelValues(frontDoor, service).Observe(took.Seconds())
+}
+
+// loginFailed reports whether no branch rejected and at least one could
+// not decide: the login failed, rather than being refused.
+func loginFailed(res *authpolicy.Result) bool {
+	failed := false
+	for _, b := range res.Branches {
+		switch b.Outcome {
+		case authpolicy.Rejected:
+			return false
+		case authpolicy.Failed:
+			failed = true
+		}
+	}
+	return failed
+}
+
+// pluginCall records one call to a plugin (host.Host.OnCall).
+func (m *metrics) pluginCall(c host.CallStat) {
+	if m == nil {
+		return
+	}
+	m.pluginSeconds.WithLabelValues(c.Plugin, c.Call).Observe(c.Duration.Seconds())
+	if c.Err != nil {
+		m.pluginErrors.WithLabelValues(c.Plugin, c.Call).Inc()
+	}
+}
+
+// observe has the plugin host of r report its calls here.
+func (m *metrics) observe(r *running) {
+	if m != nil && r != nil && r.backends.host != nil {
+		r.backends.host.OnCall(m.pluginCall)
+	}
+}
+
+// The counters read at each scrape.
+var (
+	descPluginUp       = prometheus.NewDesc("gatehouse_plugin_up", "1 when the back-end's plugin process runs and answers, 0 otherwise.", []string{"backend", "state"}, nil)
+	descPluginRestarts = prometheus.NewDesc("gatehouse_plugin_restarts_total", "Starts of the back-end's plugin after the first.", []string{"backend"}, nil)
+	descPluginWaited   = prometheus.NewDesc("gatehouse_plugin_calls_waited_total", "Calls that found every call slot (plugins.max_concurrent_calls) busy and waited.", []string{"backend"}, nil)
+	descPluginRefused  = prometheus.NewDesc("gatehouse_plugin_calls_refused_total", "Calls whose deadline passed waiting for a call slot (failed closed).", []string{"backend"}, nil)
+	descSessions       = prometheus.NewDesc("gatehouse_pptp_sessions", "PPTP sessions running (calls set up, established or not).", nil, nil)
+	descPoolInUse      = prometheus.NewDesc("gatehouse_pptp_pool_addresses_in_use", "Addresses of the PPTP pool handed out.", nil, nil)
+	descPoolFree       = prometheus.NewDesc("gatehouse_pptp_pool_addresses_free", "Addresses of the PPTP pool free.", nil, nil)
+	descGREPackets     = prometheus.NewDesc("gatehouse_pptp_gre_received_packets_total", "GRE datagrams read from the GRE socket.", nil, nil)
+	descGREBytes       = prometheus.NewDesc("gatehouse_pptp_gre_received_bytes_total", "Bytes of GRE datagrams read, IPv4 headers included.", nil, nil)
+	descTUNPackets     = prometheus.NewDesc("gatehouse_pptp_tun_received_packets_total", "IP packets read from the TUN device (towards clients).", nil, nil)
+	descTUNBytes       = prometheus.NewDesc("gatehouse_pptp_tun_received_bytes_total", "Bytes of IP packets read from the TUN device.", nil, nil)
+	descGRESendErrors  = prometheus.NewDesc("gatehouse_pptp_gre_send_errors_total", "GRE datagrams the kernel refused to send.", nil, nil)
+	descDropped        = prometheus.NewDesc("gatehouse_pptp_dropped_packets_total", "Packets the PPTP gateway dropped, by reason.", []string{"reason"}, nil)
+	descRADIUS         = prometheus.NewDesc("gatehouse_radius_requests_total", "Requests to the RADIUS front door, by outcome (accept, reject, status_server, unknown_client, bad_message_authenticator, malformed, duplicate, overloaded, ignored).", []string{"outcome"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPluginUp, descPluginRestarts, descPluginWaited, descPluginRefused, descSessions,
+		descPoolInUse, descPoolFree, descGREPackets, descGREBytes, descTUNPackets, descTUNBytes, descGRESendErrors, descDropped, descRADIUS} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: the counters kept elsewhere, as
+// they are now.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v int, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
+	}
+	if r := m.current.Load(); r != nil && r.backends.host != nil {
+		for _, s := range r.backends.host.Status() {
+			up := 0
+			if s.State == host.StateRunning {
+				up = 1
+			}
+			gauge(descPluginUp, up, s.Name, s.State.String())
+			counter(descPluginRestarts, uint64(s.Restarts), s.Name)
+			counter(descPluginWaited, s.CallsWaited, s.Name)
+			counter(descPluginRefused, s.CallsRefused, s.Name)
+		}
+	}
+	if f := m.pptp.Load(); f != nil {
+		st := f.gw.Stats()
+		gauge(descSessions, len(f.gw.Sessions()))
+		gauge(descPoolInUse, f.pool.InUse())
+		gauge(descPoolFree, f.pool.Free())
+		counter(descGREPackets, st.GREReceived)
+		counter(descGREBytes, st.GREReceivedBytes)
+		counter(descTUNPackets, st.TUNReceived)
+		counter(descTUNBytes, st.TUNReceivedBytes)
+		counter(descGRESendErrors, st.GRESendErrors)
+		for reason, v := range map[string]uint64{
+			"gre_malformed": st.GREMalformed, "gre_unknown_call": st.GREUnknownCall, "gre_wrong_source": st.GREWrongSource,
+			"gre_old": st.GREOld, "tun_malformed": st.TUNMalformed, "tun_no_session": st.TUNNoSession,
+			"spoofed_source": st.SpoofedSource, "firewall_denied": st.FirewallDenied,
+		} {
+			counter(descDropped, v, reason)
+		}
+	}
+	if s := m.radius.Load(); s != nil {
+		st := s.Stats()
+		for outcome, v := range map[string]uint64{
+			"accept": st.Accepts, "reject": st.Rejects, "status_server": st.StatusServer,
+			"unknown_client": st.UnknownClient, "bad_message_authenticator": st.BadMessageAuthenticator,
+			"malformed": st.Malformed, "duplicate": st.Duplicates, "overloaded": st.Overloaded, "ignored": st.Ignored,
+		} {
+			counter(descRADIUS, v, outcome)
+		}
+	}
+}
