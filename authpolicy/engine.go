@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -26,6 +27,31 @@ type Service struct {
 	// Zero means the default.
 	LoginTimeout   time.Duration
 	BackendTimeout time.Duration
+	// StripDomain removes a "DOMAIN\" prefix and an "@realm" suffix from
+	// the user name before any back-end sees it (see [StripDomain]).
+	StripDomain bool
+}
+
+// StripDomain returns the user part of a Windows "DOMAIN\user" or a
+// "user@realm" name; other names are returned as they are. An empty user
+// part leaves the name as it was.
+func StripDomain(name string) string {
+	if i := strings.LastIndexByte(name, '\\'); i >= 0 && i < len(name)-1 {
+		name = name[i+1:]
+	}
+	if i := strings.IndexByte(name, '@'); i > 0 {
+		name = name[:i]
+	}
+	return name
+}
+
+// UserName is the name the service's back-ends see for a name a client
+// sent: with StripDomain, the user part.
+func (e *Engine) UserName(service, name string) string {
+	if s, ok := e.services[service]; ok && s.StripDomain {
+		return StripDomain(name)
+	}
+	return name
 }
 
 type service struct {
@@ -124,6 +150,12 @@ func (e *Engine) Authenticate(ctx context.Context, serviceName string, cred Cred
 	default:
 		return nil, fmt.Errorf("unsupported credential kind %v", cred.Kind)
 	}
+	if s.StripDomain {
+		// Only the name the back-ends see: an MS-CHAPv2 response keeps
+		// the name the client hashed (RFC 2759 section 8.2 strips the
+		// domain itself).
+		cred.User = StripDomain(cred.User)
+	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(WithCallingStation(ctx, cred.CallingStation), s.LoginTimeout)
 	defer cancel()
@@ -150,12 +182,14 @@ func (e *Engine) Authenticate(ctx context.Context, serviceName string, cred Cred
 		if br.Outcome == Rejected && res.MSCHAPError == 0 {
 			res.MSCHAPError = ev.mschapError
 		}
+		res.Denied = res.Denied || ev.denied
 		if br.Outcome == Accepted {
 			res.Accepted = true
 			res.Branch = br.Branch
 			res.AuthenticatorResponse = ev.authResp
 			res.Keys = ev.keys
 			res.Identity = ev.identity
+			res.VerdictAttributes = ev.granted
 			break
 		}
 	}

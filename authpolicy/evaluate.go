@@ -28,6 +28,11 @@ type evaluation struct {
 	commits []commit
 	// mschapError is the MS-CHAP error code of a back-end's reject.
 	mschapError int
+	// denied: every factor matched but the caller's Approval refused.
+	denied bool
+	// granted are the attributes of the verdicts (not of identity
+	// back-ends): Result.VerdictAttributes.
+	granted map[string][]string
 }
 
 type commit struct {
@@ -507,6 +512,7 @@ func (ev *evaluation) finish(ctx context.Context, ids identityResult) error {
 		}
 		if len(c.attributes) > 0 {
 			ev.identity = mergeIdentity(ev.identity, Identity{Attributes: c.attributes})
+			ev.granted = mergeIdentity(Identity{Attributes: ev.granted}, Identity{Attributes: c.attributes}).Attributes
 		}
 	}
 	if approve := approvalOf(ctx); approve != nil {
@@ -514,6 +520,7 @@ func (ev *evaluation) finish(ctx context.Context, ids identityResult) error {
 			Branch: ev.branch.String(), Identity: ev.identity, DryRun: ev.dryRun}
 		if err := approve(ctx, preview); err != nil {
 			ev.mschapError = mschapNoDialin
+			ev.denied = true
 			return reject("access denied: %v", err)
 		}
 	}

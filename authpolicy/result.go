@@ -71,6 +71,16 @@ type Result struct {
 
 	// Identity merges what the deciding branch's identity back-ends know.
 	Identity Identity
+	// VerdictAttributes are the part of Identity.Attributes that came with
+	// the verdicts (a RADIUS server's Filter-Id or Class) rather than from
+	// an identity back-end: Recheck cannot ask for them again and keeps
+	// them.
+	VerdictAttributes map[string][]string
+
+	// Denied: a branch matched every factor but the caller's Approval
+	// (WithApproval) refused the user; the secrets were right. A lockout
+	// does not count such a login as a failed guess.
+	Denied bool
 
 	// MSCHAPError, when rejected, is the first MS-CHAP error code (RFC 2759
 	// section 6: 646, 647, 648, 649, 691, 709) that a back-end reported,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/plugins/host"
+	"github.com/gatehouse-vpn/gatehouse/server/lockout"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/radiusd"
 )
 
@@ -31,6 +32,9 @@ type metrics struct {
 	current *atomic.Pointer[running]
 	pptp    atomic.Pointer[pptpFront]
 	radius  atomic.Pointer[radiusd.Server]
+	// Set before the admin listener starts.
+	lockout   *lockout.Tracker
+	rechecker *rechecker
 }
 
 func newMetrics(current *atomic.Pointer[running]) *metrics {
@@ -132,13 +136,20 @@ var (
 	descTUNBytes       = prometheus.NewDesc("gatehouse_pptp_tun_received_bytes_total", "Bytes of IP packets read from the TUN device.", nil, nil)
 	descGRESendErrors  = prometheus.NewDesc("gatehouse_pptp_gre_send_errors_total", "GRE datagrams the kernel refused to send.", nil, nil)
 	descDropped        = prometheus.NewDesc("gatehouse_pptp_dropped_packets_total", "Packets the PPTP gateway dropped, by reason.", []string{"reason"}, nil)
-	descRADIUS         = prometheus.NewDesc("gatehouse_radius_requests_total", "Requests to the RADIUS front door, by outcome (accept, reject, status_server, unknown_client, bad_message_authenticator, malformed, duplicate, overloaded, ignored).", []string{"outcome"}, nil)
+	descRADIUS         = prometheus.NewDesc("gatehouse_radius_requests_total", "Requests to the RADIUS front door, by outcome (accept, reject, status_server, unknown_client, bad_message_authenticator, malformed, duplicate, overloaded, rate_limited, ignored).", []string{"outcome"}, nil)
+	descGREBlocked     = prometheus.NewDesc("gatehouse_pptp_gre_blocked_total", "Calls that got no GRE packet within 5s of their set-up: something on the path drops GRE (IP protocol 47).", nil, nil)
+	descCallsLimited   = prometheus.NewDesc("gatehouse_pptp_calls_rate_limited_total", "Calls refused because their client address was over pptp.call_rate.", nil, nil)
+	descRevoked        = prometheus.NewDesc("gatehouse_pptp_sessions_revoked_total", "Running sessions ended because a re-check refused them (user disabled or deleted, VPN access or policy changed).", nil, nil)
+	descLockouts       = prometheus.NewDesc("gatehouse_lockouts_total", "User names locked out after lockout.threshold failed logins.", nil, nil)
+	descLockedOut      = prometheus.NewDesc("gatehouse_logins_locked_out_total", "Logins refused because the user name was locked out.", nil, nil)
+	descLockedNow      = prometheus.NewDesc("gatehouse_users_locked_out", "User names locked out now.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPluginUp, descPluginRestarts, descPluginWaited, descPluginRefused, descSessions,
-		descPoolInUse, descPoolFree, descGREPackets, descGREBytes, descTUNPackets, descTUNBytes, descGRESendErrors, descDropped, descRADIUS} {
+		descPoolInUse, descPoolFree, descGREPackets, descGREBytes, descTUNPackets, descTUNBytes, descGRESendErrors, descDropped, descRADIUS,
+		descGREBlocked, descCallsLimited, descRevoked, descLockouts, descLockedOut, descLockedNow} {
 		ch <- d
 	}
 }
@@ -174,6 +185,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(descTUNPackets, st.TUNReceived)
 		counter(descTUNBytes, st.TUNReceivedBytes)
 		counter(descGRESendErrors, st.GRESendErrors)
+		counter(descGREBlocked, st.GREBlocked)
+		counter(descCallsLimited, st.RateLimited)
 		for reason, v := range map[string]uint64{
 			"gre_malformed": st.GREMalformed, "gre_unknown_call": st.GREUnknownCall, "gre_wrong_source": st.GREWrongSource,
 			"gre_old": st.GREOld, "tun_malformed": st.TUNMalformed, "tun_no_session": st.TUNNoSession,
@@ -188,8 +201,18 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			"accept": st.Accepts, "reject": st.Rejects, "status_server": st.StatusServer,
 			"unknown_client": st.UnknownClient, "bad_message_authenticator": st.BadMessageAuthenticator,
 			"malformed": st.Malformed, "duplicate": st.Duplicates, "overloaded": st.Overloaded, "ignored": st.Ignored,
+			"rate_limited": st.RateLimited,
 		} {
 			counter(descRADIUS, v, outcome)
 		}
+	}
+	if r := m.rechecker; r != nil {
+		counter(descRevoked, r.revoked.Load())
+	}
+	if lo := m.lockout; lo != nil {
+		st := lo.Stats()
+		counter(descLockouts, st.Lockouts)
+		counter(descLockedOut, st.Refused)
+		gauge(descLockedNow, len(lo.Locked(time.Now())))
 	}
 }

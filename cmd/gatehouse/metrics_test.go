@@ -46,6 +46,7 @@ radius_server:
   listen: 127.0.0.1:0
   clients:
     - {prefix: 127.0.0.0/8, secret_file: nas.secret}
+lockout: {threshold: 1, window: 1m, duration: 1h}
 `
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
@@ -97,6 +98,10 @@ radius_server:
 		`gatehouse_logins_total{branch="",front_door="radius",result="rejected",service="radius"} 1`,
 		`gatehouse_radius_requests_total{outcome="accept"} 2`,
 		`gatehouse_login_duration_seconds_count{front_door="radius",service="radius"} 3`,
+		`gatehouse_radius_requests_total{outcome="rate_limited"} 0`,
+		// threshold 1: the wrong password locked alice out.
+		"gatehouse_lockouts_total 1\n",
+		"gatehouse_users_locked_out 1\n",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -36,18 +36,12 @@ type pptpFront struct {
 	done chan error       // Run's result
 }
 
-// pptpAuth adapts the current policy engine to session.Authenticator.
-type pptpAuth struct {
-	current *atomic.Pointer[running]
-	metrics *metrics
-}
+// pptpAuth adapts the gate to session.Authenticator, for the service
+// pptp.service names now.
+type pptpAuth struct{ g *gate }
 
 func (a pptpAuth) Authenticate(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error) {
-	gw := a.current.Load()
-	start := time.Now()
-	res, err := gw.engine.Authenticate(ctx, gw.cfg.PPTP.Service, cred)
-	a.metrics.login("pptp", gw.cfg.PPTP.Service, res, err, time.Since(start))
-	return res, err
+	return a.g.authenticate(ctx, "pptp", a.g.current.Load().cfg.PPTP.Service, cred)
 }
 
 // authorize decides VPN access and the firewall policy of an accepted login
@@ -158,7 +152,8 @@ func pptpPolicies(p config.PPTP) (lcp.Policy, ccp.Policy) {
 // startPPTP opens the TUN, routes the pool to it, turns on forwarding and
 // runs the PPTP gateway until ctx ends. It needs root (or CAP_NET_ADMIN and
 // CAP_NET_RAW).
-func startPPTP(ctx context.Context, current *atomic.Pointer[running], m *metrics, log *slog.Logger) (*pptpFront, error) {
+func startPPTP(ctx context.Context, g *gate, log *slog.Logger) (*pptpFront, error) {
+	current := g.current
 	cfg := current.Load().cfg.PPTP
 	pool, err := ippool.New(cfg.Pool.First, cfg.Pool.Last, cfg.LocalAddress)
 	if err != nil {
@@ -205,7 +200,9 @@ func startPPTP(ctx context.Context, current *atomic.Pointer[running], m *metrics
 		IdleTimeout:         cfg.IdleTimeout,
 		LCP:                 l,
 		CCP:                 c,
-		Auth:                pptpAuth{current, m},
+		CallRate:            float64(cfg.CallRate),
+		CallBurst:           cfg.CallBurst,
+		Auth:                pptpAuth{g},
 		Authorize:           authorize(current),
 		SessionUp:           accounting(accountant),
 		TUN:                 dev,
@@ -267,7 +264,7 @@ func accounting(a *acct.Accountant) func(gateway.SessionInfo, func() session.Inf
 func terminateCause(cause string) acct.Cause {
 	c := strings.ToLower(cause)
 	switch {
-	case strings.HasPrefix(cause, gateway.CauseKilled):
+	case strings.HasPrefix(cause, gateway.CauseKilled), strings.HasPrefix(cause, gateway.CauseRevoked):
 		return acct.CauseAdminReset
 	case strings.Contains(c, "local shutdown"):
 		return acct.CauseAdminReboot

@@ -7,20 +7,21 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"time"
+	"syscall"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/acct"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/radiusd"
+	"golang.org/x/sys/unix"
 )
 
 // startRADIUSServer runs the RADIUS front door of cfg on its UDP listen
 // address. engine returns the current policy engine, so that a SIGHUP
 // reload takes effect for RADIUS logins at once; radius_server's own
 // settings (listen, clients, secrets) are read here, at start, only.
-func startRADIUSServer(ctx context.Context, cfg *config.Config, engine func() *authpolicy.Engine, m *metrics, log *slog.Logger) (stop func(), err error) {
+func startRADIUSServer(ctx context.Context, cfg *config.Config, g *gate, log *slog.Logger) (stop func(), err error) {
 	rs := cfg.RADIUSServer
 	var clients []radiusd.Client
 	for i, c := range rs.Clients {
@@ -40,10 +41,7 @@ func startRADIUSServer(ctx context.Context, cfg *config.Config, engine func() *a
 		timeout = s.LoginTimeout
 	}
 	auth := func(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error) {
-		start := time.Now()
-		res, err := engine().Authenticate(ctx, service, cred)
-		m.login("radius", service, res, err, time.Since(start))
-		return res, err
+		return g.authenticate(ctx, "radius", service, cred)
 	}
 	srv, err := radiusd.New(radiusd.Config{
 		Clients:                     clients,
@@ -52,17 +50,23 @@ func startRADIUSServer(ctx context.Context, cfg *config.Config, engine func() *a
 		Timeout:                     timeout,
 		Reply:                       rs.ReplyAttributes,
 		CHAP:                        rs.CHAP,
+		ClientRate:                  float64(rs.ClientRate),
+		ClientBurst:                 rs.ClientBurst,
 	}, auth, log.With(slog.String("front_door", "radius")))
 	if err != nil {
 		return nil, fmt.Errorf("radius_server.reply_attributes: %w", err)
 	}
-	if m != nil {
-		m.radius.Store(srv)
+	if g.metrics != nil {
+		g.metrics.radius.Store(srv)
 	}
 	var lc net.ListenConfig
 	conn, err := lc.ListenPacket(ctx, "udp", rs.Listen.String())
 	if err != nil {
 		return nil, fmt.Errorf("radius_server.listen: %w", err)
+	}
+	if err := growReadBuffer(conn, radiusReadBuffer); err != nil {
+		log.Warn("cannot grow the RADIUS socket's receive buffer; a burst of requests may be dropped by the kernel",
+			slog.Int("want_bytes", radiusReadBuffer), slog.Any("err", err))
 	}
 	done := make(chan struct{})
 	go func() {
@@ -78,7 +82,8 @@ func startRADIUSServer(ctx context.Context, cfg *config.Config, engine func() *a
 		st := srv.Stats()
 		log.Info("RADIUS front door stopped", slog.Uint64("requests", st.Requests), slog.Uint64("accepts", st.Accepts),
 			slog.Uint64("rejects", st.Rejects), slog.Uint64("unknown_client", st.UnknownClient),
-			slog.Uint64("bad_message_authenticator", st.BadMessageAuthenticator), slog.Uint64("duplicates", st.Duplicates))
+			slog.Uint64("bad_message_authenticator", st.BadMessageAuthenticator), slog.Uint64("duplicates", st.Duplicates),
+			slog.Uint64("overloaded", st.Overloaded), slog.Uint64("rate_limited", st.RateLimited))
 	}, nil
 }
 
@@ -110,4 +115,35 @@ func newAccountant(cfg *config.Config, log *slog.Logger) (*acct.Accountant, erro
 		ac.Servers = append(ac.Servers, radclient.Server{Addr: s, Secret: secret})
 	}
 	return acct.New(ac, log.With(slog.String("component", "radius_accounting"))), nil
+}
+
+// radiusReadBuffer is the RADIUS socket's receive buffer: at the default
+// (about 200 KiB, a thousand requests) a flood from one NAS fills it
+// whenever the read loop is not scheduled for a few milliseconds, and the
+// kernel then drops every NAS's requests alike, before the per-NAS limit
+// can tell them apart.
+const radiusReadBuffer = 8 << 20
+
+// growReadBuffer sets conn's receive buffer to n bytes: past
+// net.core.rmem_max with SO_RCVBUFFORCE when the process may (root,
+// CAP_NET_ADMIN), else as far as rmem_max allows.
+func growReadBuffer(conn net.PacketConn, n int) error {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n)
+		if serr != nil {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
 }

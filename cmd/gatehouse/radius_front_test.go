@@ -13,12 +13,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/mschapv2"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
+	"github.com/gatehouse-vpn/gatehouse/server/lockout"
 	"github.com/gatehouse-vpn/gatehouse/test/radiuspeer"
 )
 
@@ -62,12 +64,20 @@ func frontDoorReply(t *testing.T, cfg *config.Config, engine *authpolicy.Engine,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	stop, err := startRADIUSServer(context.Background(), &c, func() *authpolicy.Engine { return engine }, nil, log)
+	stop, err := startRADIUSServer(context.Background(), &c, testGate(&c, engine, lockout.Settings{}), log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
 	return c.RADIUSServer.Listen.String(), secret, stop
+}
+
+// testGate is a gate in front of engine with cfg, lockout settings s
+// (Threshold 0: off) kept in memory only, and no metrics.
+func testGate(cfg *config.Config, engine *authpolicy.Engine, s lockout.Settings) *gate {
+	var current atomic.Pointer[running]
+	current.Store(&running{cfg: cfg, engine: engine})
+	return &gate{current: &current, lockout: lockout.New(s, nil, nil), log: slog.New(slog.DiscardHandler)}
 }
 
 func runRadclient(t *testing.T, addr, secret, request string) string {

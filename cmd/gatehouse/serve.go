@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/server/config"
 	"github.com/gatehouse-vpn/gatehouse/server/firewall"
 	"github.com/gatehouse-vpn/gatehouse/server/gateway"
+	"github.com/gatehouse-vpn/gatehouse/server/lockout"
 )
 
 func newServeCmd() *cobra.Command {
@@ -151,13 +153,37 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	m := newMetrics(&current)
 	m.observe(gw)
 
+	// The store keeps the lockouts, and its revisions tell the running
+	// sessions about changes the CLI makes.
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	bg, stopBackground := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	defer func() { stopBackground(); background.Wait() }()
+	lo := lockout.New(lockoutSettings(cfg.Lockout), st, log)
+	if err := lo.Load(ctx); err != nil {
+		return fmt.Errorf("lockouts: %w", err)
+	}
+	background.Add(1)
+	go func() { defer background.Done(); lo.Run(bg, time.Minute) }()
+	g := &gate{current: &current, metrics: m, lockout: lo, log: log}
+	m.lockout = lo
+
 	var pptp *pptpFront
+	var rc *rechecker
 	if cfg.PPTP.Enabled {
 		pctx, stopPPTP := context.WithCancel(ctx)
 		defer stopPPTP()
-		if pptp, err = startPPTP(pctx, &current, m, log); err != nil {
+		if pptp, err = startPPTP(pctx, g, log); err != nil {
 			return err
 		}
+		rc = newRechecker(&current, pptp, log)
+		m.rechecker = rc
+		background.Add(1)
+		go func() { defer background.Done(); rc.run(bg) }()
 		m.pptp.Store(pptp)
 		defer func() {
 			stopPPTP()
@@ -205,12 +231,14 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		}
 	}
 	if cfg.RADIUSServer.Enabled {
-		stopRADIUS, err := startRADIUSServer(ctx, cfg, func() *authpolicy.Engine { return current.Load().engine }, m, log)
+		stopRADIUS, err := startRADIUSServer(ctx, cfg, g, log)
 		if err != nil {
 			return err
 		}
 		defer stopRADIUS()
 	}
+	background.Add(1)
+	go func() { defer background.Done(); watchStore(bg, st, rc, lo, log) }()
 	log.Info("gateway started",
 		slog.String("config", path), slog.String("state_dir", cfg.StateDir),
 		slog.Any("services", cfg.Services.Keys()), slog.String("version", Version))
@@ -245,6 +273,8 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			m.observe(next)
 			old := current.Swap(next)
 			old.backends.close()
+			lo.SetSettings(lockoutSettings(next.cfg.Lockout))
+			rc.request("reload")
 			if pptp != nil && pptpChanged(pptp.cfg, next.cfg.PPTP) {
 				log.Warn("pptp settings changed: restart gatehouse to apply them; the running front door keeps the ones it started with (service, access and firewall changes apply now)")
 			}

@@ -31,7 +31,23 @@ one-time code under MS-CHAPv2.`,
 	sf.register(c)
 	c.AddCommand(newUserAddCmd(&sf), newUserPasswdCmd(&sf), newUserToggleCmd(&sf, "disable", true),
 		newUserToggleCmd(&sf, "enable", false), newUserDeleteCmd(&sf), newUserListCmd(&sf),
-		newUserShowCmd(&sf), newUserVPNCmd(&sf))
+		newUserShowCmd(&sf), newUserVPNCmd(&sf), newUserUnlockCmd(&sf))
+	return c
+}
+
+func newUserUnlockCmd(sf *storeFlags) *cobra.Command {
+	c := storeOp(sf, "unlock NAME", "End a user's lockout and forget their failed logins", "  gatehouse user unlock bob", 1,
+		func(c *cobra.Command, st *store.Store, a []string) (string, error) {
+			found, err := st.Unlock(c.Context(), a[0])
+			if err != nil || found {
+				return "user " + a[0] + " unlocked", err
+			}
+			return "user " + a[0] + " had no failed logins recorded", nil
+		})
+	c.Long = `After lockout.threshold failed logins within lockout.window a user
+name is refused for lockout.duration. unlock ends that at once; a running
+gateway notices within a second. Any name can be unlocked, also one the
+local store does not have (an LDAP or RADIUS user).`
 	return c
 }
 
@@ -171,6 +187,16 @@ func newUserShowCmd(sf *storeFlags) *cobra.Command {
 				u.CreatedAt.Format(time.RFC3339), u.UpdatedAt.Format(time.RFC3339))
 			for _, t := range tokens {
 				fmt.Fprintf(w, "token:     %s (%s %s, %d digits)\n", t.Serial, t.Source, t.Kind, t.Digits)
+			}
+			if l, ok, err := st.Lockout(c.Context(), u.Name); err != nil {
+				return err
+			} else if ok {
+				if time.Now().Before(l.LockedUntil) {
+					fmt.Fprintf(w, "lockout:   locked until %s (%d failed logins; gatehouse user unlock %s)\n",
+						l.LockedUntil.Local().Format(time.RFC3339), l.Failures, u.Name)
+				} else {
+					fmt.Fprintf(w, "lockout:   %d failed logins since %s\n", l.Failures, l.WindowStart.Local().Format(time.RFC3339))
+				}
 			}
 			return nil
 		},

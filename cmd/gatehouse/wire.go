@@ -192,7 +192,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, log *slog.Logger) (*au
 	for name, s := range cfg.Services.All() {
 		services = append(services, authpolicy.Service{
 			Name: name, Policy: s.Policy,
-			LoginTimeout: s.LoginTimeout, BackendTimeout: s.BackendTimeout,
+			LoginTimeout: s.LoginTimeout, BackendTimeout: s.BackendTimeout, StripDomain: s.StripDomain,
 		})
 	}
 	e, err := authpolicy.NewEngine(bs.byName, services, log)

@@ -26,6 +26,8 @@ type Config struct {
 	RADIUSServer RADIUSServer      `yaml:"radius_server"`
 	// RADIUSAccounting sends the accounting of PPTP sessions.
 	RADIUSAccounting RADIUSAccounting `yaml:"radius_accounting"`
+	// Lockout refuses a user name after repeated failed logins.
+	Lockout Lockout `yaml:"lockout"`
 
 	// File is the name the configuration was loaded under; Dir is the
 	// directory relative paths were resolved against.
@@ -223,6 +225,10 @@ type Service struct {
 	LoginTimeout time.Duration `yaml:"login_timeout" min:"1ms"`
 	// BackendTimeout bounds each back-end call made for this service.
 	BackendTimeout time.Duration `yaml:"backend_timeout" min:"1ms"`
+	// StripDomain removes a "DOMAIN\" prefix and an "@realm" suffix from
+	// the user name before the policy sees it (Windows sends DOMAIN\user
+	// when "Include Windows logon domain" is checked).
+	StripDomain bool `yaml:"strip_domain"`
 }
 
 // PolicyColumn maps a 1-based column inside the policy expression (as in
@@ -266,6 +272,14 @@ type PPTP struct {
 	Auth     PPTPAuth `yaml:"auth"`
 	MPPE     MPPE     `yaml:"mppe"`
 	Access   Access   `yaml:"access"`
+	// RecheckInterval is how often every running session is checked
+	// against the current directory and configuration, besides the checks
+	// on reload and on store changes; 0 turns the periodic check off.
+	RecheckInterval time.Duration `yaml:"recheck_interval"`
+	// CallRate is how many calls a second one client address may set up,
+	// in bursts of up to CallBurst; 0 is no limit.
+	CallRate  int `yaml:"call_rate" min:"0"`
+	CallBurst int `yaml:"call_burst" min:"1"`
 }
 
 // Pool is the range of client addresses, inclusive.
@@ -356,6 +370,19 @@ type RADIUSServer struct {
 	ReplyAttributes map[string]string `yaml:"reply_attributes"`
 	// CHAP accepts CHAP-Password (CHAP-MD5) logins.
 	CHAP bool `yaml:"chap"`
+	// ClientRate is how many requests a second one source address may
+	// send, in bursts of up to ClientBurst; 0 is no limit.
+	ClientRate  int `yaml:"client_rate" min:"0"`
+	ClientBurst int `yaml:"client_burst" min:"1"`
+}
+
+// Lockout is the lockout policy (server/lockout): Threshold failed logins
+// of one user name within Window refuse it for Duration.
+type Lockout struct {
+	// Threshold 0 turns the lockout off.
+	Threshold int           `yaml:"threshold" min:"0"`
+	Window    time.Duration `yaml:"window" min:"1s"`
+	Duration  time.Duration `yaml:"duration" min:"1s"`
 }
 
 // RADIUSClient is a NAS allowed to send requests.

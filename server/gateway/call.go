@@ -32,7 +32,17 @@ type call struct {
 	id      string // SessionInfo.ID
 
 	ctrlCause atomic.Pointer[string] // set by CallEnded
-	killed    atomic.Bool            // set by Kill
+	killed    atomic.Bool            // set by Kill and Reauthorize
+
+	// login is the accepted login, without its keys, for Reauthorize.
+	login atomic.Pointer[authpolicy.Result]
+	// active counts the packets that keep the session from idling:
+	// unicast ones deliver passed on (see isActivity).
+	active atomic.Uint64
+	// greSeen is set once a GRE packet of the call arrived; greHint
+	// logs when it was not in time.
+	greSeen atomic.Bool
+	greHint *time.Timer
 
 	// addr is the session's PPP address (invalid before IPCP), filter
 	// its user's firewall policy (nil: everything allowed); both are read
@@ -43,10 +53,11 @@ type call struct {
 	// Set by Authenticate for an accepted login, before IPCP runs.
 	auth struct {
 		sync.Mutex
-		attrs  map[string][]string
-		framed netip.Addr    // Framed-IP-Address, when a back-end gave one
-		timer  *time.Timer   // Session-Timeout
-		idle   time.Duration // Idle-Timeout
+		attrs        map[string][]string
+		filterSource string        // Authorization.FilterSource
+		framed       netip.Addr    // Framed-IP-Address, when a back-end gave one
+		timer        *time.Timer   // Session-Timeout
+		idle         time.Duration // Idle-Timeout
 	}
 
 	// rx is owned by RoutineReadGRE.
@@ -246,10 +257,16 @@ func (c *call) Authenticate(ctx context.Context, cred authpolicy.Credential) (*a
 			a = &b
 		}
 		c.filter.Store(a.Filter)
+		c.auth.Lock()
+		c.auth.filterSource = a.FilterSource
+		c.auth.Unlock()
 		c.log.Info("vpn access granted", slog.String("user", res.User),
 			slog.String("reason", a.Reason), slog.String("firewall", a.FilterSource))
 	}
 	c.applyAttributes(res.Identity.Attributes)
+	kept := *res
+	kept.Keys, kept.AuthenticatorResponse = nil, ""
+	c.login.Store(&kept)
 	return res, nil
 }
 
@@ -305,5 +322,32 @@ func (c *call) deliver(ip []byte) {
 			return
 		}
 	}
+	if isActivity(netip.AddrFrom4([4]byte(ip[16:20])), *a) {
+		c.active.Add(1)
+	}
 	g.deliver(ip)
+}
+
+// isActivity reports whether a packet from a client at src to dst keeps
+// its session from idling: not multicast (224.0.0.0/4: mDNS, SSDP, IGMP
+// reports), not the limited broadcast 255.255.255.255, and not a directed
+// broadcast a client guesses for itself: the last address of the /24 or
+// of the classful network of src (what Windows sends NetBIOS
+// announcements to over a point-to-point link). Packets the firewall or
+// the source check dropped never get here.
+func isActivity(dst, src netip.Addr) bool {
+	if dst.IsMulticast() || dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return false
+	}
+	d, s := dst.As4(), src.As4()
+	if d[3] == 255 && d[0] == s[0] && d[1] == s[1] && d[2] == s[2] {
+		return false // the /24's broadcast
+	}
+	switch {
+	case s[0] < 128: // class A
+		return !(d[0] == s[0] && d[1] == 255 && d[2] == 255 && d[3] == 255)
+	case s[0] < 192: // class B
+		return !(d[0] == s[0] && d[1] == s[1] && d[2] == 255 && d[3] == 255)
+	}
+	return true // class C: the /24 above
 }

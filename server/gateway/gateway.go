@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/ccp"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/ipcp"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/lcp"
+	"github.com/gatehouse-vpn/gatehouse/server/ratelimit"
 	"github.com/gatehouse-vpn/gatehouse/server/session"
 	"github.com/gatehouse-vpn/gatehouse/server/tun"
 )
@@ -45,7 +46,17 @@ type Config struct {
 	EchoInterval, EchoTimeout time.Duration
 	// IdleTimeout, when set, ends a session that has sent no IP packet
 	// for that long; a back-end's Idle-Timeout attribute overrides it.
+	// Multicast, broadcast and packets the user's firewall policy drops
+	// are not activity.
 	IdleTimeout time.Duration
+	// CallRate, when above 0, is how many calls a second one client
+	// address may set up, in bursts of up to CallBurst (package
+	// ratelimit): each call is a login attempt, so this bounds how fast
+	// one source can guess passwords, and one source cannot take every
+	// call the others need. A call over the rate is refused (Outgoing-
+	// Call-Reply Do Not Accept) and counted (Stats.RateLimited).
+	CallRate  float64
+	CallBurst int
 	// LCP and CCP are the PPP policies, built by the caller.
 	LCP lcp.Policy
 	CCP ccp.Policy
@@ -72,7 +83,16 @@ type Config struct {
 
 	// session is a test hook to shorten the session's timers.
 	session func(*session.Config)
+	// greHint is a test hook: how long a call may go without a GRE packet
+	// before the hint is logged; default GREHintAfter.
+	greHint time.Duration
 }
+
+// GREHintAfter is how long after a call is set up the gateway waits for the
+// client's first GRE packet before it logs that something on the path
+// drops GRE (and counts it in Stats.GREBlocked). The Linux and Windows
+// clients send their first LCP Configure-Request at once.
+const GREHintAfter = 5 * time.Second
 
 // Authorization is what Config.Authorize decides for an accepted login.
 type Authorization struct {
@@ -97,6 +117,12 @@ type Stats struct {
 	TUNReceived    uint64 // packets read from the TUN
 	TUNMalformed   uint64 // not an IPv4 packet
 	TUNNoSession   uint64 // destination of no session
+	// RateLimited counts calls refused because their client address was
+	// over Config.CallRate.
+	RateLimited uint64
+	// GREBlocked counts calls that got no GRE packet within GREHintAfter
+	// of their set-up: a firewall or NAT on the path drops GRE.
+	GREBlocked uint64
 	// Packets a session decrypted but the gateway did not pass on.
 	SpoofedSource  uint64 // source address not the session's own
 	FirewallDenied uint64 // dropped by the user's firewall policy
@@ -142,7 +168,9 @@ type Gateway struct {
 		tunReceived, tunMalformed, tunNoSession                                          atomic.Uint64
 		greBytes, tunBytes                                                               atomic.Uint64
 		spoofed, firewallDenied                                                          atomic.Uint64
+		greBlocked, rateLimited                                                          atomic.Uint64
 	}
+	limit *ratelimit.Limiter // nil: no CallRate
 
 	started time.Time      // New's time, the first part of session IDs
 	seq     atomic.Uint64  // the second
@@ -169,6 +197,7 @@ func New(cfg Config) (*Gateway, error) {
 	if g.mtu <= 0 {
 		g.mtu = 1400
 	}
+	g.limit = ratelimit.New(cfg.CallRate, cfg.CallBurst)
 	g.calls.byID = map[uint16]*call{}
 	g.calls.byAddr = map[netip.Addr]*call{}
 	g.ctrl = control.New(control.Config{
@@ -240,6 +269,7 @@ func (g *Gateway) Stats() Stats {
 		TUNReceived: s.tunReceived.Load(), TUNMalformed: s.tunMalformed.Load(), TUNNoSession: s.tunNoSession.Load(),
 		GREReceivedBytes: s.greBytes.Load(), TUNReceivedBytes: s.tunBytes.Load(),
 		SpoofedSource: s.spoofed.Load(), FirewallDenied: s.firewallDenied.Load(),
+		GREBlocked: s.greBlocked.Load(), RateLimited: s.rateLimited.Load(),
 	}
 }
 
@@ -299,6 +329,10 @@ func (g *Gateway) Kill(id, reason string) error {
 // NewCall implements control.CallHandler: it creates the call's session and
 // starts it.
 func (g *Gateway) NewCall(cc *control.Call) error {
+	if !g.limit.Allow(cc.Peer, time.Now()) {
+		g.stats.rateLimited.Add(1)
+		return fmt.Errorf("more than %g calls a second from %s (pptp.call_rate): %w", g.cfg.CallRate, cc.Peer, control.ErrDoNotAccept)
+	}
 	if g.cfg.Pool.Free() == 0 {
 		return fmt.Errorf("address pool exhausted: %w", control.ErrNoResource)
 	}
@@ -333,10 +367,33 @@ func (g *Gateway) NewCall(cc *control.Call) error {
 	g.calls.byID[cc.ID] = c
 	g.calls.Unlock()
 	log.Info("pptp connection opened")
+	after := g.cfg.greHint
+	if after <= 0 {
+		after = GREHintAfter
+	}
+	c.greHint = time.AfterFunc(after, func() { g.greHint(c, after) })
 	g.callsWG.Add(1)
 	go g.watch(c)
 	c.s.Start()
 	return nil
+}
+
+// greHint runs once a call's first GRE packet is overdue: the control
+// connection (TCP 1723) got through, the GRE packets (IP protocol 47)
+// did not, which is what a firewall or NAT without a PPTP helper does.
+func (g *Gateway) greHint(c *call, after time.Duration) {
+	if c.greSeen.Load() {
+		return
+	}
+	select {
+	case <-c.s.Done():
+		return
+	default:
+	}
+	g.stats.greBlocked.Add(1)
+	c.log.Warn("no GRE packet from the client since the call was set up",
+		slog.Int("call", int(c.ctl.ID)), slog.String("after", after.String()),
+		slog.String("hint", "TCP port 1723 got through but GRE did not: a firewall or NAT on the path drops IP protocol 47 (GRE; it is a protocol, not TCP or UDP port 47); allow it, or enable the PPTP helper of the NAT"))
 }
 
 // CallEnded implements control.CallHandler: the control side is gone, so the
@@ -377,6 +434,7 @@ func (g *Gateway) watch(c *call) {
 	}
 	c.stopAckTimer()
 	c.stopSessionTimer()
+	c.greHint.Stop()
 
 	g.calls.Lock()
 	delete(g.calls.byID, c.ctl.ID)
@@ -446,9 +504,10 @@ func (g *Gateway) awaitEstablished(c *call) (ended func(string, session.Info)) {
 	}
 }
 
-// watchIdle ends the session once it has sent no IP packet for its idle
-// timeout, or returns when the session ends; without a timeout it returns
-// at once.
+// watchIdle ends the session once it has sent no IP packet that counts as
+// activity (isActivity: multicast and broadcast do not, nor packets the
+// firewall drops) for its idle timeout, or returns when the session ends;
+// without a timeout it returns at once.
 func (g *Gateway) watchIdle(c *call) {
 	idle := g.cfg.IdleTimeout
 	c.auth.Lock()
@@ -461,13 +520,13 @@ func (g *Gateway) watchIdle(c *call) {
 	}
 	tick := time.NewTicker(min(max(idle/4, 100*time.Millisecond), 5*time.Second))
 	defer tick.Stop()
-	last, since := c.s.Info().PacketsIn, time.Now()
+	last, since := c.active.Load(), time.Now()
 	for {
 		select {
 		case <-c.s.Done():
 			return
 		case now := <-tick.C:
-			if n := c.s.Info().PacketsIn; n != last {
+			if n := c.active.Load(); n != last {
 				last, since = n, now
 			} else if now.Sub(since) >= idle {
 				c.s.Close(fmt.Sprintf("idle timeout: no packet from the client for %s", idle))

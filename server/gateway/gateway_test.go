@@ -492,7 +492,7 @@ func TestLoginRefused(t *testing.T) {
 	waitFor(t, "call removed", 2*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
 	gw.stop(t)
 	l := gw.logs.String()
-	for _, want := range []string{`"msg":"login refused"`, `"msg":"pptp connection closed"`, `"cause":"authentication rejected`} {
+	for _, want := range []string{`"msg":"login refused","session":`, `"user":"alice","cause":"authentication rejected`, `"msg":"pptp connection closed"`, `"cause":"authentication rejected`} {
 		if !strings.Contains(l, want) {
 			t.Errorf("log lacks %s:\n%s", want, l)
 		}
@@ -792,4 +792,203 @@ func TestIdleTimeout(t *testing.T) {
 	if n := gw.pool.InUse(); n != 0 {
 		t.Errorf("pool has %d addresses in use", n)
 	}
+}
+
+// TestIdleIgnoresMulticast: a client that sends only multicast and
+// broadcast (mDNS every 50 ms), and packets its firewall drops, is idle.
+func TestIdleIgnoresMulticast(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	drop := &firewall.Policy{Name: "no-192.0.2.66", Rules: []firewall.Rule{
+		{Action: firewall.Drop, To: netip.MustParsePrefix("192.0.2.66/32")},
+		{Action: firewall.Allow},
+	}}
+	gw := startGateway(t, func(c *Config) {
+		c.IdleTimeout = 500 * time.Millisecond
+		c.Authorize = func(*authpolicy.Result) Authorization {
+			return Authorization{Allowed: true, Filter: drop, FilterSource: "test"}
+		}
+	})
+	cl := dialCall(t, "alice", "correct horse")
+	cl.pc.Start()
+	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	addr, _ := cl.pc.Addresses()
+	started := time.Now()
+	for len(gw.g.Sessions()) > 0 {
+		if time.Since(started) > slack*10*time.Second {
+			t.Fatal("a session sending only multicast, broadcast and dropped packets never idled out")
+		}
+		for _, dst := range []string{"224.0.0.251", "255.255.255.255", "10.8.0.255", "10.255.255.255", "192.0.2.66"} {
+			cl.pc.SendIP(ipv4UDP(addr, netip.MustParseAddr(dst), "noise"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	gw.stop(t)
+	l := gw.logs.String()
+	if !strings.Contains(l, `"cause":"idle timeout: no packet from the client for 500ms"`) {
+		t.Errorf("log lacks the idle-timeout cause:\n%s", l)
+	}
+	if s := gw.g.Stats(); s.FirewallDenied == 0 {
+		t.Error("the firewall dropped nothing: the test did not send what it meant to")
+	}
+}
+
+func TestIsActivity(t *testing.T) {
+	for _, tc := range []struct {
+		dst, src string
+		want     bool
+	}{
+		{"192.0.2.9", "10.8.0.10", true},
+		{"10.8.0.1", "10.8.0.10", true},
+		{"224.0.0.251", "10.8.0.10", false},
+		{"239.255.255.250", "10.8.0.10", false},
+		{"255.255.255.255", "10.8.0.10", false},
+		{"10.8.0.255", "10.8.0.10", false},
+		{"10.255.255.255", "10.8.0.10", false},
+		{"10.9.0.255", "10.8.0.10", true}, // another /24's last address may be a host
+		{"172.16.255.255", "172.16.4.10", false},
+		{"172.16.4.255", "172.16.4.10", false},
+		{"172.17.255.255", "172.16.4.10", true},
+		{"192.168.7.255", "192.168.7.10", false},
+		{"192.168.8.255", "192.168.7.10", true},
+	} {
+		if got := isActivity(netip.MustParseAddr(tc.dst), netip.MustParseAddr(tc.src)); got != tc.want {
+			t.Errorf("isActivity(%s from %s) = %v, want %v", tc.dst, tc.src, got, tc.want)
+		}
+	}
+}
+
+// TestReauthorize: a running session gets its new firewall policy at once,
+// and is ended when the function refuses it; one it cannot decide is kept.
+func TestReauthorize(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	dest := netip.MustParseAddr("192.0.2.9")
+	all := &firewall.Policy{Name: "all", Rules: []firewall.Rule{{Action: firewall.Allow}}}
+	none := &firewall.Policy{Name: "none", Rules: []firewall.Rule{{Action: firewall.Drop}}}
+	gw := startGateway(t, func(c *Config) {
+		c.Authorize = func(*authpolicy.Result) Authorization {
+			return Authorization{Allowed: true, Filter: all, FilterSource: "all (test)"}
+		}
+	})
+	cl := dialCall(t, "alice", "correct horse")
+	cl.pc.Start()
+	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	addr, _ := cl.pc.Addresses()
+	send := func(payload string) []byte {
+		p := ipv4UDP(addr, dest, payload)
+		cl.pc.SendIP(p)
+		return p
+	}
+	first := send("before")
+	select {
+	case got := <-gw.tun.written:
+		if !bytes.Equal(got, first) {
+			t.Fatalf("TUN got %x", got)
+		}
+	case <-time.After(slack * 3 * time.Second):
+		t.Fatal("the packet did not reach the TUN")
+	}
+
+	var seen []string
+	rep := gw.g.Reauthorize(func(res *authpolicy.Result) (Authorization, error) {
+		seen = append(seen, res.User)
+		if res.Keys != nil {
+			t.Error("Reauthorize handed out the login's MPPE keys")
+		}
+		return Authorization{Allowed: true, Filter: none, FilterSource: "none (test)"}, nil
+	})
+	if rep != (ReauthorizeReport{Checked: 1, Updated: 1}) || len(seen) != 1 || seen[0] != "alice" {
+		t.Fatalf("report %+v, users %v", rep, seen)
+	}
+	denied := gw.g.Stats().FirewallDenied
+	send("after")
+	waitFor(t, "the new policy drops the packet", 3*time.Second, func() bool { return gw.g.Stats().FirewallDenied > denied })
+
+	rep = gw.g.Reauthorize(func(*authpolicy.Result) (Authorization, error) {
+		return Authorization{}, errors.New("directory down")
+	})
+	if rep != (ReauthorizeReport{Checked: 1, Errors: 1}) || len(gw.g.Sessions()) != 1 {
+		t.Fatalf("undecided: report %+v, %d sessions; want the session kept", rep, len(gw.g.Sessions()))
+	}
+
+	rep = gw.g.Reauthorize(func(*authpolicy.Result) (Authorization, error) {
+		return Authorization{Reason: `account "alice" is disabled`}, nil
+	})
+	if rep != (ReauthorizeReport{Checked: 1, Revoked: 1}) {
+		t.Fatalf("report %+v", rep)
+	}
+	cdn, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.cc, slack*5*time.Second)
+	if err != nil || cdn.ResultCode != pptp.DisconnectAdminShutdown {
+		t.Fatalf("Call-Disconnect-Notify %+v %v", cdn, err)
+	}
+	if !cl.pc.GotTerminate() {
+		t.Error("the client got no LCP Terminate-Request")
+	}
+	waitFor(t, "session removed", 5*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
+	gw.stop(t)
+	l := gw.logs.String()
+	for _, want := range []string{
+		`"msg":"firewall policy changed"`,
+		`"msg":"cannot re-check the session; it keeps its access until the next check"`,
+		`"msg":"pptp session revoked"`,
+		`"cause":"revoked: account \"alice\" is disabled"`,
+	} {
+		if !strings.Contains(l, want) {
+			t.Errorf("log lacks %s:\n%s", want, l)
+		}
+	}
+}
+
+// TestGREBlocked: with GRE dropped by nftables on the path, the control
+// connection and call set-up work, no GRE packet arrives, and the gateway
+// logs the hint and counts it.
+func TestGREBlocked(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Fatal("nft (Debian package nftables) is missing: run test/install-deps")
+	}
+	nft := exec.Command("nft", "-f", "-")
+	nft.Stdin = strings.NewReader(`table inet gatehouse_test {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		meta l4proto gre counter drop
+	}
+}
+`)
+	if out, err := nft.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v %s", err, out)
+	}
+	gw := startGateway(t, func(c *Config) { c.greHint = 300 * time.Millisecond })
+	cl := dialCall(t, "alice", "correct horse")
+	cl.pc.Start() // its LCP Configure-Requests go out over GRE and are dropped
+	waitFor(t, "GRE-blocked hint", 3*time.Second, func() bool { return gw.g.Stats().GREBlocked == 1 })
+	out, err := exec.Command("nft", "list", "chain", "inet", "gatehouse_test", "input").CombinedOutput()
+	if err != nil || strings.Contains(string(out), "counter packets 0 ") {
+		t.Errorf("nftables dropped no GRE packet: %v\n%s", err, out)
+	}
+	if n := gw.g.Stats().GREReceived; n != 0 {
+		t.Errorf("the gateway received %d GRE packets through the drop rule", n)
+	}
+	gw.stop(t)
+	l := gw.logs.String()
+	if !strings.Contains(l, `"msg":"no GRE packet from the client since the call was set up"`) || !strings.Contains(l, "IP protocol 47") {
+		t.Errorf("log lacks the hint:\n%s", l)
+	}
+
+	// A working path gives no hint.
+	exec.Command("nft", "delete", "table", "inet", "gatehouse_test").Run()
+	ok := startGateway(t, func(c *Config) { c.greHint = 300 * time.Millisecond })
+	cl = dialCall(t, "alice", "correct horse")
+	cl.pc.Start()
+	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	time.Sleep(500 * time.Millisecond)
+	if n := ok.g.Stats().GREBlocked; n != 0 {
+		t.Errorf("GREBlocked %d on a working path", n)
+	}
+	ok.stop(t)
 }

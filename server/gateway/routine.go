@@ -145,6 +145,9 @@ func (g *Gateway) receiveGRE(b []byte) {
 		g.stats.greWrongSource.Add(1)
 		return
 	}
+	if !c.greSeen.Load() {
+		c.greSeen.Store(true)
+	}
 	if h.AcknowledgmentPresent {
 		c.acked(h.AcknowledgmentNumber)
 	}

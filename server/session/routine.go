@@ -402,7 +402,7 @@ func (s *Session) startAuth(ctx context.Context, id uint8, cred authpolicy.Crede
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		res, err := auth.Authenticate(actx, cred)
-		s.authDone <- authOutcome{id: id, res: res, err: err}
+		s.authDone <- authOutcome{id: id, user: cred.User, res: res, err: err}
 	}()
 }
 
@@ -436,7 +436,11 @@ func (s *Session) authenticated(out authOutcome) bool {
 		}
 		s.chapSt = chapFailed
 		s.ending = cause
-		s.log.Info("login refused", slog.String("cause", cause), slog.String("auth", s.auth.String()), slog.Int("code", int(code)))
+		user := out.user
+		if out.res != nil && out.res.User != "" {
+			user = out.res.User // as the service normalised it
+		}
+		s.log.Info("login refused", slog.String("user", user), slog.String("cause", cause), slog.String("auth", s.auth.String()), slog.Int("code", int(code)))
 		switch s.auth {
 		case lcp.PAP:
 			s.sendControl(ppp.ProtoPAP, pap.AppendNak(s.ctrlPkt[:0], s.chapID, "Access denied"))

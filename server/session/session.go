@@ -105,9 +105,10 @@ var framePool = sync.Pool{New: func() any { return new(frameBuf) }}
 
 // authOutcome carries Authenticate's answer back to the session goroutine.
 type authOutcome struct {
-	id  uint8
-	res *authpolicy.Result
-	err error
+	id   uint8
+	user string // as the client sent it
+	res  *authpolicy.Result
+	err  error
 }
 
 // Session is one PPTP call's PPP session. Its control state belongs to

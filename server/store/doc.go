@@ -49,9 +49,20 @@
 //	                   when unassigned; deleting the user unassigns), source
 //	                   (oath|digipass), manufacturer, model, created_at,
 //	                   updated_at.
+//	revisions          name (identity|lockouts), value: counters that
+//	                   triggers bump when a user's disabled flag or VPN
+//	                   access changes, a user is deleted, or a group
+//	                   membership changes (identity), and that
+//	                   [Store.Unlock] bumps (lockouts). The gateway polls
+//	                   them ([Store.Revisions]) to re-check running
+//	                   sessions and reload its lockouts without a reload.
+//	lockouts           name (primary key; any user name tried, known or
+//	                   not), failures, window_start, locked_until,
+//	                   updated_at: the failed-login counts of the lockout
+//	                   policy, so a restart does not forgive them.
 //
-// Timestamps are INTEGER Unix nanoseconds, UTC. The event index the design
-// mentions will be a later migration.
+// Timestamps are INTEGER Unix nanoseconds, UTC. The event index is a
+// separate file (server/events).
 //
 // Names of users and groups, and token serials, are 1 to 64 characters of
 // valid UTF-8, without control characters or white space at either end, and

@@ -70,6 +70,42 @@ CREATE TABLE tokens (
 
 CREATE INDEX tokens_user ON tokens (user_id, source);
 `},
+	{2, "revisions and lockouts", `
+CREATE TABLE revisions (
+	name  TEXT    PRIMARY KEY,
+	value INTEGER NOT NULL
+) STRICT;
+
+INSERT INTO revisions (name, value) VALUES ('identity', 0), ('lockouts', 0);
+
+CREATE TRIGGER users_access_changed AFTER UPDATE OF disabled, vpn_access ON users
+BEGIN
+	UPDATE revisions SET value = value + 1 WHERE name = 'identity';
+END;
+
+CREATE TRIGGER users_deleted AFTER DELETE ON users
+BEGIN
+	UPDATE revisions SET value = value + 1 WHERE name = 'identity';
+END;
+
+CREATE TRIGGER group_members_added AFTER INSERT ON group_members
+BEGIN
+	UPDATE revisions SET value = value + 1 WHERE name = 'identity';
+END;
+
+CREATE TRIGGER group_members_removed AFTER DELETE ON group_members
+BEGIN
+	UPDATE revisions SET value = value + 1 WHERE name = 'identity';
+END;
+
+CREATE TABLE lockouts (
+	name          TEXT    PRIMARY KEY,
+	failures      INTEGER NOT NULL CHECK (failures >= 0),
+	window_start  INTEGER NOT NULL,
+	locked_until  INTEGER NOT NULL DEFAULT 0,
+	updated_at    INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+`},
 }
 
 // SchemaVersion is the schema version this program writes.

@@ -66,6 +66,15 @@ type ClientOptions struct {
 	// Hold keeps the link up, idle, this long after the ping; a server
 	// hang-up during the hold ends it early (Result.Disconnect "peer").
 	Hold time.Duration
+	// Probe, when valid, is connected to over TCP (busybox nc, 2 s
+	// timeout) through the tunnel once a second during the hold; each
+	// attempt prints "@gh probe ok" or "@gh probe fail" (Result.Probes,
+	// Client.WaitLog).
+	Probe netip.AddrPort
+	// Multicast makes the client send ICMP echo to 224.0.0.251 (the mDNS
+	// group) every 100 ms through the tunnel during the hold: traffic
+	// that must not count as activity for an idle timeout.
+	Multicast bool
 	// ConnectTimeout is how long the guest waits for IPCP; default 30s.
 	ConnectTimeout time.Duration
 	// Timeout bounds the whole attempt on the host, boot included;
@@ -199,6 +208,34 @@ func (c *Client) WaitUp(timeout time.Duration) bool {
 		}
 	case <-time.After(timeout):
 		return false
+	}
+}
+
+// WaitLog waits until the client's console shows a line containing s and
+// reports whether it did within timeout; it returns false at once when the
+// VM has stopped without printing it. Lines printed before the call
+// count; pass a count with WaitLogCount to wait for a later one.
+func (c *Client) WaitLog(s string, timeout time.Duration) bool {
+	return c.WaitLogCount(s, 1, timeout)
+}
+
+// WaitLogCount waits until the console shows at least n lines containing
+// s.
+func (c *Client) WaitLogCount(s string, n int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if strings.Count(c.vm.log(), s) >= n {
+			return true
+		}
+		select {
+		case <-c.vm.exited:
+			return strings.Count(c.vm.log(), s) >= n
+		default:
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -431,6 +468,15 @@ func (o ClientOptions) guestFiles(tp *Topology) (map[string]string, error) {
 		if o.Flood {
 			files["flood"] = "1"
 		}
+	}
+	if o.Probe.IsValid() {
+		if err := docAddr("Probe", o.Probe.Addr()); err != nil {
+			return nil, err
+		}
+		files["probe"] = o.Probe.Addr().String() + " " + strconv.Itoa(int(o.Probe.Port()))
+	}
+	if o.Multicast {
+		files["multicast"] = "1"
 	}
 	var routes []string
 	for _, r := range o.Routes {

@@ -1032,3 +1032,130 @@ func TestGatehouseMPPELoss(t *testing.T) {
 		})
 	}
 }
+
+// TestGatehouseRevocation: changes reach running sessions, with the Linux
+// client in the VM:
+//
+//   - bob is disabled with the CLI while his link is up: the gateway, with
+//     no reload, ends his session within seconds (LCP Terminate-Request
+//     "revoked: ...", accounting would say Admin-Reset);
+//   - alice's TCP connects to the LAN host work through her group's
+//     firewall policy; the operator changes that policy and reloads: her
+//     next connects fail, on the same session;
+//   - carol sends nothing but multicast (mDNS-like ICMP to 224.0.0.251
+//     every 100 ms): the idle timeout ends her session anyway.
+func TestGatehouseRevocation(t *testing.T) {
+	tp := Up(t, "revoke")
+	const port = 8080
+	var ln net.Listener
+	if err := tp.Enter(tp.LanNS, func() (err error) {
+		ln, err = net.Listen("tcp", netip.AddrPortFrom(tp.LanHostIP, port).String())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	firewall := func(p int) string {
+		return fmt.Sprintf(`firewall:
+  policies:
+    web: [{action: allow, proto: tcp, to: %s/32, ports: "%d"}]
+    all: [{action: allow}]
+  groups: {staff: web}
+  default_policy: all
+`, tp.LanHostIP, p)
+	}
+	g := startGatehouse(t, tp, gatehouseOptions{PPTP: "  idle_timeout: 8s", Extra: firewall(port)})
+	gh := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(g.bin, append(args, "--config", g.config)...)
+		cmd.Stdin = strings.NewReader("carols-Passw0rd\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("gatehouse %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	gh("user", "add", "carol", "--password-stdin")
+	gh("group", "add", "staff")
+	gh("group", "member", "add", "staff", "alice")
+
+	probe := netip.AddrPortFrom(tp.LanHostIP, port)
+	alice := tp.StartClient(t, ClientOptions{Name: "alice", User: "alice", Password: alicePassword, Probe: probe, Hold: 3 * time.Minute})
+	bob := tp.StartClient(t, ClientOptions{Name: "bob", User: "bob", Password: bobPassword, Probe: probe, Hold: 3 * time.Minute})
+	carol := tp.StartClient(t, ClientOptions{Name: "carol", User: "carol", Password: "carols-Passw0rd", Multicast: true, Hold: 2 * time.Minute})
+	for _, c := range []*Client{alice, bob, carol} {
+		if !c.WaitUp(3 * time.Minute) {
+			r := c.Wait()
+			t.Fatalf("%s did not come up: %s\n%s", c.Name, r, r.Log)
+		}
+	}
+	for _, c := range []*Client{alice, bob} {
+		if !c.WaitLog("@gh probe ok", time.Minute) {
+			t.Fatalf("%s: no TCP connect to %s got through before any change:\n%s", c.Name, probe, c.vm.log())
+		}
+	}
+
+	t.Run("multicast is not activity", func(t *testing.T) {
+		r := carol.Wait()
+		if r.Disconnect != "peer" || !strings.HasPrefix(r.PeerTermReason, "idle timeout") {
+			t.Errorf("carol: %s (Terminate-Request %q); want the server's idle timeout\n%s", r, r.PeerTermReason, r.Log)
+		}
+		if r.Held > time.Minute {
+			t.Errorf("carol held %s: the multicast kept her session alive", r.Held)
+		}
+	})
+
+	t.Run("user disabled mid-session", func(t *testing.T) {
+		disabled := time.Now()
+		gh("user", "disable", "bob")
+		r := bob.Wait()
+		took := time.Since(disabled)
+		if r.Disconnect != "peer" || !strings.HasPrefix(r.PeerTermReason, "revoked") {
+			t.Fatalf("bob after the disable: %s (Terminate-Request %q); want the server to end it as revoked\n%s", r, r.PeerTermReason, r.Log)
+		}
+		t.Logf("bob's link went down %.1fs after the disable (the gateway polls the store every second)", took.Seconds())
+		if e := g.log.Entries("pptp session revoked"); len(e) != 1 || !strings.Contains(fmt.Sprint(e[0]), "disabled") {
+			t.Errorf("revocation log entries: %v", e)
+		}
+	})
+
+	t.Run("firewall change on reload", func(t *testing.T) {
+		before := strings.Count(alice.vm.log(), "@gh probe fail")
+		if err := os.WriteFile(g.config, bytes.Replace(must(os.ReadFile(g.config)), []byte(firewall(port)), []byte(firewall(port+1)), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		if !alice.WaitLogCount("@gh probe fail", before+2, time.Minute) {
+			t.Fatalf("alice's connects still work after the policy changed:\n%s", alice.vm.log())
+		}
+		r := alice.Wait()
+		if !regexp.MustCompile(`^\++-+$`).MatchString(r.Probes) {
+			t.Errorf("alice's probes %q: want successes, then only failures, on one session", r.Probes)
+		}
+		if len(g.log.Entries("firewall policy changed")) == 0 {
+			t.Errorf("no firewall change logged:\n%s", g.log)
+		}
+		// Her dropped SYNs are not activity either: the idle timeout
+		// ended her session.
+		if !strings.HasPrefix(r.PeerTermReason, "idle timeout") {
+			t.Errorf("alice ended with %q; want the idle timeout (dropped packets do not count)", r.PeerTermReason)
+		}
+	})
+	g.waitIdle(t, 30*time.Second)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -43,6 +43,9 @@ type Result struct {
 	// PeerTermReason is the text of the LCP Terminate-Request the server
 	// sent, if it sent one.
 	PeerTermReason string
+	// Probes are the outcomes of the TCP connects of ClientOptions.Probe,
+	// in order, one character each: '+' connected, '-' did not.
+	Probes string
 	// BytesSent and BytesRcvd are pppd's counters at ip-down.
 	BytesSent, BytesRcvd int
 	// PPPDExit is pppd's exit status (19 authentication failed, 16 hangup,
@@ -154,6 +157,12 @@ func parseResult(log string) Result {
 				r.LocalIP = addr(kv["local"])
 				r.RemoteIP = addr(kv["remote"])
 				r.DNS1, r.DNS2 = addr(kv["dns1"]), addr(kv["dns2"])
+			case "probe":
+				if len(f) > 2 && f[2] == "ok" {
+					r.Probes += "+"
+				} else {
+					r.Probes += "-"
+				}
 			case "down":
 				r.BytesSent = atoi(kv["bytes_sent"], 0)
 				r.BytesRcvd = atoi(kv["bytes_rcvd"], 0)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,9 @@ type Config struct {
 	Requests int // total
 	Parallel int
 	Timeout  time.Duration // per request [2s]
+	// Source, when valid, is the address the workers send from (a second
+	// NAS on 127.0.0.2, say).
+	Source netip.Addr
 }
 
 // Result of a run.
@@ -99,7 +103,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conn, err := net.Dial("udp", cfg.Addr)
+			d := net.Dialer{}
+			if cfg.Source.IsValid() {
+				d.LocalAddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(cfg.Source, 0))
+			}
+			conn, err := d.Dial("udp", cfg.Addr)
 			if err != nil {
 				errs <- err
 				return

@@ -47,6 +47,13 @@
 //     Proxy-State attributes (RFC 2865 section 5.33) and carries a
 //     Message-Authenticator.
 //
+// Before any of this, a source over Config.ClientRate (a token bucket per
+// address, package ratelimit) has its request dropped and counted
+// (Stats.RateLimited), so one NAS's flood cannot take the workers the
+// other NASes need. The check runs on the source address alone, before
+// the Message-Authenticator: a forger able to send with a NAS's address
+// can spend that NAS's budget, never another's.
+//
 // Requests are decided concurrently by worker goroutines
 // (RoutineWorker), started on demand up to MaxInFlight and kept while Serve
 // runs; beyond that new requests are dropped (counted) and the NAS

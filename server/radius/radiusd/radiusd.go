@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc2548"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc3579"
+	"github.com/gatehouse-vpn/gatehouse/server/ratelimit"
 )
 
 // Client is a NAS allowed to send requests.
@@ -53,6 +54,13 @@ type Config struct {
 	// login: off by default, like CHAP-MD5 for PPTP; requests carrying it
 	// are otherwise rejected with a Reply-Message naming the setting.
 	CHAP bool
+	// ClientRate, when above 0, is how many requests a second each source
+	// address may send, in bursts of up to ClientBurst (package
+	// ratelimit): a NAS that floods the server loses its own excess
+	// requests, not the other NASes' logins. Requests over the rate are
+	// dropped before any work (Stats.RateLimited); the NAS retransmits.
+	ClientRate  float64
+	ClientBurst int
 }
 
 // ReplyAttributeNames are the attributes Config.Reply may set.
@@ -63,12 +71,15 @@ type Stats struct {
 	Requests, Accepts, Rejects, StatusServer   uint64
 	UnknownClient, BadMessageAuthenticator     uint64
 	Malformed, Duplicates, Overloaded, Ignored uint64
+	// RateLimited: dropped because the source was over ClientRate.
+	RateLimited uint64
 }
 
 type stats struct {
 	requests, accepts, rejects, statusServer   atomic.Uint64
 	unknownClient, badMessageAuthenticator     atomic.Uint64
 	malformed, duplicates, overloaded, ignored atomic.Uint64
+	rateLimited                                atomic.Uint64
 }
 
 // Server is the RADIUS front door.
@@ -79,6 +90,7 @@ type Server struct {
 	reply lr.Attributes
 	sem   chan struct{}
 	st    stats
+	limit *ratelimit.Limiter // nil: no ClientRate
 
 	// lastWarn rate-limits the warnings a stranger can trigger (unknown
 	// client, bad Message-Authenticator): UnixNano of the last one.
@@ -121,7 +133,8 @@ func New(cfg Config, auth AuthFunc, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, auth: auth, log: log, reply: reply, sem: make(chan struct{}, cfg.MaxInFlight)}
+	s := &Server{cfg: cfg, auth: auth, log: log, reply: reply, sem: make(chan struct{}, cfg.MaxInFlight),
+		limit: ratelimit.New(cfg.ClientRate, cfg.ClientBurst)}
 	s.cache.m = map[cacheKey]*cacheEntry{}
 	return s, nil
 }
@@ -204,6 +217,7 @@ func (s *Server) Stats() Stats {
 		StatusServer: s.st.statusServer.Load(), UnknownClient: s.st.unknownClient.Load(),
 		BadMessageAuthenticator: s.st.badMessageAuthenticator.Load(), Malformed: s.st.malformed.Load(),
 		Duplicates: s.st.duplicates.Load(), Overloaded: s.st.overloaded.Load(), Ignored: s.st.ignored.Load(),
+		RateLimited: s.st.rateLimited.Load(),
 	}
 }
 
@@ -216,8 +230,25 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	defer s.wg.Wait()
 	defer close(jobs)
 	buf := make([]byte, lr.MaxPacketLength)
+	udp, _ := conn.(*net.UDPConn)
 	for {
-		n, addr, err := conn.ReadFrom(buf)
+		// A *net.UDPConn is read without allocating an address per
+		// packet: under a flood this loop is what keeps up, or not.
+		var n int
+		var from netip.AddrPort
+		var to net.Addr
+		var err error
+		if udp != nil {
+			n, from, err = udp.ReadFromUDPAddrPort(buf)
+		} else {
+			var addr net.Addr
+			n, addr, err = conn.ReadFrom(buf)
+			if ua, ok := addr.(*net.UDPAddr); ok {
+				from, to = ua.AddrPort(), ua
+			} else if err == nil {
+				continue
+			}
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
@@ -228,15 +259,19 @@ func (s *Server) Serve(conn net.PacketConn) error {
 			}
 			return err
 		}
-		ua, ok := addr.(*net.UDPAddr)
-		if !ok {
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		// Known sources only: a stranger's packets are dropped (and
+		// counted) by Handle, and get no bucket.
+		if s.limit != nil && s.client(from.Addr()) != nil && !s.limit.Allow(from.Addr(), time.Now()) {
+			s.st.rateLimited.Add(1)
 			continue
 		}
-		from := ua.AddrPort()
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		pkt := make([]byte, n)
 		copy(pkt, buf[:n])
-		j := job{pkt: pkt, from: from, to: ua}
+		if to == nil {
+			to = net.UDPAddrFromAddrPort(from)
+		}
+		j := job{pkt: pkt, from: from, to: to}
 		select {
 		case jobs <- j: // an idle worker takes it
 			continue
