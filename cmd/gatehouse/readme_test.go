@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -48,5 +49,33 @@ func TestREADMESnippets(t *testing.T) {
 		if code, _, stderr := gh(t, "", "policy", "explain", m[1]); code != 0 {
 			t.Errorf("policy explain %q: exit %d %s", m[1], code, stderr)
 		}
+	}
+}
+
+// TestREADMECommands: every gatehouse command line in the README's sh
+// blocks names sub-commands and flags that exist.
+func TestREADMECommands(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := newRootCmd(strings.NewReader(""), io.Discard, io.Discard)
+	lineRE := regexp.MustCompile(`(?:^|\| |sudo )(?:bin/)?gatehouse (.*)$`)
+	checked := 0
+	for _, block := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(string(data), -1) {
+		text := strings.ReplaceAll(block[1], "\\\n", " ")
+		for _, line := range strings.Split(text, "\n") {
+			m := lineRE.FindStringSubmatch(strings.TrimSpace(line))
+			if m == nil {
+				continue
+			}
+			checked++
+			if problem := troubleshootingCheckCommand(root, "gatehouse "+m[1]); problem != "" {
+				t.Errorf("README: %s: %s", strings.TrimSpace(line), problem)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d gatehouse command lines found in the README's sh blocks", checked)
 	}
 }

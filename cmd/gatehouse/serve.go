@@ -230,6 +230,13 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			log.Info("admin socket started", slog.String("path", cfg.Admin.Socket), slog.String("mode", cfg.Admin.SocketMode.String()))
 		}
 	}
+	if cfg.RADIUSDAE.Enabled {
+		stopDAE, err := startDAE(ctx, cfg, &current, pptp, log)
+		if err != nil {
+			return err
+		}
+		defer stopDAE()
+	}
 	if cfg.RADIUSServer.Enabled {
 		stopRADIUS, err := startRADIUSServer(ctx, cfg, g, log)
 		if err != nil {

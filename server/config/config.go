@@ -28,6 +28,8 @@ type Config struct {
 	RADIUSAccounting RADIUSAccounting `yaml:"radius_accounting"`
 	// Lockout refuses a user name after repeated failed logins.
 	Lockout Lockout `yaml:"lockout"`
+	// RADIUSDAE lets RADIUS servers end or change PPTP sessions (RFC 5176).
+	RADIUSDAE RADIUSDAE `yaml:"radius_dae"`
 
 	// File is the name the configuration was loaded under; Dir is the
 	// directory relative paths were resolved against.
@@ -383,6 +385,23 @@ type Lockout struct {
 	Threshold int           `yaml:"threshold" min:"0"`
 	Window    time.Duration `yaml:"window" min:"1s"`
 	Duration  time.Duration `yaml:"duration" min:"1s"`
+}
+
+// RADIUSDAE is the Dynamic Authorization Server of RFC 5176: Disconnect-
+// and CoA-Requests from the RADIUS servers in Clients end or change
+// running PPTP sessions.
+type RADIUSDAE struct {
+	Enabled bool           `yaml:"enabled"`
+	Listen  netip.AddrPort `yaml:"listen"`
+	// Clients are the RADIUS servers allowed to send requests.
+	Clients []RADIUSClient `yaml:"clients"`
+	// RequireMessageAuthenticator drops requests without one.
+	RequireMessageAuthenticator bool `yaml:"require_message_authenticator"`
+	// RequireEventTimestamp drops requests without an Event-Timestamp;
+	// ReplayWindow is how far one may be from the gateway's clock, and
+	// how long answers are kept for retransmissions.
+	RequireEventTimestamp bool          `yaml:"require_event_timestamp"`
+	ReplayWindow          time.Duration `yaml:"replay_window" min:"1s"`
 }
 
 // RADIUSClient is a NAS allowed to send requests.

@@ -70,6 +70,11 @@ func Default() *Config {
 			DeadAfter:     3,
 			NASIdentifier: "gatehouse",
 		},
+		RADIUSDAE: RADIUSDAE{
+			Listen:                      netip.MustParseAddrPort("0.0.0.0:3799"),
+			RequireMessageAuthenticator: true,
+			ReplayWindow:                5 * time.Minute,
+		},
 		Lockout: Lockout{
 			Threshold: 10,
 			Window:    15 * time.Minute,

@@ -291,10 +291,24 @@ func (c *call) applyAttributes(attrs map[string][]string) {
 	if v := attrs["Session-Timeout"]; len(v) > 0 {
 		if secs, err := strconv.ParseUint(v[0], 10, 32); err == nil && secs > 0 {
 			d := time.Duration(secs) * time.Second
-			c.auth.timer = time.AfterFunc(d, func() { c.s.Close("session timeout: " + d.String() + " (Session-Timeout)") })
+			c.setSessionTimeoutLocked(d)
 			c.log.Info("session timeout", slog.Duration("after", d))
 		}
 	}
+}
+
+// setSessionTimeout ends the session d from now, replacing any timer.
+func (c *call) setSessionTimeout(d time.Duration) {
+	c.auth.Lock()
+	defer c.auth.Unlock()
+	c.setSessionTimeoutLocked(d)
+}
+
+func (c *call) setSessionTimeoutLocked(d time.Duration) {
+	if c.auth.timer != nil {
+		c.auth.timer.Stop()
+	}
+	c.auth.timer = time.AfterFunc(d, func() { c.s.Close("session timeout: " + d.String() + " (Session-Timeout)") })
 }
 
 func (c *call) stopSessionTimer() {

@@ -506,32 +506,41 @@ func (g *Gateway) awaitEstablished(c *call) (ended func(string, session.Info)) {
 
 // watchIdle ends the session once it has sent no IP packet that counts as
 // activity (isActivity: multicast and broadcast do not, nor packets the
-// firewall drops) for its idle timeout, or returns when the session ends;
-// without a timeout it returns at once.
+// firewall drops) for its idle timeout, or returns when the session ends.
 func (g *Gateway) watchIdle(c *call) {
-	idle := g.cfg.IdleTimeout
-	c.auth.Lock()
-	if c.auth.idle > 0 {
-		idle = c.auth.idle
+	idleOf := func() time.Duration {
+		c.auth.Lock()
+		defer c.auth.Unlock()
+		if c.auth.idle > 0 {
+			return c.auth.idle
+		}
+		return g.cfg.IdleTimeout
 	}
-	c.auth.Unlock()
-	if idle <= 0 {
-		return
+	// A CoA-Request (Change) may set or change the timeout later, so
+	// the watch runs for every session; without one it looks every 5 s.
+	every := func(idle time.Duration) time.Duration {
+		if idle <= 0 {
+			return 5 * time.Second
+		}
+		return min(max(idle/4, 100*time.Millisecond), 5*time.Second)
 	}
-	tick := time.NewTicker(min(max(idle/4, 100*time.Millisecond), 5*time.Second))
-	defer tick.Stop()
+	idle := idleOf()
+	t := time.NewTimer(every(idle))
+	defer t.Stop()
 	last, since := c.active.Load(), time.Now()
 	for {
 		select {
 		case <-c.s.Done():
 			return
-		case now := <-tick.C:
+		case now := <-t.C:
+			idle = idleOf()
 			if n := c.active.Load(); n != last {
 				last, since = n, now
-			} else if now.Sub(since) >= idle {
+			} else if idle > 0 && now.Sub(since) >= idle {
 				c.s.Close(fmt.Sprintf("idle timeout: no packet from the client for %s", idle))
 				return
 			}
+			t.Reset(every(idle))
 		}
 	}
 }

@@ -992,3 +992,37 @@ func TestGREBlocked(t *testing.T) {
 	}
 	ok.stop(t)
 }
+
+// TestChange: what a CoA-Request asks (a firewall policy, a session
+// timeout) applies to a running session at once.
+func TestChange(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	gw := startGateway(t)
+	cl := dialCall(t, "alice", "correct horse")
+	cl.pc.Start()
+	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	id := gw.g.Sessions()[0].ID
+	if err := gw.g.Change("no-such-id", Change{IdleTimeout: time.Second}); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("Change of an unknown id: %v", err)
+	}
+	none := &firewall.Policy{Name: "none", Rules: []firewall.Rule{{Action: firewall.Drop}}}
+	if err := gw.g.Change(id, Change{Filter: none, FilterSource: "none (CoA Filter-Id)"}); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := cl.pc.Addresses()
+	cl.pc.SendIP(ipv4UDP(addr, netip.MustParseAddr("192.0.2.9"), "dropped"))
+	waitFor(t, "the new policy drops the packet", 3*time.Second, func() bool { return gw.g.Stats().FirewallDenied == 1 })
+	if err := gw.g.Change(id, Change{SessionTimeout: 300 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "session timeout", 5*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
+	gw.stop(t)
+	l := gw.logs.String()
+	for _, want := range []string{`"msg":"session changed"`, `"firewall":"none (CoA Filter-Id)"`, `"cause":"session timeout: 300ms (Session-Timeout)"`} {
+		if !strings.Contains(l, want) {
+			t.Errorf("log lacks %s:\n%s", want, l)
+		}
+	}
+}

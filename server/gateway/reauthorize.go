@@ -1,11 +1,15 @@
 package gateway
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/server/firewall"
 )
 
 // CauseRevoked begins the cause of a session that Reauthorize ended
@@ -105,4 +109,44 @@ func (c *call) reauthorize(fn func(res *authpolicy.Result) (Authorization, error
 		c.log.Info("firewall policy changed", slog.String("user", res.User), slog.String("firewall", a.FilterSource))
 	}
 	return false, changed, nil
+}
+
+// Change is what a RADIUS CoA-Request (RFC 5176) asks of a running
+// session; a zero field leaves that part as it is.
+type Change struct {
+	// Filter, when FilterSource is set, is the session's new firewall
+	// policy (nil allows everything).
+	Filter       *firewall.Policy
+	FilterSource string
+	// SessionTimeout ends the session that long from now, replacing any
+	// timeout it had; IdleTimeout replaces its idle timeout.
+	SessionTimeout, IdleTimeout time.Duration
+}
+
+// Change applies ch to session id at once.
+func (g *Gateway) Change(id string, ch Change) error {
+	c := g.lookupSession(id)
+	if c == nil {
+		return fmt.Errorf("session %q: %w", id, ErrNoSession)
+	}
+	attrs := []slog.Attr{slog.String("user", c.s.Info().User)}
+	if ch.FilterSource != "" {
+		c.filter.Store(ch.Filter)
+		c.auth.Lock()
+		c.auth.filterSource = ch.FilterSource
+		c.auth.Unlock()
+		attrs = append(attrs, slog.String("firewall", ch.FilterSource))
+	}
+	if ch.SessionTimeout > 0 {
+		c.setSessionTimeout(ch.SessionTimeout)
+		attrs = append(attrs, slog.Duration("session_timeout", ch.SessionTimeout))
+	}
+	if ch.IdleTimeout > 0 {
+		c.auth.Lock()
+		c.auth.idle = ch.IdleTimeout
+		c.auth.Unlock()
+		attrs = append(attrs, slog.Duration("idle_timeout", ch.IdleTimeout))
+	}
+	c.log.LogAttrs(context.Background(), slog.LevelInfo, "session changed", attrs...)
+	return nil
 }

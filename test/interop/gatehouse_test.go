@@ -1043,7 +1043,11 @@ func TestGatehouseMPPELoss(t *testing.T) {
 //     firewall policy; the operator changes that policy and reloads: her
 //     next connects fail, on the same session;
 //   - carol sends nothing but multicast (mDNS-like ICMP to 224.0.0.251
-//     every 100 ms): the idle timeout ends her session anyway.
+//     every 100 ms): the idle timeout ends her session anyway;
+//   - FreeRADIUS's radclient sends RFC 5176 requests: a CoA-Request with
+//     Filter-Id puts dan behind a closed policy (his connects fail), a
+//     Disconnect-Request ends his session; one for no session is NAKed
+//     with Session-Context-Not-Found.
 func TestGatehouseRevocation(t *testing.T) {
 	tp := Up(t, "revoke")
 	const port = 8080
@@ -1069,11 +1073,21 @@ func TestGatehouseRevocation(t *testing.T) {
   policies:
     web: [{action: allow, proto: tcp, to: %s/32, ports: "%d"}]
     all: [{action: allow}]
+    closed: [{action: drop}]
   groups: {staff: web}
   default_policy: all
 `, tp.LanHostIP, p)
 	}
-	g := startGatehouse(t, tp, gatehouseOptions{PPTP: "  idle_timeout: 8s", Extra: firewall(port)})
+	daeSecret := filepath.Join(t.TempDir(), "dae.secret")
+	if err := os.WriteFile(daeSecret, []byte("dae-secret-0x5176\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dae := fmt.Sprintf(`radius_dae:
+  enabled: true
+  listen: 127.0.0.1:3799
+  clients: [{prefix: 127.0.0.0/8, secret_file: %q}]
+`, daeSecret)
+	g := startGatehouse(t, tp, gatehouseOptions{PPTP: "  idle_timeout: 15s", Extra: firewall(port) + dae})
 	gh := func(args ...string) {
 		t.Helper()
 		cmd := exec.Command(g.bin, append(args, "--config", g.config)...)
@@ -1083,6 +1097,7 @@ func TestGatehouseRevocation(t *testing.T) {
 		}
 	}
 	gh("user", "add", "carol", "--password-stdin")
+	gh("user", "add", "dan", "--password-stdin")
 	gh("group", "add", "staff")
 	gh("group", "member", "add", "staff", "alice")
 
@@ -1090,13 +1105,14 @@ func TestGatehouseRevocation(t *testing.T) {
 	alice := tp.StartClient(t, ClientOptions{Name: "alice", User: "alice", Password: alicePassword, Probe: probe, Hold: 3 * time.Minute})
 	bob := tp.StartClient(t, ClientOptions{Name: "bob", User: "bob", Password: bobPassword, Probe: probe, Hold: 3 * time.Minute})
 	carol := tp.StartClient(t, ClientOptions{Name: "carol", User: "carol", Password: "carols-Passw0rd", Multicast: true, Hold: 2 * time.Minute})
-	for _, c := range []*Client{alice, bob, carol} {
+	dan := tp.StartClient(t, ClientOptions{Name: "dan", User: "dan", Password: "carols-Passw0rd", Probe: probe, Hold: 3 * time.Minute})
+	for _, c := range []*Client{alice, bob, carol, dan} {
 		if !c.WaitUp(3 * time.Minute) {
 			r := c.Wait()
 			t.Fatalf("%s did not come up: %s\n%s", c.Name, r, r.Log)
 		}
 	}
-	for _, c := range []*Client{alice, bob} {
+	for _, c := range []*Client{alice, bob, dan} {
 		if !c.WaitLog("@gh probe ok", time.Minute) {
 			t.Fatalf("%s: no TCP connect to %s got through before any change:\n%s", c.Name, probe, c.vm.log())
 		}
@@ -1123,6 +1139,41 @@ func TestGatehouseRevocation(t *testing.T) {
 		t.Logf("bob's link went down %.1fs after the disable (the gateway polls the store every second)", took.Seconds())
 		if e := g.log.Entries("pptp session revoked"); len(e) != 1 || !strings.Contains(fmt.Sprint(e[0]), "disabled") {
 			t.Errorf("revocation log entries: %v", e)
+		}
+	})
+
+	t.Run("RFC 5176 with radclient", func(t *testing.T) {
+		radclient := func(code, attrs string) string {
+			t.Helper()
+			cmd := tp.Exec(tp.GatewayNS, "radclient", "-x", "-r", "1", "-t", "3", "127.0.0.1:3799", code, "dae-secret-0x5176")
+			cmd.Stdin = strings.NewReader(attrs + ", Message-Authenticator = 0x00\n")
+			out, _ := cmd.CombinedOutput() // exit 1 on a NAK
+			return string(out)
+		}
+		var his []adminSession
+		g.get(t, "/v1/sessions?user=dan", &his)
+		if len(his) != 1 {
+			t.Fatalf("/v1/sessions?user=dan: %+v", his)
+		}
+		if out := radclient("disconnect", `Acct-Session-Id = "no-such-session"`); !strings.Contains(out, "Received Disconnect-NAK") || !strings.Contains(out, "Session-Context-Not-Found") {
+			t.Errorf("Disconnect-Request for no session:\n%s", out)
+		}
+		fails := strings.Count(dan.vm.log(), "@gh probe fail")
+		if out := radclient("coa", `User-Name = "dan", Filter-Id = "closed"`); !strings.Contains(out, "Received CoA-ACK") {
+			t.Fatalf("CoA-Request Filter-Id closed:\n%s", out)
+		}
+		if !dan.WaitLogCount("@gh probe fail", fails+1, 30*time.Second) {
+			t.Fatalf("dan's connects still work behind the closed policy:\n%s", dan.vm.log())
+		}
+		if out := radclient("disconnect", fmt.Sprintf("Acct-Session-Id = %q", his[0].ID)); !strings.Contains(out, "Received Disconnect-ACK") {
+			t.Fatalf("Disconnect-Request:\n%s", out)
+		}
+		r := dan.Wait()
+		if r.Disconnect != "peer" || !strings.HasPrefix(r.PeerTermReason, "killed by the operator") {
+			t.Errorf("dan after the Disconnect-Request: %s (Terminate-Request %q)\n%s", r, r.PeerTermReason, r.Log)
+		}
+		if !regexp.MustCompile(`^\++-+$`).MatchString(r.Probes) {
+			t.Errorf("dan's probes %q: want successes, then failures after the CoA, on one session", r.Probes)
 		}
 	})
 
