@@ -84,13 +84,32 @@ type adminError struct {
 // into out (nil: ignore it). An answer other than 2xx is an error carrying
 // the listener's message.
 func (f *adminFlags) do(ctx context.Context, method, path string, out any) error {
-	t, err := f.target()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := f.request(ctx, method, path)
 	if err != nil {
 		return err
 	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	return nil
+}
+
+// request sends method path to the admin listener and returns the 2xx
+// answer, whose body the caller reads and closes; an answer other than 2xx
+// is an error carrying the listener's message. ctx bounds the whole
+// exchange, body included.
+func (f *adminFlags) request(ctx context.Context, method, path string) (*http.Response, error) {
+	t, err := f.target()
+	if err != nil {
+		return nil, err
+	}
 	addr := t.addr
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	client := http.DefaultClient
 	host := addr
 	if t.unix {
@@ -104,30 +123,24 @@ func (f *adminFlags) do(ctx context.Context, method, path string, out any) error
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+host+path, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if t.token != "" {
 		req.Header.Set("Authorization", "Bearer "+t.token)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("is the gateway running? %w", err)
+		return nil, fmt.Errorf("is the gateway running? %w", err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
 		var e adminError
 		if json.NewDecoder(resp.Body).Decode(&e) == nil && e.Error != "" {
-			return errors.New(e.Error)
+			return nil, errors.New(e.Error)
 		}
-		return fmt.Errorf("admin listener %s answered %s", addr, resp.Status)
+		return nil, fmt.Errorf("admin listener %s answered %s", addr, resp.Status)
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("admin listener %s: %w", addr, err)
-	}
-	return nil
+	return resp, nil
 }
 
 // writeError answers an admin API request with status and the error as

@@ -89,7 +89,7 @@ func (h daeHandler) CoA(_ context.Context, r *dae.Request) error {
 }
 
 // startDAE runs radius_dae on its listen address for the PPTP front door.
-func startDAE(ctx context.Context, cfg *config.Config, current *atomic.Pointer[running], pptp *pptpFront, log *slog.Logger) (stop func(), err error) {
+func startDAE(ctx context.Context, cfg *config.Config, current *atomic.Pointer[running], pptp *pptpFront, m *metrics, log *slog.Logger) (stop func(), err error) {
 	dc := cfg.RADIUSDAE
 	if pptp == nil {
 		return nil, errors.New("radius_dae: it ends and changes PPTP sessions, and pptp is not enabled")
@@ -123,6 +123,9 @@ func startDAE(ctx context.Context, cfg *config.Config, current *atomic.Pointer[r
 	})
 	if err != nil {
 		return nil, fmt.Errorf("radius_dae: %w", err)
+	}
+	if m != nil {
+		m.dae.Store(srv)
 	}
 	var lc net.ListenConfig
 	conn, err := lc.ListenPacket(ctx, "udp", dc.Listen.String())

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
+	"github.com/gatehouse-vpn/gatehouse/server/events"
 	"github.com/gatehouse-vpn/gatehouse/server/gateway"
 	"github.com/gatehouse-vpn/gatehouse/server/lockout"
 	"github.com/gatehouse-vpn/gatehouse/server/store"
@@ -18,10 +20,12 @@ import (
 // lockout, then the policy engine of the current configuration; the
 // metrics see each decision. It lives as long as serve, across reloads.
 type gate struct {
-	current *atomic.Pointer[running]
-	metrics *metrics
-	lockout *lockout.Tracker
-	log     *slog.Logger
+	current   *atomic.Pointer[running]
+	metrics   *metrics
+	lockout   *lockout.Tracker
+	events    *eventLog  // nil: none
+	rechecker *rechecker // nil without PPTP
+	log       *slog.Logger
 }
 
 // lockoutSettings is the lockout section as server/lockout wants it.
@@ -39,10 +43,13 @@ func (g *gate) authenticate(ctx context.Context, frontDoor, service string, cred
 	if locked, until := g.lockout.Check(name, start); locked {
 		res := lockedOut(service, name, cred.Kind, until)
 		g.metrics.login(frontDoor, service, res, nil, time.Since(start))
+		g.events.login(ctx, frontDoor, service, cred, res, nil, time.Since(start))
 		return res, nil
 	}
 	res, err := run.engine.Authenticate(ctx, service, cred)
-	g.metrics.login(frontDoor, service, res, err, time.Since(start))
+	took := time.Since(start)
+	g.metrics.login(frontDoor, service, res, err, took)
+	g.events.login(ctx, frontDoor, service, cred, res, err, took)
 	if err != nil || res == nil {
 		return res, err
 	}
@@ -52,9 +59,17 @@ func (g *gate) authenticate(ctx context.Context, frontDoor, service string, cred
 	case wrongSecret(res):
 		if locked, until := g.lockout.Failed(name, time.Now()); locked {
 			s := g.lockout.Settings()
-			g.log.Warn("user locked out", slog.String("user", name), slog.String("front_door", frontDoor),
-				slog.String("client", cred.CallingStation), slog.Int("failures", s.Threshold),
-				slog.Duration("window", s.Window), slog.Time("until", until))
+			ev := events.Event{Kind: events.KindLockout, FrontDoor: frontDoor, Service: service, User: name,
+				Reason:  fmt.Sprintf("%d failed logins within %s", s.Threshold, s.Window),
+				Message: "refused until " + until.UTC().Format(time.RFC3339) + " (gatehouse user unlock " + name + ")"}
+			if a, err := netip.ParseAddr(cred.CallingStation); err == nil {
+				ev.Client = a
+			}
+			if g.events != nil {
+				g.events.recordAndLog(ev)
+			} else {
+				ev.Log(ctx, g.log)
+			}
 		}
 	}
 	return res, nil
@@ -176,7 +191,7 @@ func (r *rechecker) check(ctx context.Context, why string) gateway.ReauthorizeRe
 // (a user disabled, deleted, given other VPN access or groups, by the CLI
 // in another process) re-checks the sessions; an operator's unlock
 // reloads the lockouts.
-func watchStore(ctx context.Context, st *store.Store, rc *rechecker, lo *lockout.Tracker, log *slog.Logger) {
+func watchStore(ctx context.Context, st *store.Store, rc *rechecker, lo *lockout.Tracker, ev *eventLog, log *slog.Logger) {
 	last, err := st.Revisions(ctx)
 	if err != nil {
 		log.Warn("cannot read the store's revisions; CLI changes apply to running sessions only on reload", slog.Any("err", err))
@@ -197,11 +212,22 @@ func watchStore(ctx context.Context, st *store.Store, rc *rechecker, lo *lockout
 			rc.request("store")
 		}
 		if now.Lockouts != last.Lockouts {
+			t := time.Now()
+			before := lo.Locked(t)
 			if err := lo.Load(ctx); err != nil {
 				log.Warn("cannot reload the lockouts", slog.Any("err", err))
 				continue
 			}
 			log.Info("lockouts reloaded: an operator unlocked a user")
+			still := map[string]bool{}
+			for _, l := range lo.Locked(t) {
+				still[l.Name] = true
+			}
+			for _, l := range before {
+				if !still[l.Name] {
+					ev.recordAndLog(events.Event{Kind: events.KindUnlock, User: l.Name, Message: "gatehouse user unlock"})
+				}
+			}
 		}
 		last = now
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/plugins/host"
 	"github.com/gatehouse-vpn/gatehouse/server/lockout"
+	"github.com/gatehouse-vpn/gatehouse/server/radius/dae"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/radiusd"
 )
 
@@ -32,6 +33,7 @@ type metrics struct {
 	current *atomic.Pointer[running]
 	pptp    atomic.Pointer[pptpFront]
 	radius  atomic.Pointer[radiusd.Server]
+	dae     atomic.Pointer[dae.Server]
 	// Set before the admin listener starts.
 	lockout   *lockout.Tracker
 	rechecker *rechecker
@@ -143,13 +145,14 @@ var (
 	descLockouts       = prometheus.NewDesc("gatehouse_lockouts_total", "User names locked out after lockout.threshold failed logins.", nil, nil)
 	descLockedOut      = prometheus.NewDesc("gatehouse_logins_locked_out_total", "Logins refused because the user name was locked out.", nil, nil)
 	descLockedNow      = prometheus.NewDesc("gatehouse_users_locked_out", "User names locked out now.", nil, nil)
+	descDAE            = prometheus.NewDesc("gatehouse_radius_dae_requests_total", "RFC 5176 requests to radius_dae, by outcome (disconnect_ack, disconnect_nak, coa_ack, coa_nak, duplicate, handler_error, and the drops: unknown_client, malformed, unsupported_code, bad_authenticator, missing_message_authenticator, bad_message_authenticator, missing_event_timestamp, stale_event_timestamp, overloaded).", []string{"outcome"}, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPluginUp, descPluginRestarts, descPluginWaited, descPluginRefused, descSessions,
 		descPoolInUse, descPoolFree, descGREPackets, descGREBytes, descTUNPackets, descTUNBytes, descGRESendErrors, descDropped, descRADIUS,
-		descGREBlocked, descCallsLimited, descRevoked, descLockouts, descLockedOut, descLockedNow} {
+		descGREBlocked, descCallsLimited, descRevoked, descLockouts, descLockedOut, descLockedNow, descDAE} {
 		ch <- d
 	}
 }
@@ -204,6 +207,19 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			"rate_limited": st.RateLimited,
 		} {
 			counter(descRADIUS, v, outcome)
+		}
+	}
+	if s := m.dae.Load(); s != nil {
+		st := s.Stats()
+		for outcome, v := range map[string]uint64{
+			"disconnect_ack": st.DisconnectACKs, "disconnect_nak": st.DisconnectNAKs, "coa_ack": st.CoAACKs, "coa_nak": st.CoANAKs,
+			"duplicate": st.Duplicates, "handler_error": st.HandlerErrors, "unknown_client": st.UnknownClient,
+			"malformed": st.Malformed, "unsupported_code": st.UnsupportedCode, "bad_authenticator": st.BadAuthenticator,
+			"missing_message_authenticator": st.MissingMessageAuthenticator, "bad_message_authenticator": st.BadMessageAuthenticator,
+			"missing_event_timestamp": st.MissingEventTimestamp, "stale_event_timestamp": st.StaleEventTimestamp,
+			"overloaded": st.Overloaded,
+		} {
+			counter(descDAE, v, outcome)
 		}
 	}
 	if r := m.rechecker; r != nil {

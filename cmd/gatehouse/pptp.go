@@ -204,7 +204,7 @@ func startPPTP(ctx context.Context, g *gate, log *slog.Logger) (*pptpFront, erro
 		CallBurst:           cfg.CallBurst,
 		Auth:                pptpAuth{g},
 		Authorize:           authorize(current),
-		SessionUp:           accounting(accountant),
+		SessionUp:           g.events.sessions(func() string { return current.Load().cfg.PPTP.Service }, accounting(accountant)),
 		TUN:                 dev,
 		Log:                 log.With(slog.String("front_door", "pptp")),
 	})

@@ -54,7 +54,7 @@ Everything is configured in one YAML file; see examples/reference.yaml.`,
 			root.AddCommand(c)
 		}
 	}
-	add(groupGateway, newServeCmd(), newSessionsCmd(), newPluginCmd())
+	add(groupGateway, newServeCmd(), newSessionsCmd(), newLogsCmd(), newPluginCmd())
 	add(groupPolicy, newConfigCmd(), newPolicyCmd())
 	add(groupUsers, newUserCmd(), newGroupCmd(), newTokenCmd())
 	root.AddCommand(newVersionCmd())

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,9 +23,11 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/server/access"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
+	"github.com/gatehouse-vpn/gatehouse/server/events"
 	"github.com/gatehouse-vpn/gatehouse/server/firewall"
 	"github.com/gatehouse-vpn/gatehouse/server/gateway"
 	"github.com/gatehouse-vpn/gatehouse/server/lockout"
+	"github.com/gatehouse-vpn/gatehouse/server/logfile"
 )
 
 func newServeCmd() *cobra.Command {
@@ -113,24 +116,69 @@ func start(ctx context.Context, cfg *config.Config, policies map[string]*authpol
 	}, nil
 }
 
-func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, func(), error) {
-	w, closeFn := stderr, func() {}
+// logOutput is where the log goes: standard error or log.file (rotated
+// by size, or reopened on SIGUSR1 for logrotate), and the local syslog
+// with log.syslog.
+type logOutput struct {
+	file   *logfile.File   // nil: standard error
+	syslog *logfile.Syslog // nil: off
+}
+
+// reopen is SIGUSR1's: a file logrotate moved away is reopened.
+func (o *logOutput) reopen() error {
+	if o.file == nil {
+		return nil
+	}
+	return o.file.Reopen()
+}
+
+func (o *logOutput) close() {
+	if o.syslog != nil {
+		o.syslog.Close()
+	}
+	if o.file != nil {
+		o.file.Close()
+	}
+}
+
+func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, *logOutput, error) {
+	out := &logOutput{}
+	var w io.Writer = stderr
 	if cfg.Log.File != "" {
-		f, err := os.OpenFile(cfg.Log.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return nil, nil, fmt.Errorf("log file: %w", err)
+		// The state directory, the default home of the file, is made
+		// here, before anything can be logged.
+		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("state directory: %w", err)
 		}
-		w, closeFn = f, func() { f.Close() }
+		if err := os.MkdirAll(filepath.Dir(cfg.Log.File), 0o750); err != nil {
+			return nil, nil, fmt.Errorf("log.file: %w", err)
+		}
+		f, err := logfile.Open(cfg.Log.File, logfile.Options{MaxSize: int64(cfg.Log.MaxSize), MaxFiles: cfg.Log.MaxFiles, Errors: stderr})
+		if err != nil {
+			return nil, nil, fmt.Errorf("log.file: %w", err)
+		}
+		out.file, w = f, f
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	format := logfile.JSON
 	if cfg.Log.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts)), closeFn, nil
+		h, format = slog.NewTextHandler(w, opts), logfile.Text
 	}
-	return slog.New(slog.NewJSONHandler(w, opts)), closeFn, nil
+	if cfg.Log.Syslog {
+		sl, err := logfile.DialSyslog(logfile.SyslogOptions{Tag: cfg.Log.SyslogTag, Errors: stderr})
+		if err != nil {
+			out.close()
+			return nil, nil, fmt.Errorf("log.syslog: %w", err)
+		}
+		out.syslog = sl
+		h = slog.NewMultiHandler(h, sl.Handler(format, opts))
+	}
+	return slog.New(h), out, nil
 }
 
 func serve(ctx context.Context, path string, stderr io.Writer) error {
@@ -138,11 +186,14 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log, closeLog, err := newLogger(cfg, stderr)
+	log, logOut, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
 	}
-	defer closeLog()
+	defer logOut.close()
+	index := openEventIndex(cfg.Log, log)
+	defer index.Close() // after the front doors (deferred later, run earlier) recorded their last events
+	ev := newEventLog(index, log)
 	gw, err := start(ctx, cfg, policies, log)
 	if err != nil {
 		return err
@@ -169,7 +220,8 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	}
 	background.Add(1)
 	go func() { defer background.Done(); lo.Run(bg, time.Minute) }()
-	g := &gate{current: &current, metrics: m, lockout: lo, log: log}
+	g := &gate{current: &current, metrics: m, lockout: lo, events: ev, log: log}
+	ev.plugins(gw.backends.host)
 	m.lockout = lo
 
 	var pptp *pptpFront
@@ -181,6 +233,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			return err
 		}
 		rc = newRechecker(&current, pptp, log)
+		g.rechecker = rc
 		m.rechecker = rc
 		background.Add(1)
 		go func() { defer background.Done(); rc.run(bg) }()
@@ -195,7 +248,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 
 	var admins []*http.Server
 	if cfg.Admin.Listen.IsValid() || cfg.Admin.Socket != "" {
-		handler := adminHandler(&current, pptp, m)
+		handler := adminHandler(&current, pptp, m, index)
 		serveAdmin := func(ln net.Listener, h http.Handler) {
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 			admins = append(admins, srv)
@@ -231,7 +284,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		}
 	}
 	if cfg.RADIUSDAE.Enabled {
-		stopDAE, err := startDAE(ctx, cfg, &current, pptp, log)
+		stopDAE, err := startDAE(ctx, cfg, &current, pptp, m, log)
 		if err != nil {
 			return err
 		}
@@ -245,7 +298,9 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		defer stopRADIUS()
 	}
 	background.Add(1)
-	go func() { defer background.Done(); watchStore(bg, st, rc, lo, log) }()
+	go func() { defer background.Done(); watchStore(bg, st, rc, lo, ev, log) }()
+	ev.record(events.Event{Kind: events.KindGatewayStart, Message: "version " + Version + ", config " + path})
+	defer ev.record(events.Event{Kind: events.KindGatewayStop})
 	log.Info("gateway started",
 		slog.String("config", path), slog.String("state_dir", cfg.StateDir),
 		slog.Any("services", cfg.Services.Keys()), slog.String("version", Version))
@@ -253,6 +308,9 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	var pptpDone <-chan error
 	if pptp != nil {
 		pptpDone = pptp.done
@@ -271,12 +329,18 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			}
 			log.Info("gateway stopped", slog.String("cause", "signal"))
 			return nil
+		case <-usr1:
+			if err := logOut.reopen(); err != nil {
+				log.Warn("log file not reopened (SIGUSR1); writing on to the old one", slog.Any("err", err))
+			}
 		case <-hup:
 			next, err := reload(ctx, path, log)
 			if err != nil {
 				log.Error("reload refused; the running configuration stays", slog.String("config", path), slog.String("err", err.Error()))
+				ev.record(events.Event{Kind: events.KindConfigError, Reason: err.Error(), Message: path})
 				continue
 			}
+			ev.plugins(next.backends.host)
 			m.observe(next)
 			old := current.Swap(next)
 			old.backends.close()
@@ -286,6 +350,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 				log.Warn("pptp settings changed: restart gatehouse to apply them; the running front door keeps the ones it started with (service, access and firewall changes apply now)")
 			}
 			log.Info("configuration reloaded", slog.String("config", path), slog.Any("services", next.cfg.Services.Keys()))
+			ev.record(events.Event{Kind: events.KindReload, Message: path})
 		}
 	}
 }
@@ -319,8 +384,9 @@ func listenUnix(path string, mode os.FileMode) (net.Listener, error) {
 }
 
 // adminHandler serves the local admin API: health and the loaded services.
-func adminHandler(current *atomic.Pointer[running], pptp *pptpFront, m *metrics) http.Handler {
+func adminHandler(current *atomic.Pointer[running], pptp *pptpFront, m *metrics, index *events.Index) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /v1/events", eventsHandler(index))
 	if m != nil {
 		mux.Handle("GET /metrics", m.handler())
 	}

@@ -137,7 +137,8 @@ type Host struct {
 	log *slog.Logger
 	wg  sync.WaitGroup // one per RoutineSupervise
 
-	onCall atomic.Pointer[func(CallStat)]
+	onCall  atomic.Pointer[func(CallStat)]
+	onEvent atomic.Pointer[func(Event)]
 
 	plugins struct {
 		sync.Mutex
@@ -220,6 +221,7 @@ func (h *Host) Start(ctx context.Context, specs ...Spec) error {
 			}
 			p.log.Info("plugin started", slog.Int("pid", c.pid), slog.String("version", c.desc.Version),
 				slog.String("capabilities", c.info.Capabilities.String()))
+			h.event(Event{Plugin: p.spec.Name, Kind: EventStart, PID: c.pid})
 			go p.RoutineSupervise(c)
 		})
 	}
@@ -244,6 +246,43 @@ func (h *Host) OnCall(f func(CallStat)) {
 		return
 	}
 	h.onCall.Store(&f)
+}
+
+// EventKind says what happened to a plugin process.
+type EventKind uint8
+
+const (
+	// EventStart: the process started and answered.
+	EventStart EventKind = iota + 1
+	// EventExit: the process died or stopped answering (Reason says
+	// why); the host restarts it unless it was refused for good.
+	EventExit
+	// EventRestart: a new process replaced the one that exited.
+	EventRestart
+)
+
+// Event is a change in a plugin process's life, for the gateway's events.
+type Event struct {
+	Plugin string // the back-end's name
+	Kind   EventKind
+	PID    int
+	Reason string // EventExit: why
+}
+
+// OnEvent has f called for every start, exit and restart of a plugin
+// process, from the supervising goroutine: f must be quick. Nil stops it.
+func (h *Host) OnEvent(f func(Event)) {
+	if f == nil {
+		h.onEvent.Store(nil)
+		return
+	}
+	h.onEvent.Store(&f)
+}
+
+func (h *Host) event(e Event) {
+	if f := h.onEvent.Load(); f != nil {
+		(*f)(e)
+	}
 }
 
 // Backend returns the back-end of the plugin started under name. The

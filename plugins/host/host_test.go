@@ -112,6 +112,8 @@ func TestAcceptAndReject(t *testing.T) {
 func TestKilledDuringCall(t *testing.T) {
 	h, b, _ := startOne(t, spec("k", func(s *host.Spec) { s.CallTimeout = 10 * time.Second }))
 	pid := statusOf(t, h, "k").PID
+	events := make(chan host.Event, 8)
+	h.OnEvent(func(e host.Event) { events <- e })
 
 	type result struct {
 		v   authpolicy.Verdict
@@ -150,6 +152,11 @@ func TestKilledDuringCall(t *testing.T) {
 	}
 	if !strings.Contains(st.LastError, "connection lost") && !strings.Contains(st.LastError, "exited") {
 		t.Errorf("LastError %q does not say what happened", st.LastError)
+	}
+	exit, restart := <-events, <-events
+	if exit.Kind != host.EventExit || exit.PID != pid || exit.Plugin != "k" || exit.Reason == "" ||
+		restart.Kind != host.EventRestart || restart.PID != st.PID {
+		t.Errorf("events %+v, %+v; want the exit of %d with a reason, then the restart as %d", exit, restart, pid, st.PID)
 	}
 }
 

@@ -42,6 +42,7 @@ func (p *plugin) RoutineSupervise(c *conn) {
 		p.retire(c, StateRestarting, cause)
 		p.log.Warn("plugin stopped working; restarting it", slog.Int("pid", c.pid), slog.Any("cause", cause),
 			slog.Duration("uptime", time.Since(c.started).Round(time.Millisecond)))
+		p.host.event(Event{Plugin: p.spec.Name, Kind: EventExit, PID: c.pid, Reason: cause.Error()})
 		c.kill()
 		if time.Since(c.started) >= stableAfter {
 			backoff = backoffMin
@@ -65,6 +66,7 @@ func (p *plugin) RoutineSupervise(c *conn) {
 					return
 				}
 				p.log.Info("plugin restarted", slog.Int("pid", next.pid))
+				p.host.event(Event{Plugin: p.spec.Name, Kind: EventRestart, PID: next.pid})
 				c = next
 				break
 			}

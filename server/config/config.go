@@ -71,12 +71,27 @@ func (c *Config) Has(path string) bool {
 	return ok
 }
 
-// Log configures the event log.
+// Log configures the log and the event index (server/logfile,
+// server/events).
 type Log struct {
 	Level  LogLevel  `yaml:"level"`
 	Format LogFormat `yaml:"format"`
 	// File is the log file; empty means standard error.
 	File string `yaml:"file"`
+	// MaxSize rotates File past this size, keeping MaxFiles old files
+	// (file.1 ... file.N); 0 leaves rotation to logrotate, which sends
+	// SIGUSR1 to have the file reopened.
+	MaxSize  ByteSize `yaml:"max_size"`
+	MaxFiles int      `yaml:"max_files" min:"1" max:"100"`
+	// Syslog sends the log to the local syslog socket (journald's too)
+	// as well, with SyslogTag.
+	Syslog    bool   `yaml:"syslog"`
+	SyslogTag string `yaml:"syslog_tag"`
+	// Index is the event index's SQLite file ("" turns the index off);
+	// Retention and IndexMaxSize bound it.
+	Index        string        `yaml:"index"`
+	Retention    time.Duration `yaml:"retention" min:"1h"`
+	IndexMaxSize ByteSize      `yaml:"index_max_size"`
 }
 
 // Admin is the local admin and health HTTP listener.

@@ -334,7 +334,7 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string, vt 
 		d.errorf(n, path, "bare number %s is not a duration; write a duration such as 10s", s)
 		return
 	}
-	dur, err := time.ParseDuration(s)
+	dur, err := parseDuration(s)
 	if err != nil {
 		d.errorf(n, path, "expected a duration such as 10s, got %s", describe(n))
 		return
@@ -343,7 +343,7 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string, vt 
 		d.errorf(n, path, "must not be negative, got %s", s)
 		return
 	}
-	if msg := checkRange(dur, vt, time.ParseDuration, formatDuration); msg != "" {
+	if msg := checkRange(dur, vt, parseDuration, formatDuration); msg != "" {
 		d.errorf(n, path, "%s", msg)
 		return
 	}
@@ -351,6 +351,17 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string, vt 
 }
 
 func parseIntTag(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+// parseDuration is time.ParseDuration plus whole days ("30d"), for
+// retention periods.
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.ParseUint(days, 10, 16); err == nil {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	}
+	return time.ParseDuration(s)
+}
 
 func formatDuration(d time.Duration, _ int) string { return d.String() }
 

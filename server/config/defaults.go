@@ -16,8 +16,14 @@ func Default() *Config {
 	return &Config{
 		StateDir: "./var",
 		Log: Log{
-			Level:  LogInfo,
-			Format: LogJSON,
+			Level:        LogInfo,
+			Format:       LogJSON,
+			MaxSize:      100 << 20,
+			MaxFiles:     5,
+			SyslogTag:    "gatehouse",
+			Index:        "events.db",
+			Retention:    30 * 24 * time.Hour,
+			IndexMaxSize: 256 << 20,
 		},
 		Admin: Admin{
 			Listen:     netip.MustParseAddrPort("127.0.0.1:9723"),

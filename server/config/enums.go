@@ -270,3 +270,42 @@ func (m *FileMode) UnmarshalText(b []byte) error {
 
 // String writes the mode as the file does.
 func (m FileMode) String() string { return fmt.Sprintf("%04o", uint32(m)) }
+
+// ByteSize is a size in bytes, written with a binary unit ("100MiB",
+// "512KiB", "1GiB") or as a plain number of bytes.
+type ByteSize int64
+
+func (ByteSize) form() string { return `a size such as 100MiB` }
+
+var byteUnits = []struct {
+	suffix string
+	n      int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}, {"", 1}}
+
+// UnmarshalText parses a size.
+func (b *ByteSize) UnmarshalText(t []byte) error {
+	s := strings.TrimSpace(string(t))
+	for _, u := range byteUnits {
+		num, ok := strings.CutSuffix(s, u.suffix)
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if err != nil || v < 0 || v > (1<<62)/u.n {
+			break
+		}
+		*b = ByteSize(v * u.n)
+		return nil
+	}
+	return fmt.Errorf("%q is not a size: write a whole number with KiB, MiB or GiB, such as 100MiB", s)
+}
+
+// String writes the size in the largest unit that divides it.
+func (b ByteSize) String() string {
+	for _, u := range byteUnits[:3] {
+		if b != 0 && int64(b)%u.n == 0 {
+			return strconv.FormatInt(int64(b)/u.n, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(b), 10)
+}

@@ -77,9 +77,10 @@ func (c *Config) finish() {
 }
 
 // resolvePaths applies the rule of the package documentation: state_dir,
-// store.dsn_file, plugins.dir and the RADIUS clients' secret files are
-// relative to the config file's directory; store.path, store.key_file,
-// log.file, admin.token_file and admin.socket live in state_dir; plugin
+// store.dsn_file, plugins.dir and the RADIUS clients' secret files
+// (radius_server's and radius_dae's) are relative to the config file's
+// directory; store.path, store.key_file, log.file, log.index,
+// admin.token_file and admin.socket live in state_dir; plugin
 // binaries live in plugins.dir.
 func (c *Config) resolvePaths() {
 	c.StateDir = under(c.Dir, c.StateDir)
@@ -87,6 +88,7 @@ func (c *Config) resolvePaths() {
 	c.Store.KeyFile = under(c.StateDir, c.Store.KeyFile)
 	c.Store.DSNFile = under(c.Dir, c.Store.DSNFile)
 	c.Log.File = under(c.StateDir, c.Log.File)
+	c.Log.Index = under(c.StateDir, c.Log.Index)
 	c.Admin.TokenFile = under(c.StateDir, c.Admin.TokenFile)
 	c.Admin.Socket = under(c.StateDir, c.Admin.Socket)
 	c.Plugins.Dir = under(c.Dir, c.Plugins.Dir)
@@ -98,6 +100,10 @@ func (c *Config) resolvePaths() {
 	c.RADIUSAccounting.SecretFile = under(c.Dir, c.RADIUSAccounting.SecretFile)
 	for i := range c.RADIUSServer.Clients {
 		cl := &c.RADIUSServer.Clients[i]
+		cl.SecretFile = under(c.Dir, cl.SecretFile)
+	}
+	for i := range c.RADIUSDAE.Clients {
+		cl := &c.RADIUSDAE.Clients[i]
 		cl.SecretFile = under(c.Dir, cl.SecretFile)
 	}
 }

@@ -86,7 +86,7 @@ var keyCases = []problemCase{
 		`gatehouse.yaml:5:5: services.pptp: unknown key "polcy"; did you mean "policy"?`,
 	}},
 	{"unknown key, far", base + "log:\n  colour: blue\n", []string{
-		`gatehouse.yaml:7:3: log: unknown key "colour" (valid keys: level, format, file)`,
+		`gatehouse.yaml:7:3: log: unknown key "colour" (valid keys: level, format, file, max_size, max_files, syslog, syslog_tag, index, retention, index_max_size)`,
 	}},
 	{"unknown section", base + "servics: {}\n", []string{
 		`gatehouse.yaml:6:1: unknown key "servics"; did you mean "services"?`,

@@ -231,6 +231,7 @@ func (c *call) register(a netip.Addr) {
 // E=649 (no dial-in permission).
 func (c *call) Authenticate(ctx context.Context, cred authpolicy.Credential) (*authpolicy.Result, error) {
 	cred.CallingStation = c.ctl.Peer.String()
+	ctx = context.WithValue(ctx, sessionIDKey{}, c.id)
 	var granted atomic.Pointer[Authorization]
 	if c.g.cfg.Authorize != nil {
 		ctx = authpolicy.WithApproval(ctx, func(_ context.Context, res *authpolicy.Result) error {
@@ -268,6 +269,15 @@ func (c *call) Authenticate(ctx context.Context, cred authpolicy.Credential) (*a
 	kept.Keys, kept.AuthenticatorResponse = nil, ""
 	c.login.Store(&kept)
 	return res, nil
+}
+
+type sessionIDKey struct{}
+
+// SessionID returns the id of the session whose login ctx carries (the
+// context Config.Auth's Authenticate gets), or "".
+func SessionID(ctx context.Context) string {
+	id, _ := ctx.Value(sessionIDKey{}).(string)
+	return id
 }
 
 // applyAttributes keeps what the back-ends said of the user for the

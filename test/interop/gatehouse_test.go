@@ -1175,6 +1175,13 @@ func TestGatehouseRevocation(t *testing.T) {
 		if !regexp.MustCompile(`^\++-+$`).MatchString(r.Probes) {
 			t.Errorf("dan's probes %q: want successes, then failures after the CoA, on one session", r.Probes)
 		}
+		m := string(g.fetch(t, "/metrics"))
+		for _, want := range []string{`gatehouse_radius_dae_requests_total{outcome="coa_ack"} 1`, `gatehouse_radius_dae_requests_total{outcome="disconnect_nak"} 1`,
+			`gatehouse_radius_dae_requests_total{outcome="disconnect_ack"} 1`, "gatehouse_pptp_sessions_revoked_total 1\n"} {
+			if !strings.Contains(m, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
 	})
 
 	t.Run("firewall change on reload", func(t *testing.T) {
@@ -1202,6 +1209,26 @@ func TestGatehouseRevocation(t *testing.T) {
 		}
 	})
 	g.waitIdle(t, 30*time.Second)
+
+	// The event index saw all of it; gatehouse logs finds it.
+	type event struct{ Kind, User, Reason, Result string }
+	want := map[string]string{"revoke": "bob", "kill": "dan"}
+	for kind, user := range want {
+		var evs []event
+		g.get(t, "/v1/events?kind="+kind, &evs)
+		if len(evs) != 1 || evs[0].User != user {
+			t.Errorf("/v1/events?kind=%s: %+v; want one for %s", kind, evs, user)
+		}
+	}
+	var downs []event
+	g.get(t, "/v1/events?kind=session_down", &downs)
+	if len(downs) != 4 {
+		t.Errorf("%d session_down events, want 4: %+v", len(downs), downs)
+	}
+	out, err := tp.Exec(tp.GatewayNS, g.bin, "logs", "--user", "carol", "--admin", g.admin, "--config", g.config).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "session_down") || !strings.Contains(string(out), "idle timeout") {
+		t.Errorf("gatehouse logs --user carol: %v\n%s", err, out)
+	}
 }
 
 func must[T any](v T, err error) T {

@@ -1,0 +1,113 @@
+// Package events is the gateway's one model of what happened, for its
+// operators: every login, session, operator action, plugin life event and
+// configuration change is an [Event], written both to the log (through
+// log/slog) and to a local searchable [Index], so that "why was bob
+// refused?" has an answer without grep.
+//
+// # The model
+//
+// An Event has a Time (UTC) and a [Kind]; the other fields are set when
+// the kind has them, and are left out of JSON and log lines when zero.
+// Nothing secret is ever put in one. The kinds, when each is written and
+// what it carries beyond Time and Kind:
+//
+//	login           every authentication decision, at both front doors.
+//	                Result (accepted/refused), FrontDoor, Service, User,
+//	                Method, Client, NAS (RADIUS), SessionID, Branch (the
+//	                deciding branch), Branches (what each tried branch did
+//	                and why), Reason (refused: in words), Duration (of the
+//	                decision).
+//	session_up      a session reached the network phase (PPTP: IPCP up;
+//	                RADIUS: Accounting-Start). SessionID, User, Service,
+//	                FrontDoor, Client, Address, Encryption.
+//	session_down    a session ended. The session_up fields, plus Reason
+//	                (the cause: client hung up, idle timeout, killed by an
+//	                operator, no GRE from the client...), Duration (how long
+//	                it lasted) and the traffic counters.
+//	kill            an operator ended a session. SessionID, User, Message
+//	                (who and how). A session_down with the cause follows.
+//	revoke          an operator took access away: a user's VPN access turned
+//	                off, a token unassigned. User, Message.
+//	lockout         a user was locked out after failed logins. User, Reason.
+//	unlock          a locked-out user was let in again. User, Message.
+//	plugin_start    a back-end plugin process started. Backend, Message
+//	                (version, pid).
+//	plugin_exit     a plugin process exited or crashed. Backend, Reason.
+//	plugin_restart  the host started a plugin again after an exit. Backend,
+//	                Message (attempt, back-off).
+//	reload          a new configuration was applied. Message.
+//	config_error    a new configuration was refused; the old one still runs.
+//	                Reason.
+//	gateway_start   the gateway started. Message (version).
+//	gateway_stop    the gateway stopped. Reason.
+//
+// Kind names are stable: they are stored, written in JSON and typed by
+// operators. New kinds go at the end and a name never changes.
+//
+// [Event.Log] writes an event with a constant message per kind ("login
+// refused", "session down"), at a level per kind ([Event.Level]), and the
+// fields as attributes with the JSON names (SessionID is "session", the key
+// the gateway's other lines use). [Recorder] does both writes in one call.
+//
+// # The index
+//
+// [Open] opens the index in its own SQLite file (log.index, default
+// state_dir/events.db, mode 0600), separate from the store so that a busy
+// or damaged index can never get in the way of a login. The schema copies
+// the columns filters use (time, kind, result, front door, service, user,
+// client, session) out of each event, with indexes on time, user, session
+// and client; the event itself is stored whole as JSON, so adding a field
+// needs no migration.
+//
+// [Index.Append] never waits: it puts the event on a queue (Options.Buffer,
+// 4096 by default) and returns. One writer goroutine takes what is queued
+// and inserts it in one transaction per batch (up to 512 events). When the
+// writer falls behind — a slow disk, a long prune — and the queue is full,
+// Append drops the event and counts it ([Stats].Dropped); the writer logs
+// a warning at most once a minute. A dropped event is still in the log: the
+// index is a convenience for searching, the log is the record. A batch
+// that cannot be written (disk full, I/O error) is counted as Lost and
+// logged the same way; the writer carries on with the next.
+//
+// [Index.Query] returns the newest Filter.Limit matching events (1000 by
+// default), oldest first, so that a table reads top to bottom and ends
+// with the latest. [Index.Follow] streams matching events as they are
+// committed, after the stored ones when Filter.Since is set; a follower
+// that falls more than a thousand events behind is cut off (its channel
+// closes) rather than slowing the writer. [ParseFilter] and
+// [Filter.Values] are the one definition of the filter parameters for the
+// CLI and the HTTP endpoint; [WriteTable] is the CLI's table.
+//
+// # Retention and size
+//
+// Events older than Options.Retention (30 days by default; log.retention)
+// are deleted, and when the events take more than Options.MaxBytes (256
+// MiB by default; log.index_max_size) the oldest are deleted until they
+// take 90% of it. The writer prunes when the index opens (so a smaller
+// bound applies at once), every five minutes, and when asked
+// ([Index.Prune]), in chunks of 5000 rows between which it keeps writing
+// new events. Pruning runs in the writer goroutine rather than in one of
+// its own: SQLite lets one connection write at a time, so a second
+// goroutine would only wait for the lock the first holds, and the chunks
+// keep each pause short. The file is in auto_vacuum=INCREMENTAL mode so pruned pages
+// are given back to the file system; the write-ahead log adds up to a few
+// MiB while the gateway runs and goes away when it closes the index.
+//
+// # Crashes and damaged files
+//
+// The file is in WAL mode with synchronous=NORMAL: a crash of the gateway
+// loses at most the batch being written, a power cut at most the last
+// commits; the log has them either way. When the file cannot be opened —
+// it is not a SQLite database or is damaged ([ErrCorrupt]), it was written
+// by a newer Gatehouse ([ErrSchemaTooNew]), the directory is not writable
+// — Open returns an error and the gateway logs it and runs without an
+// index: a nil *Index accepts and discards events, and Query answers
+// [ErrNoIndex], which the CLI reports as "this gateway keeps no event
+// index; see its log". The remedy for a damaged file is to move it aside
+// and restart; a new, empty index is created. Open never deletes or
+// rewrites a file it cannot read.
+//
+// Another process (the CLI while the gateway is stopped) may open the same
+// file; SQLite's locks keep it consistent. Follow sees only the events
+// appended through the same *Index.
+package events

@@ -1,0 +1,751 @@
+package events
+
+// How an event travels from the login path to the file, and to a
+// follower:
+//
+//  1. Append (any goroutine): stamps the time, refuses an invalid kind,
+//     and sends the event into the queue without waiting; when the queue
+//     is full the event is dropped and counted (Stats.Dropped).
+//  2. RoutineWrite (one goroutine per Index): takes what is queued, up to
+//     maxBatch events, and inserts it in one transaction.
+//  3. After the commit, publish hands each event to the followers whose
+//     filter it matches, without waiting; a follower whose buffer is full
+//     is cut off (its channel closes).
+//  4. Between batches, RoutineWrite prunes: at start, every pruneEvery and
+//     when Prune is called. Retention first, then size, in chunks, writing
+//     what was queued meanwhile between chunks.
+//  5. Close: Append stops queueing, RoutineWrite writes what is queued,
+//     closes the followers and exits; then the database is closed.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver; pure Go
+)
+
+// Defaults of Options.
+const (
+	DefaultRetention = 30 * 24 * time.Hour
+	DefaultMaxBytes  = 256 << 20
+	DefaultBuffer    = 4096
+	// MinMaxBytes is the smallest size bound Open accepts: a few pages of
+	// schema plus room for events.
+	MinMaxBytes = 64 << 10
+)
+
+const (
+	maxBatch      = 512             // events per insert transaction
+	pruneChunk    = 5000            // rows per delete transaction
+	pruneEvery    = 5 * time.Minute // how often RoutineWrite prunes
+	followBuffer  = 1024            // events a follower may fall behind before it is cut off
+	busyTimeout   = 5 * time.Second
+	errorLogEvery = time.Minute // rate limit of write-error and drop warnings
+	schemaVersion = 1
+)
+
+// Errors.
+var (
+	// ErrCorrupt: the index file is not a SQLite database or is damaged.
+	// The gateway runs without an index; move the file aside and restart
+	// to start a new one.
+	ErrCorrupt = errors.New("event index file is damaged")
+	// ErrSchemaTooNew: the index was written by a newer Gatehouse.
+	ErrSchemaTooNew = errors.New("event index was written by a newer Gatehouse")
+	// ErrNoIndex: the gateway runs without an index (Open failed), so
+	// there is nothing to query.
+	ErrNoIndex = errors.New("no event index")
+	// ErrClosed: the index was closed.
+	ErrClosed = errors.New("event index closed")
+)
+
+// Options configure an Index. The zero value means the defaults. They map
+// onto the configuration: log.retention is Retention, log.index_max_size is
+// MaxBytes.
+type Options struct {
+	// Retention is how long events are kept. 0 means DefaultRetention (30
+	// days); a negative value keeps events until the size bound removes
+	// them.
+	Retention time.Duration
+	// MaxBytes bounds the space the events take in the file. When it is
+	// exceeded the oldest events are deleted until they take 90% of it. 0
+	// means DefaultMaxBytes (256 MiB); a negative value means no bound;
+	// otherwise it must be at least MinMaxBytes. The write-ahead log adds
+	// up to a few MiB while the gateway runs.
+	MaxBytes int64
+	// Buffer is how many events may wait for the writer before Append
+	// drops them. 0 means DefaultBuffer.
+	Buffer int
+	// Log receives the index's own warnings (write errors, drops, cut-off
+	// followers). nil means none.
+	Log *slog.Logger
+	// Now is the clock for stamping events and for retention; nil means
+	// time.Now. Tests set it.
+	Now func() time.Time
+
+	// beforeBatch, when set (by tests), runs at the top of every turn of
+	// RoutineWrite's loop: blocking in it stalls the writer.
+	beforeBatch func()
+}
+
+// Stats counts what happened to appended events since Open.
+type Stats struct {
+	// Appended were queued for the writer.
+	Appended uint64
+	// Dropped were not queued: the queue was full (the writer fell
+	// behind) or the index was closing. They are in the log, not in the
+	// index.
+	Dropped uint64
+	// Invalid had no valid Kind and were not queued.
+	Invalid uint64
+	// Written were committed to the file.
+	Written uint64
+	// Lost were queued but could not be written (a disk or database
+	// error); the index's Log says why.
+	Lost uint64
+	// Pruned were deleted by retention or the size bound.
+	Pruned uint64
+	// FollowersCut counts followers closed because they fell more than
+	// followBuffer events behind.
+	FollowersCut uint64
+	// Bytes is the space the events took at the last prune.
+	Bytes int64
+	// Queued is how many events wait for the writer now.
+	Queued int
+}
+
+// Index is the local, append-only, searchable store of events, in its own
+// SQLite file. Its methods are safe for concurrent use. A nil *Index is an
+// index that is not there: Append discards, Query returns ErrNoIndex,
+// Follow returns a closed channel, Close returns nil; so a gateway whose
+// index failed to open keeps running without one.
+type Index struct {
+	db    *sql.DB
+	path  string
+	opts  Options
+	log   *slog.Logger
+	now   func() time.Time
+	queue chan Event
+	reqs  chan request
+
+	// closing guards the queue against sends after Close.
+	closing struct {
+		sync.RWMutex
+		closed bool
+	}
+	done   chan struct{}      // closed by Close: RoutineWrite finishes
+	exited chan struct{}      // closed by RoutineWrite when it returns
+	cancel context.CancelFunc // ends the followers' queries at Close
+	ctx    context.Context
+	wg     sync.WaitGroup // RoutineWrite and the followers
+
+	followers struct {
+		sync.Mutex
+		m      map[*follower]struct{}
+		lastID int64 // the id of the last event committed
+		closed bool
+	}
+
+	stats struct {
+		appended, dropped, invalid, written, lost, pruned, cut atomic.Uint64
+		bytes                                                  atomic.Int64
+	}
+
+	// Used by RoutineWrite only.
+	lastErrWarn  time.Time
+	lastDropWarn time.Time
+	warnDropped  uint64
+}
+
+type request struct {
+	prune bool
+	done  chan error
+}
+
+// Open opens, creating if needed, the event index at path (mode 0600),
+// and starts its writer. It prunes at once, in the writer, so a file left
+// by an older configuration shrinks to the new bounds.
+//
+// A file that is not a SQLite database or is damaged gives an error that
+// wraps ErrCorrupt. The caller logs the error and runs without an index:
+// a nil *Index is safe to use.
+func Open(path string, opts Options) (*Index, error) {
+	if opts.Retention == 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.MaxBytes > 0 && opts.MaxBytes < MinMaxBytes {
+		return nil, fmt.Errorf("events: open %s: size bound %d bytes is below the minimum of %d", path, opts.MaxBytes, MinMaxBytes)
+	}
+	if opts.Buffer <= 0 {
+		opts.Buffer = DefaultBuffer
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("events: open %s: %w", path, err)
+	}
+	f, err := os.OpenFile(abs, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("events: open %s: %w", abs, err)
+	}
+	f.Close()
+	db, err := sql.Open("sqlite", dsn(abs))
+	if err != nil {
+		return nil, fmt.Errorf("events: open %s: %w", abs, err)
+	}
+	db.SetMaxOpenConns(4)
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("events: open %s: %w", abs, classify(err))
+	}
+	var lastID int64
+	if err := db.QueryRow(`SELECT coalesce(max(id), 0) FROM events`).Scan(&lastID); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("events: open %s: %w", abs, classify(err))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ix := &Index{
+		db: db, path: abs, opts: opts, log: log.With(slog.String("index", abs)), now: now,
+		queue: make(chan Event, opts.Buffer), reqs: make(chan request),
+		done: make(chan struct{}), exited: make(chan struct{}),
+		ctx: ctx, cancel: cancel,
+	}
+	ix.followers.m = make(map[*follower]struct{})
+	ix.followers.lastID = lastID
+	ix.wg.Add(1)
+	go ix.RoutineWrite()
+	return ix, nil
+}
+
+// dsn is the modernc.org/sqlite data source name. Every connection runs:
+//
+//   - busy_timeout, so a second process (the CLI) waits for a lock;
+//   - auto_vacuum=INCREMENTAL (takes effect on a new file only), so pages
+//     freed by pruning can be given back to the file system;
+//   - journal_mode=WAL: queries never wait for the writer, and a crash
+//     loses at most the transaction being written;
+//   - synchronous=NORMAL: in WAL mode a commit survives a crash of the
+//     process; a power cut may lose the last commits, which is acceptable
+//     for an index of what the log also holds;
+//   - journal_size_limit: the WAL file is cut back to 4 MiB after a
+//     checkpoint.
+//
+// _txlock=immediate: the writer's transactions take the write lock at
+// BEGIN.
+func dsn(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "journal_size_limit(4194304)")
+	q.Set("_txlock", "immediate")
+	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// The schema. Columns that filters use are copied out of the event; body
+// is the whole event as JSON, so adding a field to Event needs no
+// migration. time is Unix nanoseconds, UTC. client is 16 bytes (IPv4 as
+// IPv4-mapped), so a prefix is a BETWEEN. AUTOINCREMENT keeps ids
+// increasing even when pruning empties the table: followers rely on it.
+var schema = []string{
+	`CREATE TABLE events (
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		time       INTEGER NOT NULL,
+		kind       TEXT NOT NULL,
+		result     TEXT NOT NULL,
+		front_door TEXT NOT NULL,
+		service    TEXT NOT NULL,
+		user       TEXT NOT NULL,
+		client     BLOB,
+		session_id TEXT NOT NULL,
+		body       TEXT NOT NULL
+	)`,
+	`CREATE INDEX events_time ON events (time)`,
+	`CREATE INDEX events_user ON events (user, time)`,
+	`CREATE INDEX events_session ON events (session_id, time)`,
+	`CREATE INDEX events_client ON events (client, time)`,
+	fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion),
+}
+
+func migrate(db *sql.DB) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		return err
+	}
+	switch {
+	case v == schemaVersion:
+		return nil
+	case v > schemaVersion:
+		return fmt.Errorf("%w (schema %d, this program knows %d)", ErrSchemaTooNew, v, schemaVersion)
+	}
+	for _, s := range schema {
+		if _, err := tx.Exec(s); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// classify wraps SQLite's "not a database" and "corrupt" errors in
+// ErrCorrupt.
+func classify(err error) error {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff {
+		case 11, 26: // SQLITE_CORRUPT, SQLITE_NOTADB
+			return fmt.Errorf("%w: %w; move the file aside and restart to begin a new index", ErrCorrupt, err)
+		}
+	}
+	return err
+}
+
+// Path is the absolute path of the index file.
+func (ix *Index) Path() string {
+	if ix == nil {
+		return ""
+	}
+	return ix.path
+}
+
+// Append queues e for the writer and returns at once: it never waits for
+// the disk, so it is safe on the login path. An event with a zero Time is
+// stamped with the current time; every time is stored in UTC. When the
+// queue is full the event is dropped and counted in Stats.Dropped. The
+// index keeps e's Branches slice; do not change it afterwards.
+func (ix *Index) Append(e Event) {
+	if ix == nil {
+		return
+	}
+	if !e.Kind.Valid() {
+		ix.stats.invalid.Add(1)
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = ix.now()
+	}
+	e.Time = e.Time.UTC()
+	ix.closing.RLock()
+	defer ix.closing.RUnlock()
+	if ix.closing.closed {
+		ix.stats.dropped.Add(1)
+		return
+	}
+	select {
+	case ix.queue <- e:
+		ix.stats.appended.Add(1)
+	default:
+		ix.stats.dropped.Add(1)
+	}
+}
+
+// Stats returns the counters.
+func (ix *Index) Stats() Stats {
+	if ix == nil {
+		return Stats{}
+	}
+	return Stats{
+		Appended:     ix.stats.appended.Load(),
+		Dropped:      ix.stats.dropped.Load(),
+		Invalid:      ix.stats.invalid.Load(),
+		Written:      ix.stats.written.Load(),
+		Lost:         ix.stats.lost.Load(),
+		Pruned:       ix.stats.pruned.Load(),
+		FollowersCut: ix.stats.cut.Load(),
+		Bytes:        ix.stats.bytes.Load(),
+		Queued:       len(ix.queue),
+	}
+}
+
+// Flush waits until every event appended before the call is written (or
+// counted as lost).
+func (ix *Index) Flush(ctx context.Context) error {
+	return ix.ask(ctx, false)
+}
+
+// Prune writes what is queued, then deletes the events older than the
+// retention and, when the events take more than MaxBytes, the oldest ones;
+// RoutineWrite does the same every few minutes on its own.
+func (ix *Index) Prune(ctx context.Context) error {
+	return ix.ask(ctx, true)
+}
+
+func (ix *Index) ask(ctx context.Context, prune bool) error {
+	if ix == nil {
+		return ErrNoIndex
+	}
+	r := request{prune: prune, done: make(chan error, 1)}
+	select {
+	case ix.reqs <- r:
+	case <-ix.exited:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting events, writes those queued, ends every Follow
+// channel and closes the file. Events a follower had not yet received
+// when Close began may not reach it.
+func (ix *Index) Close() error {
+	if ix == nil {
+		return nil
+	}
+	ix.closing.Lock()
+	if ix.closing.closed {
+		ix.closing.Unlock()
+		return nil
+	}
+	ix.closing.closed = true
+	ix.closing.Unlock()
+	close(ix.done)
+	<-ix.exited
+	ix.cancel()
+	ix.wg.Wait()
+	return ix.db.Close()
+}
+
+// RoutineWrite is the index's one writer: it inserts queued events in
+// batches, publishes them to followers and prunes. See the numbered
+// pipeline at the top of this file.
+func (ix *Index) RoutineWrite() {
+	defer ix.wg.Done()
+	defer close(ix.exited)
+	ix.log.Debug("event index writer started")
+	defer ix.log.Debug("event index writer stopped")
+
+	if err := ix.prune(); err != nil {
+		ix.log.Warn("event index: pruning failed", slog.Any("error", err))
+	}
+	tick := time.NewTicker(pruneEvery)
+	defer tick.Stop()
+	batch := make([]Event, 0, maxBatch)
+	for {
+		if ix.opts.beforeBatch != nil {
+			ix.opts.beforeBatch()
+		}
+		select {
+		case e := <-ix.queue:
+			batch = append(batch[:0], e)
+			for len(batch) < maxBatch && len(ix.queue) > 0 {
+				batch = append(batch, <-ix.queue)
+			}
+			ix.write(batch)
+		case r := <-ix.reqs:
+			ix.writeQueued(batch)
+			var err error
+			if r.prune {
+				err = ix.prune()
+			}
+			r.done <- err
+		case <-tick.C:
+			if err := ix.prune(); err != nil {
+				ix.log.Warn("event index: pruning failed", slog.Any("error", err))
+			}
+		case <-ix.done:
+			// Append queues nothing more: write the rest, then let the
+			// followers go.
+			ix.writeQueued(batch)
+			ix.closeFollowers()
+			return
+		}
+		ix.warn()
+	}
+}
+
+// writeQueued writes the events queued now, in batches. Events queued
+// while it runs wait for the next turn, so a busy login path cannot keep
+// it here.
+func (ix *Index) writeQueued(batch []Event) {
+	for n := len(ix.queue); n > 0; {
+		batch = batch[:0]
+		for len(batch) < maxBatch && n > 0 {
+			batch = append(batch, <-ix.queue)
+			n--
+		}
+		ix.write(batch)
+	}
+}
+
+const insertEvent = `INSERT INTO events (time, kind, result, front_door, service, user, client, session_id, body)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// write inserts batch in one transaction and publishes it. On an error
+// the batch is counted as lost.
+func (ix *Index) write(batch []Event) {
+	if len(batch) == 0 {
+		return
+	}
+	ids, err := ix.insert(batch)
+	if err != nil {
+		ix.stats.lost.Add(uint64(len(batch)))
+		ix.warnErr(err)
+		return
+	}
+	ix.stats.written.Add(uint64(len(batch)))
+	ix.publish(batch, ids)
+}
+
+func (ix *Index) insert(batch []Event) ([]int64, error) {
+	tx, err := ix.db.Begin()
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.Prepare(insertEvent)
+	if err != nil {
+		return nil, err
+	}
+	defer stmt.Close()
+	ids := make([]int64, len(batch))
+	for i := range batch {
+		e := &batch[i]
+		body, err := json.Marshal(e)
+		if err != nil {
+			return nil, err
+		}
+		res, err := stmt.Exec(unixNano(e.Time), e.Kind.String(), string(e.Result), e.FrontDoor, e.Service,
+			e.User, clientKey(e.Client), e.SessionID, string(body))
+		if err != nil {
+			return nil, err
+		}
+		if ids[i], err = res.LastInsertId(); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, classify(err)
+	}
+	return ids, nil
+}
+
+// warnErr logs a write error, at most once per errorLogEvery.
+func (ix *Index) warnErr(err error) {
+	if t := ix.now(); t.Sub(ix.lastErrWarn) >= errorLogEvery || ix.lastErrWarn.IsZero() {
+		ix.lastErrWarn = t
+		ix.log.Warn("event index: cannot write events; they are in the log but not in the index",
+			slog.Any("error", err), slog.Uint64("lost_total", ix.stats.lost.Load()))
+	}
+}
+
+// warn logs, at most once per errorLogEvery, that events were dropped
+// because the writer fell behind.
+func (ix *Index) warn() {
+	d := ix.stats.dropped.Load()
+	if d == ix.warnDropped {
+		return
+	}
+	if t := ix.now(); t.Sub(ix.lastDropWarn) >= errorLogEvery || ix.lastDropWarn.IsZero() {
+		ix.lastDropWarn = t
+		ix.log.Warn("event index: the writer fell behind; events were dropped from the index (they are in the log)",
+			slog.Uint64("dropped", d-ix.warnDropped), slog.Uint64("dropped_total", d))
+		ix.warnDropped = d
+	}
+}
+
+// prune enforces retention, then the size bound, in chunks; between
+// chunks it writes what was queued meanwhile.
+func (ix *Index) prune() error {
+	if ix.opts.Retention > 0 {
+		cut := unixNano(ix.now().Add(-ix.opts.Retention))
+		for {
+			res, err := ix.db.Exec(`DELETE FROM events WHERE id IN
+				(SELECT id FROM events WHERE time < ? ORDER BY time LIMIT ?)`, cut, pruneChunk)
+			if err != nil {
+				return fmt.Errorf("retention: %w", classify(err))
+			}
+			n, _ := res.RowsAffected()
+			ix.stats.pruned.Add(uint64(n))
+			ix.writeQueued(nil)
+			if n < pruneChunk {
+				break
+			}
+		}
+	}
+	used, err := ix.usedBytes()
+	if err != nil {
+		return fmt.Errorf("size: %w", err)
+	}
+	if ix.opts.MaxBytes > 0 && used > ix.opts.MaxBytes {
+		target := ix.opts.MaxBytes / 10 * 9
+		for range 1000 {
+			var lo, hi sql.NullInt64
+			if err := ix.db.QueryRow(`SELECT min(id), max(id) FROM events`).Scan(&lo, &hi); err != nil {
+				return fmt.Errorf("size: %w", classify(err))
+			}
+			if !lo.Valid || used <= target {
+				break
+			}
+			rows := hi.Int64 - lo.Int64 + 1
+			per := max(used/rows, 1)
+			n := min(max((used-target)/per+1, 1), pruneChunk)
+			res, err := ix.db.Exec(`DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)`, n)
+			if err != nil {
+				return fmt.Errorf("size: %w", classify(err))
+			}
+			d, _ := res.RowsAffected()
+			ix.stats.pruned.Add(uint64(d))
+			if _, err := ix.db.Exec(`PRAGMA incremental_vacuum`); err != nil {
+				return fmt.Errorf("size: %w", classify(err))
+			}
+			ix.writeQueued(nil)
+			if used, err = ix.usedBytes(); err != nil {
+				return fmt.Errorf("size: %w", err)
+			}
+		}
+	}
+	// Give freed pages back to the file system (pages freed by retention
+	// too), and let the checkpoint shrink the file.
+	if _, err := ix.db.Exec(`PRAGMA incremental_vacuum`); err != nil {
+		return classify(err)
+	}
+	if _, err := ix.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		return classify(err)
+	}
+	ix.stats.bytes.Store(used)
+	return nil
+}
+
+// usedBytes is the space the database's pages in use take: the file's
+// size, once freed pages are given back.
+func (ix *Index) usedBytes() (int64, error) {
+	var pages, free, size int64
+	for _, p := range []struct {
+		q string
+		v *int64
+	}{{`PRAGMA page_count`, &pages}, {`PRAGMA freelist_count`, &free}, {`PRAGMA page_size`, &size}} {
+		if err := ix.db.QueryRow(p.q).Scan(p.v); err != nil {
+			return 0, classify(err)
+		}
+	}
+	return (pages - free) * size, nil
+}
+
+// Query returns the newest f.Limit events that match f, oldest first.
+func (ix *Index) Query(ctx context.Context, f Filter) ([]Event, error) {
+	if ix == nil {
+		return nil, ErrNoIndex
+	}
+	return ix.query(ctx, f, 0)
+}
+
+// query is Query for events with id <= maxID (0: any).
+func (ix *Index) query(ctx context.Context, f Filter, maxID int64) ([]Event, error) {
+	var where []string
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("user", f.User)
+	eq("session_id", f.SessionID)
+	eq("result", string(f.Result))
+	eq("service", f.Service)
+	eq("front_door", f.FrontDoor)
+	if len(f.Kinds) > 0 {
+		where = append(where, "kind IN (?"+strings.Repeat(", ?", len(f.Kinds)-1)+")")
+		for _, k := range f.Kinds {
+			args = append(args, k.String())
+		}
+	}
+	if f.Client.IsValid() {
+		lo, hi := clientRange(f.Client)
+		where = append(where, "client BETWEEN ? AND ?")
+		args = append(args, lo[:], hi[:])
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "time >= ?")
+		args = append(args, unixNano(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "time < ?")
+		args = append(args, unixNano(f.Until))
+	}
+	if maxID > 0 {
+		where = append(where, "id <= ?")
+		args = append(args, maxID)
+	}
+	q := "SELECT body FROM events"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY time DESC, id DESC LIMIT ?"
+	args = append(args, f.limit())
+
+	rows, err := ix.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("events: query: %w", classify(err))
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("events: query: %w", classify(err))
+		}
+		var e Event
+		if err := json.Unmarshal(body, &e); err != nil {
+			return nil, fmt.Errorf("events: query: event body: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events: query: %w", classify(err))
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// Stored times are Unix nanoseconds; times outside what that can hold
+// (before 1678, after 2262) are clamped.
+var (
+	minNano = time.Unix(0, math.MinInt64).UTC()
+	maxNano = time.Unix(0, math.MaxInt64).UTC()
+)
+
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minNano):
+		return math.MinInt64
+	case t.After(maxNano):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
