@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"sync/atomic"
 
 	"github.com/gatehouse-vpn/gatehouse/server/config"
@@ -96,13 +94,9 @@ func startDAE(ctx context.Context, cfg *config.Config, current *atomic.Pointer[r
 	}
 	var clients []dae.Client
 	for i, c := range dc.Clients {
-		b, err := os.ReadFile(c.SecretFile)
+		secret, err := readSecretFile(fmt.Sprintf("radius_dae.clients[%d].secret_file", i), c.SecretFile)
 		if err != nil {
-			return nil, fmt.Errorf("radius_dae.clients[%d].secret_file: %w", i, err)
-		}
-		secret := bytes.TrimRight(b, "\r\n")
-		if len(secret) == 0 {
-			return nil, fmt.Errorf("radius_dae.clients[%d].secret_file: %s is empty", i, c.SecretFile)
+			return nil, err
 		}
 		clients = append(clients, dae.Client{Prefix: c.Prefix, Secret: secret})
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/server/firewall"
 	"github.com/gatehouse-vpn/gatehouse/server/gateway"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/dae"
@@ -85,5 +86,19 @@ func TestDAEHandlerMatching(t *testing.T) {
 	var de *dae.Error
 	if err := h.CoA(context.Background(), &dae.Request{User: "bob", FilterID: "nope"}); !errors.As(err, &de) || de.Cause != dae.InvalidAttributeValue || len(f.changed) != 0 {
 		t.Fatalf("CoA with an unknown Filter-Id: %v, changes %v; want Invalid-Attribute-Value and nothing changed", err, f.changed)
+	}
+}
+
+func TestReplayedCounts(t *testing.T) {
+	for reason, want := range map[string]bool{
+		"OATH: code already used (a replay)":                 true,
+		"OATH: token t1: code already used by another login": true,
+		"wrong code":                          false,
+		`Password: account "bob" is disabled`: false,
+	} {
+		res := &authpolicy.Result{Branches: []authpolicy.BranchResult{{Branch: "OATH", Outcome: authpolicy.Rejected, Reason: reason}}}
+		if got := replayed(res); got != want {
+			t.Errorf("replayed(%q) = %v, want %v", reason, got, want)
+		}
 	}
 }

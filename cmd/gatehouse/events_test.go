@@ -24,14 +24,9 @@ import (
 // is an event. The log goes to log.file, and SIGUSR1 reopens it after
 // logrotate (here: a rename) moved it away.
 func TestServeEvents(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "nas.secret"), []byte("nas-secret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	port := radiuspeer.FreePorts(t, 1)[0]
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	path := filepath.Join(dir, "gatehouse.yaml")
-	text := fmt.Sprintf(`state_dir: ./state
+	dir, path := writeServeConfig(t, fmt.Sprintf(`state_dir: ./state
 log: {file: gatehouse.log, max_size: 0}
 admin: {listen: "127.0.0.1:0"}
 backends:
@@ -45,10 +40,7 @@ radius_server:
   clients:
     - {prefix: 127.0.0.0/8, secret_file: nas.secret}
 lockout: {threshold: 2, window: 1m, duration: 1h}
-`, addr)
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, addr))
 	logFile := filepath.Join(dir, "state", "gatehouse.log")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

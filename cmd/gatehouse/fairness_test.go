@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,14 +22,9 @@ import (
 // meanwhile. With radius_server.client_rate the flood loses its own
 // excess and every one of the other NAS's logins is answered.
 func TestRADIUSFairness(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "nas.secret"), []byte("nas-secret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	port := radiuspeer.FreePorts(t, 1)[0]
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	path := filepath.Join(dir, "gatehouse.yaml")
-	text := fmt.Sprintf(`state_dir: ./state
+	_, path := writeServeConfig(t, fmt.Sprintf(`state_dir: ./state
 admin: {listen: ""}
 backends:
   Demo: {type: memory, users: {alice: [open-sesame], flood: [flood-pw]}}
@@ -47,14 +39,8 @@ radius_server:
   clients:
     - {prefix: 127.0.0.0/8, secret_file: nas.secret}
 lockout: {threshold: 0}
-`, addr)
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, path, logs) }()
+`, addr))
+	logs, stop := startServe(t, path)
 	waitFor(t, logs, `"msg":"RADIUS front door started","addr":"`)
 
 	// The flood: distinct signed requests (no duplicate cache helps),
@@ -65,14 +51,14 @@ lockout: {threshold: 0}
 	}
 	defer conn.Close()
 	var sent atomic.Int64
-	stop := make(chan struct{})
+	flooding := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		for {
 			select {
-			case <-stop:
+			case <-flooding:
 				return
 			default:
 			}
@@ -106,14 +92,10 @@ lockout: {threshold: 0}
 			t.Logf("login %d got no Access-Accept:\n%s", i+1, out)
 		}
 	}
-	close(stop)
+	close(flooding)
 	conn.Close()
 	wg.Wait()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`"rate_limited":(\d+)`).FindStringSubmatch(logs.String())
+	m := regexp.MustCompile(`"rate_limited":(\d+)`).FindStringSubmatch(stop())
 	if m == nil {
 		t.Fatalf("no rate_limited count in the stop line:\n%s", logs)
 	}

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,13 +14,8 @@ import (
 // is refused too, the lockout survives a restart, and "gatehouse user
 // unlock" ends it while the gateway runs.
 func TestServeLockout(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "nas.secret"), []byte("nas-secret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	port := radiuspeer.FreePorts(t, 1)[0]
-	path := filepath.Join(dir, "gatehouse.yaml")
-	text := fmt.Sprintf(`state_dir: ./state
+	_, path := writeServeConfig(t, fmt.Sprintf(`state_dir: ./state
 admin: {listen: ""}
 backends:
   Demo: {type: memory, users: {alice: [open-sesame], bob: [bobs-secret]}}
@@ -36,29 +28,12 @@ radius_server:
   clients:
     - {prefix: 127.0.0.0/8, secret_file: nas.secret}
 lockout: {threshold: 3, window: 1m, duration: 1h}
-`, port)
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, port))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	start := func() (stop func() string) {
-		ctx, cancel := context.WithCancel(context.Background())
-		logs := &syncBuffer{}
-		done := make(chan error, 1)
-		go func() { done <- serve(ctx, path, logs) }()
+		logs, stop := startServe(t, path)
 		waitFor(t, logs, `"msg":"RADIUS front door started","addr":"`)
-		return func() string {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatal(err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("serve did not stop")
-			}
-			return logs.String()
-		}
+		return stop
 	}
 	login := func(user, pw string) string {
 		out := runRadclient(t, addr, "nas-secret", fmt.Sprintf("User-Name = %q, User-Password = %q, Message-Authenticator = 0x00\n", user, pw))

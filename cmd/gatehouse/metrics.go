@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/plugins/builtin"
 	"github.com/gatehouse-vpn/gatehouse/plugins/host"
 	"github.com/gatehouse-vpn/gatehouse/server/lockout"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/dae"
@@ -28,6 +30,7 @@ type metrics struct {
 	loginSeconds  *prometheus.HistogramVec
 	pluginSeconds *prometheus.HistogramVec
 	pluginErrors  *prometheus.CounterVec
+	otpReplays    *prometheus.CounterVec
 
 	// What the scrape reads; set as the front doors start.
 	current *atomic.Pointer[running]
@@ -62,7 +65,11 @@ func newMetrics(current *atomic.Pointer[running]) *metrics {
 			Help: "Calls to back-end plugins that failed (no answer by the deadline, the plugin's error, a lost connection); each failed its branch closed.",
 		}, []string{"backend", "call"}),
 	}
-	m.reg.MustRegister(m.logins, m.loginSeconds, m.pluginSeconds, m.pluginErrors,
+	m.otpReplays = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_otp_replays_total",
+		Help: "Logins refused because a one-time code had been used before (a replay, or two logins racing for one code), by front door and service.",
+	}, []string{"front_door", "service"})
+	m.reg.MustRegister(m.logins, m.loginSeconds, m.pluginSeconds, m.pluginErrors, m.otpReplays,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), m)
 	return m
 }
@@ -87,7 +94,22 @@ func (m *metrics) login(frontDoor, service string, res *authpolicy.Result, err e
 		result = "rejected"
 	}
 	m.logins.WithLabelValues(frontDoor, service, result, branch).Inc()
+	if res != nil && !res.Accepted && replayed(res) {
+		m.otpReplays.WithLabelValues(frontDoor, service).Inc()
+	}
 	m.loginSeconds.WithLabelValues(frontDoor, service).Observe(took.Seconds())
+}
+
+// replayed reports whether a branch of a refused login failed on a
+// one-time code used before (the built-in back-ends' builtin.ReplayReason,
+// which the in-memory back-end's error shares).
+func replayed(res *authpolicy.Result) bool {
+	for _, b := range res.Branches {
+		if strings.Contains(b.Reason, builtin.ReplayReason) {
+			return true
+		}
+	}
+	return false
 }
 
 // loginFailed reports whether no branch rejected and at least one could

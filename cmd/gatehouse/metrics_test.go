@@ -29,12 +29,7 @@ import (
 // promtool finds nothing wrong with the exposition.
 func TestMetricsWithPrometheus(t *testing.T) {
 	promBin, promtool := peerBinary(t, "prometheus", "prometheus"), peerBinary(t, "promtool", "prometheus")
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "nas.secret"), []byte("nas-secret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "gatehouse.yaml")
-	text := `state_dir: ./state
+	dir, path := writeServeConfig(t, `state_dir: ./state
 admin: {listen: "127.0.0.1:0"}
 backends:
   Demo: {type: memory, users: {alice: [open-sesame]}}
@@ -47,18 +42,9 @@ radius_server:
   clients:
     - {prefix: 127.0.0.0/8, secret_file: nas.secret}
 lockout: {threshold: 1, window: 1m, duration: 1h}
-`
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, path, logs) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+`)
+	logs, _ := startServe(t, path)
+	ctx := context.Background()
 	admin := waitFor(t, logs, `"msg":"admin listener started","addr":"`)
 	radiusAddr := waitFor(t, logs, `"msg":"RADIUS front door started","addr":"`)
 	tokenFile := filepath.Join(dir, "state", "admin.token")

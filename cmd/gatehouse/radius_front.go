@@ -25,13 +25,9 @@ func startRADIUSServer(ctx context.Context, cfg *config.Config, g *gate, log *sl
 	rs := cfg.RADIUSServer
 	var clients []radiusd.Client
 	for i, c := range rs.Clients {
-		b, err := os.ReadFile(c.SecretFile)
+		secret, err := readSecretFile(fmt.Sprintf("radius_server.clients[%d].secret_file", i), c.SecretFile)
 		if err != nil {
-			return nil, fmt.Errorf("radius_server.clients[%d].secret_file: %w", i, err)
-		}
-		secret := bytes.TrimRight(b, "\r\n")
-		if len(secret) == 0 {
-			return nil, fmt.Errorf("radius_server.clients[%d].secret_file: %s is empty", i, c.SecretFile)
+			return nil, err
 		}
 		clients = append(clients, radiusd.Client{Prefix: c.Prefix, Secret: secret})
 	}
@@ -146,4 +142,18 @@ func growReadBuffer(conn net.PacketConn, n int) error {
 		return err
 	}
 	return serr
+}
+
+// readSecretFile reads a shared secret from path, without the line end;
+// key names the setting in errors.
+func readSecretFile(key, path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	secret := bytes.TrimRight(b, "\r\n")
+	if len(secret) == 0 {
+		return nil, fmt.Errorf("%s: %s is empty", key, path)
+	}
+	return secret, nil
 }

@@ -3,6 +3,7 @@ package builtin_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,5 +66,39 @@ func TestOATHConformance(t *testing.T) {
 func TestUnknownBuiltin(t *testing.T) {
 	if _, err := builtin.New("nosuch"); err == nil || err.Error() != `no built-in back-end "nosuch" (built in: [digipass ldap local oath radius])` {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestOATHReplay: a code that was used is refused as a replay, with the
+// reason the gateway counts, not as a wrong code; a wrong code says so.
+func TestOATHReplay(t *testing.T) {
+	opts, secret := seed(t)
+	o := builtin.NewOATH(store.SourceOATH)
+	ctx := context.Background()
+	if err := o.Configure(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	code := otp.Code(secret, otp.Params{Kind: otp.TOTP, Algorithm: otp.SHA1, Digits: 6, Period: 30 * time.Second},
+		uint64(time.Now().Unix()/30))
+	v, err := o.VerifyPlaintext(ctx, "alice", code)
+	if err != nil || !v.OK {
+		t.Fatalf("first use: %+v %v", v, err)
+	}
+	if err := o.Commit(ctx, "alice", v.Token); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Commit(ctx, "alice", v.Token); err == nil || !strings.Contains(err.Error(), builtin.ReplayReason) {
+		t.Errorf("second commit of one code: %v; want %q", err, builtin.ReplayReason)
+	}
+	v, err = o.VerifyPlaintext(ctx, "alice", code)
+	if err != nil || v.OK || !strings.HasPrefix(v.Reason, builtin.ReplayReason) {
+		t.Errorf("replayed code: %+v %v; want refused with %q", v, err, builtin.ReplayReason)
+	}
+	wrong := "000000"
+	if wrong == code {
+		wrong = "111111"
+	}
+	if v, _ := o.VerifyPlaintext(ctx, "alice", wrong); v.OK || v.Reason != "wrong code" {
+		t.Errorf("wrong code: %+v", v)
 	}
 }

@@ -138,47 +138,57 @@ func (c candidate) token() string {
 // candidates lists the codes valid now for every token of the user; none
 // when the user is disabled in the local store (tokens are assigned to
 // local users, and a disabled user's token must not open any branch).
-func (o *OATH) candidates(ctx context.Context, user string) ([]candidate, error) {
+//
+// With used it also lists the window's codes that were used already
+// (otp.Used), so that a replay can be told from a wrong code.
+func (o *OATH) candidates(ctx context.Context, user string, used bool) (live []candidate, spent []otp.Candidate, err error) {
 	_, cache, err := o.h.get()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st, err := cache.Snapshot(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	u, err := st.User(ctx, user)
 	if errors.Is(err, store.ErrNotFound) || err == nil && u.Disabled {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tokens, err := st.UserTokens(ctx, user, o.source)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	o.mu.Lock()
 	w := o.window
 	o.mu.Unlock()
 	now := o.now()
-	var out []candidate
 	for _, t := range tokens {
 		p, err := params(t)
 		if err != nil {
-			return nil, fmt.Errorf("token %s: %w", t.Serial, err)
+			return nil, nil, fmt.Errorf("token %s: %w", t.Serial, err)
 		}
 		for _, c := range otp.Candidates(t.Secret, p, state(t), w, now) {
-			out = append(out, candidate{serial: t.Serial, Candidate: c})
+			live = append(live, candidate{serial: t.Serial, Candidate: c})
+		}
+		if used {
+			spent = append(spent, otp.Used(t.Secret, p, state(t), w, now)...)
 		}
 		clear(t.Secret)
 	}
-	return out, nil
+	return live, spent, nil
 }
+
+// ReplayReason begins the refusal of a one-time code that was used
+// before (in a verdict, or in Commit's error when another login used it
+// first); the gateway counts them (gatehouse_otp_replays_total).
+const ReplayReason = "code already used"
 
 // Fragments implements sdk.FragmentSource: every code valid now.
 func (o *OATH) Fragments(ctx context.Context, user string) ([]sdk.Fragment, error) {
-	cands, err := o.candidates(ctx, user)
+	cands, _, err := o.candidates(ctx, user, false)
 	if err != nil {
 		return nil, err
 	}
@@ -191,11 +201,11 @@ func (o *OATH) Fragments(ctx context.Context, user string) ([]sdk.Fragment, erro
 
 // VerifyPlaintext implements sdk.PlaintextVerifier. It consumes nothing.
 func (o *OATH) VerifyPlaintext(ctx context.Context, user, code string) (sdk.Verdict, error) {
-	cands, err := o.candidates(ctx, user)
+	cands, spent, err := o.candidates(ctx, user, true)
 	if err != nil {
 		return sdk.Verdict{}, err
 	}
-	if len(cands) == 0 {
+	if len(cands) == 0 && len(spent) == 0 {
 		return sdk.Verdict{Reason: "no usable " + o.source + " token (no token assigned, or the user is disabled or unknown)"}, nil
 	}
 	plain := make([]otp.Candidate, len(cands))
@@ -204,7 +214,10 @@ func (o *OATH) VerifyPlaintext(ctx context.Context, user, code string) (sdk.Verd
 	}
 	m, ok := otp.Match(plain, code)
 	if !ok {
-		return sdk.Verdict{Reason: "wrong or used code"}, nil
+		if _, replay := otp.Match(spent, code); replay {
+			return sdk.Verdict{Reason: ReplayReason + " (a replay)"}, nil
+		}
+		return sdk.Verdict{Reason: "wrong code"}, nil
 	}
 	for _, c := range cands {
 		if c.Candidate == m {
@@ -249,7 +262,7 @@ func (o *OATH) Commit(ctx context.Context, user, tok string) error {
 		err = st.CommitTOTP(ctx, t.Serial, next.LastStep, next.Drift)
 	}
 	if errors.Is(err, store.ErrReplayed) {
-		return fmt.Errorf("token %s: code already used", t.Serial)
+		return fmt.Errorf("token %s: %s by another login", t.Serial, ReplayReason)
 	}
 	return err
 }

@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -548,6 +549,9 @@ func TestStoppedPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(pid, syscall.SIGCONT)
+	// kill returns before every thread has stopped: a thread running on
+	// the other core may still answer a call for a moment (seen in CI).
+	waitForIn(t, 10*time.Second, "every thread of the plugin stopped", func() bool { return allThreadsStopped(pid) })
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
@@ -824,4 +828,25 @@ func TestIdentityInVerdicts(t *testing.T) {
 	if v, err := b.VerifyPlaintext(ctx, "alice", secret("wrong")); err != nil || v.OK || v.Identity != nil {
 		t.Errorf("a rejection carries no identity: %+v %v", v, err)
 	}
+}
+
+// allThreadsStopped reports whether every thread of pid is in state T
+// (stopped by a signal), from /proc.
+func allThreadsStopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return false
+		}
+		// "pid (comm) S ...": the state follows the last ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
 }

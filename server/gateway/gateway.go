@@ -170,7 +170,7 @@ type Gateway struct {
 		spoofed, firewallDenied                                                          atomic.Uint64
 		greBlocked, rateLimited                                                          atomic.Uint64
 	}
-	limit *ratelimit.Limiter // nil: no CallRate
+	limit *ratelimit.Limiter // nil: no CallRate; set by Run before any call
 
 	started time.Time      // New's time, the first part of session IDs
 	seq     atomic.Uint64  // the second
@@ -197,7 +197,6 @@ func New(cfg Config) (*Gateway, error) {
 	if g.mtu <= 0 {
 		g.mtu = 1400
 	}
-	g.limit = ratelimit.New(cfg.CallRate, cfg.CallBurst)
 	g.calls.byID = map[uint16]*call{}
 	g.calls.byAddr = map[netip.Addr]*call{}
 	g.ctrl = control.New(control.Config{
@@ -217,6 +216,7 @@ const shutdownWait = 5 * time.Second
 // closes every call (Stop-Control-Connection-Request, LCP Terminate) and
 // returns nil, or the error that kept it from starting.
 func (g *Gateway) Run(ctx context.Context) error {
+	g.limit = ratelimit.New(g.cfg.CallRate, g.cfg.CallBurst)
 	gs, err := openGRE(g.cfg.Listen.Addr())
 	if err != nil {
 		return err

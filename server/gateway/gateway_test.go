@@ -1026,3 +1026,34 @@ func TestChange(t *testing.T) {
 		}
 	}
 }
+
+// TestCallRate: past CallRate a client address's calls are refused (Do
+// Not Accept) and counted; the call it already has is untouched.
+func TestCallRate(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	gw := startGateway(t, func(c *Config) {
+		c.CallRate, c.CallBurst = 0.01, 1
+	})
+	cl := dialCall(t, "alice", "correct horse")
+	cl.pc.Start()
+	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	ocrp, err := cl.cc.Call(78)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ocrp.ResultCode != pptp.OutgoingDoNotAccept {
+		t.Fatalf("second call in a second from one address: %+v; want Do Not Accept", ocrp)
+	}
+	if n := gw.g.Stats().RateLimited; n != 1 {
+		t.Errorf("RateLimited %d, want 1", n)
+	}
+	if ss := gw.g.Sessions(); len(ss) != 1 || !ss[0].Established {
+		t.Errorf("sessions %+v: the first call should be untouched", ss)
+	}
+	gw.stop(t)
+	if l := gw.logs.String(); !strings.Contains(l, "pptp.call_rate") {
+		t.Errorf("the refusal does not name the setting:\n%s", l)
+	}
+}

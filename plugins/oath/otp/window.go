@@ -141,6 +141,41 @@ func Candidates(secret []byte, p Params, st State, w Window, now time.Time) []Ca
 	return cands
 }
 
+// Used lists the codes of the window that were used already, for telling
+// a replay from a wrong code: for HOTP the LookAhead counters before
+// State.Counter, nearest first; for TOTP the steps of the window at or
+// before LastStep. A code that matches one of these (and none of
+// [Candidates]) is a replay. Like Candidates it returns nil for invalid
+// input; the codes are secrets.
+func Used(secret []byte, p Params, st State, w Window, now time.Time) []Candidate {
+	if len(secret) == 0 || p.Validate() != nil || w.Validate() != nil {
+		return nil
+	}
+	key, opts := b32.EncodeToString(secret), p.opts()
+	var out []Candidate
+	if p.Kind == HOTP {
+		for i := 1; i <= w.LookAhead && uint64(i) <= st.Counter; i++ {
+			c := st.Counter - uint64(i)
+			out = append(out, Candidate{Code: code(key, opts, c), Counter: c, Offset: -i})
+		}
+		return out
+	}
+	t := Step(p, now)
+	centre := t + st.Drift
+	if t < 0 || (st.Drift > 0 && centre < t) || (st.Drift < 0 && centre > t) {
+		return nil
+	}
+	for i := 0; i <= 2*w.Skew; i++ {
+		off := nearest(i)
+		s := centre + int64(off)
+		if s < 0 || s > st.LastStep || (off > 0 && s < centre) {
+			continue
+		}
+		out = append(out, Candidate{Code: code(key, opts, uint64(s)), Counter: uint64(s), Offset: off})
+	}
+	return out
+}
+
 // nearest is the i-th offset from a centre, nearer first and the past
 // before the future: 0, -1, +1, -2, +2, ...
 func nearest(i int) int {

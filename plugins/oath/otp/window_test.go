@@ -361,3 +361,30 @@ func TestCandidateRedacts(t *testing.T) {
 		t.Errorf("a Secret leaks into JSON: %s", b)
 	}
 }
+
+// TestUsed: a used code is found among Used, so a replay can be told
+// from a wrong code; a code never used is not.
+func TestUsed(t *testing.T) {
+	w := otp.DefaultWindow
+	step := otp.Step(totp6, now)
+	st := otp.State{LastStep: step}
+	if _, ok := otp.Match(otp.Used(seed20, totp6, st, w, now), otp.Code(seed20, totp6, uint64(step))); !ok {
+		t.Error("TOTP: the code of the last used step is not among Used")
+	}
+	if _, ok := otp.Match(otp.Used(seed20, totp6, st, w, now), otp.Code(seed20, totp6, uint64(step+1))); ok {
+		t.Error("TOTP: the next step's (unused) code is among Used")
+	}
+	if u := otp.Used(seed20, totp6, otp.State{LastStep: -1}, w, now); len(u) != 0 {
+		t.Errorf("TOTP: %d used codes before any use", len(u))
+	}
+	hst := otp.State{Counter: 10}
+	if _, ok := otp.Match(otp.Used(seed20, hotp6, hst, w, now), otp.Code(seed20, hotp6, 9)); !ok {
+		t.Error("HOTP: counter 9 is not among Used when 10 is next")
+	}
+	if _, ok := otp.Match(otp.Used(seed20, hotp6, hst, w, now), otp.Code(seed20, hotp6, 10)); ok {
+		t.Error("HOTP: the next counter is among Used")
+	}
+	if u := otp.Used(seed20, hotp6, otp.State{}, w, now); len(u) != 0 {
+		t.Errorf("HOTP: %d used codes at counter 0", len(u))
+	}
+}
