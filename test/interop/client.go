@@ -71,9 +71,9 @@ type ClientOptions struct {
 	// attempt prints "@gh probe ok" or "@gh probe fail" (Result.Probes,
 	// Client.WaitLog).
 	Probe netip.AddrPort
-	// Multicast makes the client send ICMP echo to 224.0.0.251 (the mDNS
-	// group) every 100 ms through the tunnel during the hold: traffic
-	// that must not count as activity for an idle timeout.
+	// Multicast makes the client send an mDNS query (busybox nslookup to
+	// 224.0.0.251:5353) every 100 ms through the tunnel during the hold:
+	// traffic that must not count as activity for an idle timeout.
 	Multicast bool
 	// ConnectTimeout is how long the guest waits for IPCP; default 30s.
 	ConnectTimeout time.Duration

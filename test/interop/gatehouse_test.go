@@ -1042,8 +1042,8 @@ func TestGatehouseMPPELoss(t *testing.T) {
 //   - alice's TCP connects to the LAN host work through her group's
 //     firewall policy; the operator changes that policy and reloads: her
 //     next connects fail, on the same session;
-//   - carol sends nothing but multicast (mDNS-like ICMP to 224.0.0.251
-//     every 100 ms): the idle timeout ends her session anyway;
+//   - carol sends nothing but mDNS queries to 224.0.0.251:5353, every
+//     100 ms: the idle timeout ends her session anyway;
 //   - FreeRADIUS's radclient sends RFC 5176 requests: a CoA-Request with
 //     Filter-Id puts dan behind a closed policy (his connects fail), a
 //     Disconnect-Request ends his session; one for no session is NAKed
@@ -1224,6 +1224,15 @@ func TestGatehouseRevocation(t *testing.T) {
 	g.get(t, "/v1/events?kind=session_down", &downs)
 	if len(downs) != 4 {
 		t.Errorf("%d session_down events, want 4: %+v", len(downs), downs)
+	}
+	// carol's mDNS did reach the gateway: her idle end is not for want
+	// of packets.
+	var carols []struct {
+		PacketsIn uint64 `json:"packets_in"`
+	}
+	g.get(t, "/v1/events?kind=session_down&user=carol", &carols)
+	if len(carols) != 1 || carols[0].PacketsIn < 30 {
+		t.Errorf("carol's session_down: %+v; want at least 30 packets in (her mDNS queries)", carols)
 	}
 	out, err := tp.Exec(tp.GatewayNS, g.bin, "logs", "--user", "carol", "--admin", g.admin, "--config", g.config).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "session_down") || !strings.Contains(string(out), "idle timeout") {
