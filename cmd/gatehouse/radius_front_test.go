@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/mschapv2"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
+	"github.com/gatehouse-vpn/gatehouse/server/events"
 	"github.com/gatehouse-vpn/gatehouse/server/lockout"
 	"github.com/gatehouse-vpn/gatehouse/test/radiuspeer"
 )
@@ -64,7 +65,7 @@ func frontDoorReply(t *testing.T, cfg *config.Config, engine *authpolicy.Engine,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	stop, err := startRADIUSServer(context.Background(), &c, testGate(&c, engine, lockout.Settings{}), log)
+	stop, err := startRADIUSServer(context.Background(), &c, testGate(t, &c, engine, lockout.Defaults), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,12 +73,22 @@ func frontDoorReply(t *testing.T, cfg *config.Config, engine *authpolicy.Engine,
 	return c.RADIUSServer.Listen.String(), secret, stop
 }
 
-// testGate is a gate in front of engine with cfg, lockout settings s
-// (Threshold 0: off) kept in memory only, and no metrics.
-func testGate(cfg *config.Config, engine *authpolicy.Engine, s lockout.Settings) *gate {
+// testGate is a gate in front of engine with cfg as serve builds it: the
+// lockout with settings s (kept in memory only), an event index in a
+// temporary directory; no metrics.
+func testGate(t testing.TB, cfg *config.Config, engine *authpolicy.Engine, s lockout.Settings) *gate {
 	var current atomic.Pointer[running]
 	current.Store(&running{cfg: cfg, engine: engine})
-	return &gate{current: &current, lockout: lockout.New(s, nil, nil), log: slog.New(slog.DiscardHandler)}
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("GATEHOUSE_RADIUS_BENCH_INDEX") == "off" { // log.index: "", for the side-by-side benchmark
+		return &gate{current: &current, lockout: lockout.New(s, nil, nil), log: log}
+	}
+	ix, err := events.Open(filepath.Join(t.TempDir(), "events.db"), events.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	return &gate{current: &current, lockout: lockout.New(s, nil, nil), events: newEventLog(ix, log), log: log}
 }
 
 func runRadclient(t *testing.T, addr, secret, request string) string {

@@ -527,25 +527,35 @@ func (ix *Index) insert(batch []Event) ([]int64, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare(insertEvent)
-	if err != nil {
-		return nil, err
-	}
-	defer stmt.Close()
-	ids := make([]int64, len(batch))
-	for i := range batch {
-		e := &batch[i]
-		body, err := json.Marshal(e)
+	// Many rows per statement: in this pure-Go SQLite each Exec costs
+	// more than the rows it writes, so a statement carries up to
+	// rowsPerInsert events. The ids of one statement's rows are
+	// consecutive (one writer, in one transaction), ending at
+	// last_insert_rowid.
+	ids := make([]int64, 0, len(batch))
+	args := make([]any, 0, 9*rowsPerInsert)
+	for start := 0; start < len(batch); start += rowsPerInsert {
+		rows := batch[start:min(start+rowsPerInsert, len(batch))]
+		args = args[:0]
+		for i := range rows {
+			e := &rows[i]
+			body, err := json.Marshal(e)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, unixNano(e.Time), e.Kind.String(), string(e.Result), e.FrontDoor, e.Service,
+				e.User, clientKey(e.Client), e.SessionID, string(body))
+		}
+		res, err := tx.Exec(insertStatement(len(rows)), args...)
 		if err != nil {
 			return nil, err
 		}
-		res, err := stmt.Exec(unixNano(e.Time), e.Kind.String(), string(e.Result), e.FrontDoor, e.Service,
-			e.User, clientKey(e.Client), e.SessionID, string(body))
+		last, err := res.LastInsertId()
 		if err != nil {
 			return nil, err
 		}
-		if ids[i], err = res.LastInsertId(); err != nil {
-			return nil, err
+		for i := range rows {
+			ids = append(ids, last-int64(len(rows)-1-i))
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -553,6 +563,21 @@ func (ix *Index) insert(batch []Event) ([]int64, error) {
 	}
 	return ids, nil
 }
+
+// rowsPerInsert is how many events one INSERT statement carries (9 values
+// each, well under SQLite's limit of 32766 variables).
+const rowsPerInsert = 64
+
+// insertStatements holds the INSERT of n rows, for n up to rowsPerInsert.
+var insertStatements = func() []string {
+	out := make([]string, rowsPerInsert+1)
+	for n := 1; n <= rowsPerInsert; n++ {
+		out[n] = insertEvent + strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1)
+	}
+	return out
+}()
+
+func insertStatement(n int) string { return insertStatements[n] }
 
 // warnErr logs a write error, at most once per errorLogEvery.
 func (ix *Index) warnErr(err error) {
