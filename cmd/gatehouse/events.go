@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -132,13 +131,10 @@ func (e *eventLog) sessions(service func() string, next func(gateway.SessionInfo
 }
 
 func encryption(in session.Info) string {
-	switch {
-	case in.MPPEBits == 0:
+	if in.MPPEBits == 0 {
 		return "none"
-	case in.Stateless:
-		return "mppe-" + strconv.Itoa(in.MPPEBits) + " stateless"
 	}
-	return "mppe-" + strconv.Itoa(in.MPPEBits) + " stateful"
+	return "mppe-" + strconv.Itoa(in.MPPEBits) + " " + in.MPPEMode()
 }
 
 // plugins records the plugin host's starts, exits and restarts, and a
@@ -188,10 +184,6 @@ func eventsHandler(ix *events.Index) http.HandlerFunc {
 		}
 		if !follow {
 			evs, err := ix.Query(r.Context(), f)
-			if errors.Is(err, events.ErrNoIndex) {
-				writeError(w, http.StatusServiceUnavailable, "this gateway keeps no event index; see its log")
-				return
-			}
 			if err != nil {
 				writeError(w, http.StatusInternalServerError, "query: %v", err)
 				return

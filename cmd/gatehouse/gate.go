@@ -20,12 +20,11 @@ import (
 // lockout, then the policy engine of the current configuration; the
 // metrics see each decision. It lives as long as serve, across reloads.
 type gate struct {
-	current   *atomic.Pointer[running]
-	metrics   *metrics
-	lockout   *lockout.Tracker
-	events    *eventLog  // nil: none
-	rechecker *rechecker // nil without PPTP
-	log       *slog.Logger
+	current *atomic.Pointer[running]
+	metrics *metrics
+	lockout *lockout.Tracker
+	events  *eventLog // nil: none
+	log     *slog.Logger
 }
 
 // lockoutSettings is the lockout section as server/lockout wants it.
@@ -158,7 +157,7 @@ func (r *rechecker) run(ctx context.Context) {
 }
 
 // check asks about every session once.
-func (r *rechecker) check(ctx context.Context, why string) gateway.ReauthorizeReport {
+func (r *rechecker) check(ctx context.Context, why string) {
 	run := r.current.Load()
 	auth := authorize(r.current)
 	service := run.cfg.PPTP.Service
@@ -184,7 +183,6 @@ func (r *rechecker) check(ctx context.Context, why string) gateway.ReauthorizeRe
 	r.log.LogAttrs(ctx, level, "sessions re-checked", slog.String("trigger", why),
 		slog.Int("checked", rep.Checked), slog.Int("revoked", rep.Revoked), slog.Int("firewall_changed", rep.Updated),
 		slog.Int("undecided", rep.Errors), slog.Duration("took", time.Since(start)))
-	return rep
 }
 
 // watchStore polls the store's revisions every second: an identity change

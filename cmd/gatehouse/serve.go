@@ -233,7 +233,6 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			return err
 		}
 		rc = newRechecker(&current, pptp, log)
-		g.rechecker = rc
 		m.rechecker = rc
 		background.Add(1)
 		go func() { defer background.Done(); rc.run(bg) }()
@@ -539,17 +538,11 @@ func sessionsJSON(ss []gateway.SessionInfo, service string) []sessionJSON {
 	for _, s := range ss {
 		j := sessionJSON{
 			ID: s.ID, Service: service, User: s.User, Client: s.Client.String(), CallID: s.CallID, PeerCallID: s.PeerCallID,
-			Started: s.Started, Established: s.Established, Branch: s.Branch, MPPEBits: s.MPPEBits,
+			Started: s.Started, Established: s.Established, Branch: s.Branch, MPPEBits: s.MPPEBits, MPPEMode: s.MPPEMode(),
 			BytesIn: s.BytesIn, BytesOut: s.BytesOut, PacketsIn: s.PacketsIn, PacketsOut: s.PacketsOut,
 		}
 		if s.Address.IsValid() {
 			j.Address = s.Address.String()
-		}
-		if s.MPPEBits > 0 {
-			j.MPPEMode = "stateful"
-			if s.Stateless {
-				j.MPPEMode = "stateless"
-			}
 		}
 		out = append(out, j)
 	}

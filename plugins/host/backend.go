@@ -223,11 +223,8 @@ func verdictOf(v *pluginv2.Verdict) (authpolicy.Verdict, error) {
 	if !out.OK && v.GetMschapError() < 10000 {
 		out.MSCHAPError = int(v.GetMschapError())
 	}
-	if out.OK && len(v.GetAttributes()) > 0 {
-		out.Attributes = make(map[string][]string, len(v.GetAttributes()))
-		for k, vs := range v.GetAttributes() {
-			out.Attributes[k] = vs.GetValues()
-		}
+	if out.OK {
+		out.Attributes = attributesOf(v.GetAttributes())
 	}
 	if out.OK && v.GetIdentity() != nil {
 		id := identityOf(v.GetIdentity())
@@ -238,12 +235,18 @@ func verdictOf(v *pluginv2.Verdict) (authpolicy.Verdict, error) {
 
 // identityOf maps a Lookup answer, or the identity in a verdict.
 func identityOf(r *pluginv2.LookupResponse) authpolicy.Identity {
-	out := authpolicy.Identity{Found: r.GetFound(), Disabled: r.GetDisabled(), Locked: r.GetLocked(), Groups: r.GetGroups()}
-	if len(r.GetAttributes()) > 0 {
-		out.Attributes = make(map[string][]string, len(r.GetAttributes()))
-		for k, v := range r.GetAttributes() {
-			out.Attributes[k] = v.GetValues()
-		}
+	return authpolicy.Identity{Found: r.GetFound(), Disabled: r.GetDisabled(), Locked: r.GetLocked(), Groups: r.GetGroups(),
+		Attributes: attributesOf(r.GetAttributes())}
+}
+
+// attributesOf is an attribute map from the wire; nil when empty.
+func attributesOf(attrs map[string]*pluginv2.StringList) map[string][]string {
+	if len(attrs) == 0 {
+		return nil
+	}
+	out := make(map[string][]string, len(attrs))
+	for k, vs := range attrs {
+		out[k] = vs.GetValues()
 	}
 	return out
 }

@@ -251,11 +251,20 @@ func verdictToProto(v Verdict) *pluginv2.Verdict {
 	if !v.OK && v.MSCHAPError > 0 && v.MSCHAPError < 1<<31 {
 		out.MschapError = uint32(v.MSCHAPError)
 	}
-	if v.OK && len(v.Attributes) > 0 {
-		out.Attributes = make(map[string]*pluginv2.StringList, len(v.Attributes))
-		for k, vs := range v.Attributes {
-			out.Attributes[k] = &pluginv2.StringList{Values: vs}
-		}
+	if v.OK {
+		out.Attributes = attributesToProto(v.Attributes)
+	}
+	return out
+}
+
+// attributesToProto is an attribute map on the wire; nil when empty.
+func attributesToProto(attrs map[string][]string) map[string]*pluginv2.StringList {
+	if len(attrs) == 0 {
+		return nil
+	}
+	out := make(map[string]*pluginv2.StringList, len(attrs))
+	for k, vs := range attrs {
+		out[k] = &pluginv2.StringList{Values: vs}
 	}
 	return out
 }
@@ -417,14 +426,8 @@ func (s *server) Lookup(ctx context.Context, req *pluginv2.LookupRequest) (_ *pl
 }
 
 func lookupToProto(id Identity) *pluginv2.LookupResponse {
-	r := &pluginv2.LookupResponse{Found: id.Found, Disabled: id.Disabled, Locked: id.Locked, Groups: id.Groups}
-	if len(id.Attributes) > 0 {
-		r.Attributes = make(map[string]*pluginv2.StringList, len(id.Attributes))
-		for k, v := range id.Attributes {
-			r.Attributes[k] = &pluginv2.StringList{Values: v}
-		}
-	}
-	return r
+	return &pluginv2.LookupResponse{Found: id.Found, Disabled: id.Disabled, Locked: id.Locked, Groups: id.Groups,
+		Attributes: attributesToProto(id.Attributes)}
 }
 
 func (s *server) Health(ctx context.Context, _ *pluginv2.HealthRequest) (_ *pluginv2.HealthResponse, err error) {

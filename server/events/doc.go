@@ -69,7 +69,7 @@
 // that cannot be written (disk full, I/O error) is counted as Lost and
 // logged the same way; the writer carries on with the next.
 //
-// The writer's cost is what the index costs: 10–14 µs of CPU per event in
+// The writer's cost is what the index costs: 13–14 µs of CPU per event in
 // this pure-Go SQLite (the row, its JSON body and four indexes; multi-row
 // INSERTs of up to 64 events save a little), about a third of a busy
 // two-core gateway's peak login rate (the README's RADIUS benchmark, index

@@ -483,12 +483,9 @@ func (g *Gateway) awaitEstablished(c *call) (ended func(string, session.Info)) {
 		case <-tick.C:
 		}
 		if in := c.s.Info(); in.Established {
-			mode := "stateful"
-			switch {
-			case in.MPPEBits == 0:
+			mode := in.MPPEMode()
+			if mode == "" {
 				mode = "none: the session is not encrypted"
-			case in.Stateless:
-				mode = "stateless"
 			}
 			c.log.Info("pptp session established",
 				slog.String("user", in.User),

@@ -469,6 +469,16 @@ func dialCall(t *testing.T, user, password string) *clientCall {
 	return cl
 }
 
+// dialEstablished is dialCall as alice, with her session started and in
+// the data phase.
+func dialEstablished(t *testing.T) *clientCall {
+	t.Helper()
+	cl := dialCall(t, "alice", "correct horse")
+	cl.pc.Start()
+	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	return cl
+}
+
 // TestLoginRefused: a wrong password ends the session; the gateway sends
 // Call-Disconnect-Notify on the control connection, frees the call and logs
 // the cause.
@@ -512,9 +522,7 @@ func TestClientClears(t *testing.T) {
 		return
 	}
 	gw := startGateway(t)
-	cl := dialCall(t, "alice", "correct horse")
-	cl.pc.Start()
-	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	cl := dialEstablished(t)
 	if _, err := cl.cc.Clear(77); err != nil {
 		t.Fatal(err)
 	}
@@ -538,9 +546,7 @@ func TestKill(t *testing.T) {
 		return
 	}
 	gw := startGateway(t)
-	cl := dialCall(t, "alice", "correct horse")
-	cl.pc.Start()
-	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	cl := dialEstablished(t)
 	ss := gw.g.Sessions()
 	if len(ss) != 1 || ss[0].ID == "" {
 		t.Fatalf("sessions %+v", ss)
@@ -749,9 +755,7 @@ func TestFirewallAndSpoofing(t *testing.T) {
 			return Authorization{Allowed: true, Reason: "test", Filter: filter, FilterSource: "dns-only (test)"}
 		}
 	})
-	cl := dialCall(t, "alice", "correct horse")
-	cl.pc.Start()
-	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	cl := dialEstablished(t)
 	addr, _ := cl.pc.Addresses()
 	allowed := ipv4UDP(addr, netip.MustParseAddr("192.0.2.9"), "allowed")
 	cl.pc.SendIP(ipv4UDP(addr, netip.MustParseAddr("192.0.2.10"), "denied"))
@@ -781,9 +785,7 @@ func TestIdleTimeout(t *testing.T) {
 		return
 	}
 	gw := startGateway(t, func(c *Config) { c.IdleTimeout = 500 * time.Millisecond })
-	cl := dialCall(t, "alice", "correct horse")
-	cl.pc.Start()
-	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	dialEstablished(t)
 	waitFor(t, "idle session ended", slack*10*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
 	gw.stop(t)
 	if l := gw.logs.String(); !strings.Contains(l, `"cause":"idle timeout: no packet from the client for 500ms"`) {
@@ -810,9 +812,7 @@ func TestIdleIgnoresMulticast(t *testing.T) {
 			return Authorization{Allowed: true, Filter: drop, FilterSource: "test"}
 		}
 	})
-	cl := dialCall(t, "alice", "correct horse")
-	cl.pc.Start()
-	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	cl := dialEstablished(t)
 	addr, _ := cl.pc.Addresses()
 	started := time.Now()
 	for len(gw.g.Sessions()) > 0 {
@@ -873,9 +873,7 @@ func TestReauthorize(t *testing.T) {
 			return Authorization{Allowed: true, Filter: all, FilterSource: "all (test)"}
 		}
 	})
-	cl := dialCall(t, "alice", "correct horse")
-	cl.pc.Start()
-	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	cl := dialEstablished(t)
 	addr, _ := cl.pc.Addresses()
 	send := func(payload string) []byte {
 		p := ipv4UDP(addr, dest, payload)
@@ -983,9 +981,7 @@ func TestGREBlocked(t *testing.T) {
 	// A working path gives no hint.
 	exec.Command("nft", "delete", "table", "inet", "gatehouse_test").Run()
 	ok := startGateway(t, func(c *Config) { c.greHint = 300 * time.Millisecond })
-	cl = dialCall(t, "alice", "correct horse")
-	cl.pc.Start()
-	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	dialEstablished(t)
 	time.Sleep(500 * time.Millisecond)
 	if n := ok.g.Stats().GREBlocked; n != 0 {
 		t.Errorf("GREBlocked %d on a working path", n)
@@ -1000,9 +996,7 @@ func TestChange(t *testing.T) {
 		return
 	}
 	gw := startGateway(t)
-	cl := dialCall(t, "alice", "correct horse")
-	cl.pc.Start()
-	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	cl := dialEstablished(t)
 	id := gw.g.Sessions()[0].ID
 	if err := gw.g.Change("no-such-id", Change{IdleTimeout: time.Second}); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("Change of an unknown id: %v", err)
@@ -1036,9 +1030,7 @@ func TestCallRate(t *testing.T) {
 	gw := startGateway(t, func(c *Config) {
 		c.CallRate, c.CallBurst = 0.01, 1
 	})
-	cl := dialCall(t, "alice", "correct horse")
-	cl.pc.Start()
-	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	cl := dialEstablished(t)
 	ocrp, err := cl.cc.Call(78)
 	if err != nil {
 		t.Fatal(err)

@@ -95,6 +95,18 @@ type Info struct {
 	DroppedQueueFull, DroppedNotReady, DroppedPlainIP, DroppedDecrypt, DroppedProtocol uint64
 }
 
+// MPPEMode is "stateless" or "stateful" for an encrypted session, "" for
+// one without MPPE.
+func (in Info) MPPEMode() string {
+	switch {
+	case in.MPPEBits == 0:
+		return ""
+	case in.Stateless:
+		return "stateless"
+	}
+	return "stateful"
+}
+
 // frameBuf is one control frame waiting for the session goroutine.
 type frameBuf struct {
 	b [MaxFrame]byte

@@ -37,6 +37,7 @@ import (
 
 	lr "layeh.com/radius"
 
+	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc3579"
 )
 
@@ -74,20 +75,8 @@ type Handler interface {
 	CoA(ctx context.Context, r *Request) error
 }
 
-// Secret is a RADIUS shared secret. It never prints.
-type Secret []byte
-
-// String implements fmt.Stringer.
-func (Secret) String() string { return "REDACTED" }
-
-// GoString implements fmt.GoStringer.
-func (Secret) GoString() string { return "REDACTED" }
-
-// Format implements fmt.Formatter so that no verb prints the value.
-func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("REDACTED")) }
-
-// LogValue implements slog.LogValuer.
-func (Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+// Secret is a RADIUS shared secret; like the client's, it never prints.
+type Secret = radclient.Secret
 
 // Client is a Dynamic Authorization Client allowed to send requests: the
 // RADIUS servers whose addresses lie in Prefix, sharing Secret.
@@ -350,7 +339,7 @@ func (s *Server) Serve(ctx context.Context, pc net.PacketConn) error {
 		}
 		wg.Wait()
 	}()
-	buf := make([]byte, maxPacketLen)
+	buf := make([]byte, lr.MaxPacketLength)
 	for {
 		n, raddr, err := pc.ReadFrom(buf)
 		if err != nil {

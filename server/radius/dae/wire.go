@@ -15,11 +15,7 @@ import (
 // authenticators) and section 3.4 (Message-Authenticator). Everything here
 // is pure: no sockets, no logging, every length checked before it is used.
 
-const (
-	headerLen = 20
-	// maxPacketLen is the largest RADIUS packet (RFC 2865 section 3).
-	maxPacketLen = 4096
-)
+const headerLen = 20
 
 // Errors of the wire functions; Server counts them as drops.
 var (
@@ -41,7 +37,7 @@ func frame(b []byte) ([]byte, []attr, error) {
 		return nil, nil, errMalformed
 	}
 	n := int(binary.BigEndian.Uint16(b[2:4]))
-	if n < headerLen || n > maxPacketLen || n > len(b) {
+	if n < headerLen || n > lr.MaxPacketLength || n > len(b) {
 		return nil, nil, errMalformed
 	}
 	b = b[:n]
@@ -121,7 +117,7 @@ func reply(req []byte, attrs []attr, secret []byte, code lr.Code, cause ErrorCau
 		b = append(b, rfc3579.Type, rfc3579.Len)
 		b = append(b, make([]byte, 16)...)
 	}
-	if len(b) > maxPacketLen {
+	if len(b) > lr.MaxPacketLength {
 		return nil
 	}
 	binary.BigEndian.PutUint16(b[2:4], uint16(len(b)))

@@ -261,8 +261,9 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		// Known sources only: a stranger's packets are dropped (and
-		// counted) by Handle, and get no bucket.
-		if s.limit != nil && s.client(from.Addr()) != nil && !s.limit.Allow(from.Addr(), time.Now()) {
+		// counted) by handle, and get no bucket.
+		cl := s.client(from.Addr())
+		if s.limit != nil && cl != nil && !s.limit.Allow(from.Addr(), time.Now()) {
 			s.st.rateLimited.Add(1)
 			continue
 		}
@@ -271,7 +272,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		if to == nil {
 			to = net.UDPAddrFromAddrPort(from)
 		}
-		j := job{pkt: pkt, from: from, to: to}
+		j := job{pkt: pkt, from: from, to: to, client: cl}
 		select {
 		case jobs <- j: // an idle worker takes it
 			continue
@@ -289,9 +290,10 @@ func (s *Server) Serve(conn net.PacketConn) error {
 }
 
 type job struct {
-	pkt  []byte
-	from netip.AddrPort
-	to   net.Addr
+	pkt    []byte
+	from   netip.AddrPort
+	to     net.Addr
+	client *Client // nil: an unknown source
 }
 
 // RoutineWorker decides j, then waits for more jobs: workers live as long
@@ -302,7 +304,7 @@ func (s *Server) RoutineWorker(conn net.PacketConn, j job, jobs <-chan job) {
 	defer func() { <-s.sem }()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
-		if reply := s.Handle(ctx, j.pkt, j.from); reply != nil {
+		if reply := s.handle(ctx, j.pkt, j.from, j.client); reply != nil {
 			_, _ = conn.WriteTo(reply, j.to)
 		}
 		cancel()
@@ -328,8 +330,13 @@ func (s *Server) client(a netip.Addr) *Client {
 // Handle decides one packet from a source address and returns the reply,
 // or nil to drop it.
 func (s *Server) Handle(ctx context.Context, pkt []byte, from netip.AddrPort) []byte {
+	return s.handle(ctx, pkt, from, s.client(from.Addr()))
+}
+
+// handle is Handle with the source's client already found (Serve looks
+// it up once, for the rate limit too).
+func (s *Server) handle(ctx context.Context, pkt []byte, from netip.AddrPort, cl *Client) []byte {
 	s.st.requests.Add(1)
-	cl := s.client(from.Addr())
 	if cl == nil {
 		n := s.st.unknownClient.Add(1)
 		if s.warnAllowed() {
