@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
 	"github.com/gatehouse-vpn/gatehouse/server/events"
 	"github.com/gatehouse-vpn/gatehouse/server/gateway"
 	"github.com/gatehouse-vpn/gatehouse/server/lockout"
-	"github.com/gatehouse-vpn/gatehouse/server/store"
 )
 
 // gate is what every login passes through, whichever front door: the

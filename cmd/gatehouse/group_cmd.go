@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-vpn/gatehouse/server/store"
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
 )
 
 func newGroupCmd() *cobra.Command {

@@ -19,7 +19,7 @@ import (
 	lr "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
 )
 
 // TestMetricsWithPrometheus: a real Prometheus server (Debian's prometheus

@@ -10,9 +10,9 @@ import (
 	"syscall"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/acct"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/radiusd"
 	"golang.org/x/sys/unix"
 )

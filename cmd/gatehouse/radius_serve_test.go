@@ -11,7 +11,7 @@ import (
 	lr "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
 )
 
 // TestServeRADIUSFrontDoor: "gatehouse serve" with radius_server enabled

@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
+	"github.com/gatehouse-vpn/gatehouse/internal/store/seal"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
-	"github.com/gatehouse-vpn/gatehouse/server/store"
-	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
 )
 
 // storeFlags are the flags every command that opens the local store takes.

@@ -19,9 +19,9 @@ import (
 	"github.com/boombuler/barcode/qr"
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
 	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
 	"github.com/gatehouse-vpn/gatehouse/plugins/pskc"
-	"github.com/gatehouse-vpn/gatehouse/server/store"
 )
 
 func newTokenCmd() *cobra.Command {

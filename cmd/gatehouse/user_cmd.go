@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/gatehouse-vpn/gatehouse/server/store"
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
 )
 
 func newUserCmd() *cobra.Command {

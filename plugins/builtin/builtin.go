@@ -6,11 +6,11 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
+	"github.com/gatehouse-vpn/gatehouse/internal/store/seal"
 	"github.com/gatehouse-vpn/gatehouse/plugins/ldap"
 	"github.com/gatehouse-vpn/gatehouse/plugins/radius"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
-	"github.com/gatehouse-vpn/gatehouse/server/store"
-	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
 )
 
 // Version is the built-in back-ends' version, the gateway's own.

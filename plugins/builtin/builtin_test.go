@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
+	"github.com/gatehouse-vpn/gatehouse/internal/store/seal"
 	"github.com/gatehouse-vpn/gatehouse/plugins/builtin"
 	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk/sdktest"
-	"github.com/gatehouse-vpn/gatehouse/server/store"
-	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
 )
 
 // seed creates a store with alice (password "correct horse") and a TOTP

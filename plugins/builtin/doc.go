@@ -7,7 +7,7 @@
 // protocol, so a crash in a back-end never takes the gateway down, and the
 // back-end runs as plugins.user without the gateway's privileges.
 //
-// The first three keep their state in the local store (server/store): users,
+// The first three keep their state in the local store (internal/store): users,
 // groups and sealed passwords; tokens with sealed secrets, HOTP counters,
 // the last accepted TOTP step and the learned clock drift. The store's path
 // and key file reach them through Configure (options store_path and

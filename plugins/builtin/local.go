@@ -5,8 +5,8 @@ import (
 	"errors"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/mschapv2"
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
-	"github.com/gatehouse-vpn/gatehouse/server/store"
 )
 
 // Local is the local password store back-end. Its fragment is the user's

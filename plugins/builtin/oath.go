@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
 	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
-	"github.com/gatehouse-vpn/gatehouse/server/store"
 )
 
 // OATH is the back-end for one-time-code tokens of one source: soft tokens

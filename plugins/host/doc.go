@@ -175,7 +175,7 @@
 //     (identity_in_fragments, as to verdicts before): a login of
 //     "Password and OATH" makes two calls instead of three.
 //   - The built-in local, oath and digipass plugins keep a cache of what
-//     they read from SQLite (server/store's Cache), trusted only while the
+//     they read from SQLite (internal/store's Cache), trusted only while the
 //     wal-index header in the -shm file shows no commit since: 19 ns to
 //     ask, against 10 µs for PRAGMA data_version and 40 µs for one query.
 //

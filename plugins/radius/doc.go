@@ -22,7 +22,7 @@
 // Framed and Framed-Protocol PPP. Replies must carry a valid
 // Message-Authenticator unless require_message_authenticator is "false"
 // (Blast-RADIUS). Failover, retries, dead servers and Status-Server probes
-// are server/radius/radclient's.
+// are internal/radius/radclient's.
 //
 // Options (all strings):
 //

@@ -5,9 +5,9 @@ import (
 
 	lr "layeh.com/radius"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc2548"
 	"github.com/gatehouse-vpn/gatehouse/plugins/radius"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc2548"
 )
 
 // FuzzReply: whatever attributes a verified Access-Accept carries, reading

@@ -16,9 +16,9 @@ import (
 	lr "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc2548"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc2548"
 )
 
 // Version is the plugin's version, the gateway's own.

@@ -11,10 +11,10 @@ import (
 	lr "layeh.com/radius"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/mschapv2"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc3579"
 	"github.com/gatehouse-vpn/gatehouse/plugins/radius"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc3579"
 	"github.com/gatehouse-vpn/gatehouse/test/radiuspeer"
 )
 

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gatehouse-vpn/gatehouse/server/store"
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
 )
 
 // Settings are the lockout policy (configuration section lockout).

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-vpn/gatehouse/server/store"
-	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
+	"github.com/gatehouse-vpn/gatehouse/internal/store/seal"
 )
 
 var t0 = time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)

@@ -3,7 +3,6 @@ package mppe
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 )
 
 // Decrypt turns one MPPE packet back into one PPP datagram:
@@ -156,7 +155,8 @@ func (d *Decrypter) String() string {
 	return fmt.Sprintf("mppe.Decrypter{%d-bit %s, count %d, keys REDACTED}", d.keys.bits, mode(d.stateless), d.cc)
 }
 
-// LogValue describes the Decrypter without its keys, for log/slog.
-func (d *Decrypter) LogValue() slog.Value {
-	return logValue(&d.keys, d.stateless, d.cc)
-}
+// MarshalText is String, for log handlers and encoders.
+func (d *Decrypter) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// GoString is String, so that %#v redacts too.
+func (d *Decrypter) GoString() string { return d.String() }

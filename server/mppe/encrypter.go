@@ -3,7 +3,6 @@ package mppe
 import (
 	"encoding/binary"
 	"fmt"
-	"log/slog"
 	"sync/atomic"
 )
 
@@ -128,25 +127,17 @@ func (e *Encrypter) String() string {
 	return fmt.Sprintf("mppe.Encrypter{%d-bit %s, count %d, keys REDACTED}", e.keys.bits, mode(e.stateless), e.cc)
 }
 
-// LogValue describes the Encrypter without its keys, for log/slog; from
-// the goroutine that encrypts, as String.
-func (e *Encrypter) LogValue() slog.Value {
-	return logValue(&e.keys, e.stateless, e.cc)
-}
+// MarshalText is String, so that log handlers and encoders (log/slog's
+// text and JSON handlers among them) print the redacted form; from the
+// goroutine that encrypts, as String.
+func (e *Encrypter) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
+
+// GoString is String, so that %#v redacts too.
+func (e *Encrypter) GoString() string { return e.String() }
 
 func mode(stateless bool) string {
 	if stateless {
 		return "stateless"
 	}
 	return "stateful"
-}
-
-func logValue(k *keys, stateless bool, cc uint16) slog.Value {
-	return slog.GroupValue(
-		slog.Int("bits", k.bits),
-		slog.String("mode", mode(stateless)),
-		slog.Int("coherency_count", int(cc)),
-		slog.Uint64("key_changes", k.changes),
-		slog.String("keys", "REDACTED"),
-	)
 }

@@ -19,7 +19,7 @@ type keys struct {
 	bits    int      // 40, 56 or 128
 	rc4     rc4Tables
 
-	changes uint64 // key changes so far, for LogValue and the tests
+	changes uint64 // key changes so far, for the tests
 }
 
 // init derives the initial session key of a direction from its start key

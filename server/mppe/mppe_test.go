@@ -421,15 +421,15 @@ func TestRedacted(t *testing.T) {
 	start := testKey
 	enc, dec := newPair(t, start, 128, false)
 	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
-	log.Info("session", "send", enc, "recv", dec)
-	text := fmt.Sprint(enc, dec) + fmt.Sprintf("%v %+v %s", enc, dec, enc) + logs.String()
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("session", "send", enc, "recv", dec)
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("session", "send", enc, "recv", dec)
+	text := fmt.Sprint(enc, dec) + fmt.Sprintf("%v %+v %s %#v", enc, dec, enc, dec) + logs.String()
 	for _, secret := range []string{fmt.Sprintf("%X", start[:4]), fmt.Sprintf("%x", start[:4]), fmt.Sprint(start[0], " ", start[1])} {
 		if strings.Contains(text, secret) {
 			t.Fatalf("key material %q in %s", secret, text)
 		}
 	}
-	if !strings.Contains(logs.String(), "REDACTED") || !strings.Contains(logs.String(), "bits=128") {
+	if !strings.Contains(logs.String(), "REDACTED") || !strings.Contains(logs.String(), "128-bit") {
 		t.Errorf("log line %q", logs.String())
 	}
 }

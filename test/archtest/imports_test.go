@@ -10,8 +10,21 @@
 //     relay) imports neither server/... nor authpolicy/...: the transport
 //     knows messages, not what they decide; the host and the SDK, on
 //     either side of it, do.
+//   - plugins/... never imports server/...: a back-end process is built
+//     from the SDK and the shared libraries, not from the gateway.
+//   - internal/... (the libraries both sides share: the store and its
+//     seal, the RADIUS client and the RFC 2548/3579 codecs) imports
+//     neither server/... nor plugins/... nor cmd/...: shared code has no
+//     back-edge into either of its users.
 //
 // The rules are checked with "go list -deps", so an indirect import counts.
+//
+// Codec purity is checked on direct imports (fmt imports os, so -deps
+// would flag everything): the wire codecs (server/pptp, server/gre,
+// server/ppp/..., server/mppe) and the RADIUS codecs import no net, os or
+// log/slog themselves. A codec turns bytes
+// into values and back; the I/O, clocks and logging live in the packages
+// that drive it (server/control, server/session, server/gateway).
 package archtest
 
 import (
@@ -32,6 +45,49 @@ var rules = []rule{
 	{"./authpolicy/...", []string{module + "/server", module + "/plugins", module + "/cmd", "google.golang.org/grpc", "github.com/hashicorp/go-plugin"}},
 	{"./plugins/sdk/...", []string{module + "/server", module + "/cmd"}},
 	{"./plugins/internal/...", []string{module + "/server", module + "/authpolicy", module + "/cmd"}},
+	{"./plugins/...", []string{module + "/server", module + "/cmd"}},
+	{"./internal/...", []string{module + "/server", module + "/plugins", module + "/cmd"}},
+}
+
+// codecs must stay pure: no package among them imports one of impure.
+// Test helpers (…test) are exempt: they start processes and listen.
+var (
+	codecs = []string{"./server/pptp/...", "./server/gre/...", "./server/ppp/...", "./server/mppe/...",
+		"./internal/radius/rfc2548/...", "./internal/radius/rfc3579/..."}
+	impure = []string{"net", "os", "log/slog", "log", "os/exec", "syscall"}
+)
+
+func TestCodecPurity(t *testing.T) {
+	for _, pattern := range codecs {
+		for _, pkg := range goList(t, pattern) {
+			if strings.HasSuffix(pkg, "test") {
+				continue
+			}
+			if bad := impureImports(t, pkg); len(bad) > 0 {
+				t.Errorf("%s (a codec) imports %v: codecs do no I/O and no logging", pkg, bad)
+			}
+		}
+	}
+}
+
+// TestPurityCatchesViolation proves the purity check can fail: the
+// gateway imports net.
+func TestPurityCatchesViolation(t *testing.T) {
+	if bad := impureImports(t, module+"/server/gateway"); len(bad) == 0 {
+		t.Fatal("server/gateway reported pure; the check cannot see imports")
+	}
+}
+
+func impureImports(t *testing.T, pkg string) []string {
+	var bad []string
+	for _, imp := range goList(t, "-f", "{{join .Imports \" \"}}", pkg) {
+		for _, f := range impure {
+			if imp == f {
+				bad = append(bad, imp)
+			}
+		}
+	}
+	return bad
 }
 
 func TestImportDirection(t *testing.T) {

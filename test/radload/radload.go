@@ -21,8 +21,8 @@ import (
 	lr "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc2548"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc2548"
 )
 
 // Login is one user's request template.

@@ -7,13 +7,12 @@
 // with pptp.mppe.required off (the session cannot be encrypted).
 //
 // The codec is pure: no I/O, no state. A Request's password is redacted
-// by String and LogValue.
+// by String, GoString and MarshalText.
 package pap
 
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"github.com/gatehouse-vpn/gatehouse/server/ppp"
 )
@@ -37,10 +36,12 @@ func (r Request) String() string {
 	return fmt.Sprintf("{Identifier:%d PeerID:%q Password:REDACTED}", r.Identifier, r.PeerID)
 }
 
-// LogValue redacts the password.
-func (r Request) LogValue() slog.Value {
-	return slog.GroupValue(slog.Int("identifier", int(r.Identifier)), slog.String("peer_id", r.PeerID))
-}
+// GoString redacts the password, for %#v.
+func (r Request) GoString() string { return "pap.Request" + r.String() }
+
+// MarshalText redacts the password, for log handlers and encoders (the
+// codec stays free of log/slog; slog's handlers use this).
+func (r Request) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
 // Errors of ParseRequest.
 var (

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-vpn/gatehouse/server/ppp"
@@ -71,4 +73,20 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("Ack: %v", err)
 		}
 	})
+}
+
+// TestRequestRedacted: the password shows in no formatting verb and in
+// neither of log/slog's handlers.
+func TestRequestRedacted(t *testing.T) {
+	r := Request{Identifier: 7, PeerID: "alice", Password: "hunter2-secret"}
+	var logs bytes.Buffer
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("pap", "req", r)
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("pap", "req", r)
+	out := fmt.Sprintf("%v %+v %#v %s", r, r, r, r) + logs.String()
+	if strings.Contains(out, "hunter2") {
+		t.Fatalf("password in %s", out)
+	}
+	if !strings.Contains(out, "alice") || !strings.Contains(out, "REDACTED") {
+		t.Errorf("redacted form lost the rest: %s", out)
+	}
 }

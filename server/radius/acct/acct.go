@@ -14,7 +14,7 @@ import (
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
 
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
 )
 
 // Cause is why a session ended; its value is the Acct-Terminate-Cause

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/acct"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
 	"github.com/gatehouse-vpn/gatehouse/test/radiuspeer"
 )
 

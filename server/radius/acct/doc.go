@@ -12,7 +12,7 @@
 // set; the counters func is read for each), and Stop with
 // Acct-Terminate-Cause and the final counters. Sends never block the
 // caller: Start and Stop return at once. A packet goes to the servers in
-// order with server/radius/radclient's failover; retransmissions to one
+// order with internal/radius/radclient's failover; retransmissions to one
 // server repeat the same Identifier and Authenticator, which is why
 // Acct-Delay-Time is not sent (changing it would need a new Identifier,
 // RFC 2866 section 5.2). Each result is logged: a Stop that no server

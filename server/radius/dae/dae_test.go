@@ -13,9 +13,9 @@ import (
 
 	lr "layeh.com/radius"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc3579"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/dae"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/dae/daetest"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc3579"
 )
 
 var (

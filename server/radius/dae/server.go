@@ -37,8 +37,8 @@ import (
 
 	lr "layeh.com/radius"
 
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc3579"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc3579"
 )
 
 // Handler acts on requests. It is called synchronously, one request at a

@@ -8,7 +8,7 @@ import (
 
 	lr "layeh.com/radius"
 
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc3579"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc3579"
 )
 
 // The wire: RFC 5176 section 2.3 (packet format and the two

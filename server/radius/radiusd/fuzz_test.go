@@ -7,7 +7,7 @@ import (
 	lr "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
 )
 
 // FuzzHandle feeds arbitrary packets from a known client to the front

@@ -21,8 +21,8 @@ import (
 	"layeh.com/radius/rfc2865"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc2548"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc3579"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc2548"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc3579"
 	"github.com/gatehouse-vpn/gatehouse/server/ratelimit"
 )
 

@@ -12,9 +12,9 @@ import (
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/mschapv2"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc2548"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/radiusd"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc2548"
 )
 
 var (

@@ -13,8 +13,8 @@ import (
 
 	lr "layeh.com/radius"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc3579"
 	"github.com/gatehouse-vpn/gatehouse/server/radius/dae"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc3579"
 )
 
 // Encode builds a request the way FreeRADIUS does (RFC 5176 sections 2.3

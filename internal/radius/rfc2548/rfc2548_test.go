@@ -7,7 +7,7 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/vendors/microsoft"
 
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc2548"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc2548"
 )
 
 func TestKeyRoundTripAndLayeh(t *testing.T) {

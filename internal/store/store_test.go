@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
+	"github.com/gatehouse-vpn/gatehouse/internal/store/seal"
 )
 
 // defaultHashParams keeps the production argon2id parameters for the

@@ -12,8 +12,8 @@ import (
 	lr "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
-	"github.com/gatehouse-vpn/gatehouse/server/radius/radclient"
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc3579"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/radclient"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc3579"
 )
 
 func TestEncodeAccounting(t *testing.T) {

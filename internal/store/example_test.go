@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gatehouse-vpn/gatehouse/server/store"
-	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
+	"github.com/gatehouse-vpn/gatehouse/internal/store/seal"
 )
 
 // A TOTP code is consumed once: the second commit of the same time step,

@@ -12,7 +12,7 @@ import (
 
 	"modernc.org/sqlite" // registers the "sqlite" database/sql driver; pure Go, no cgo
 
-	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
+	"github.com/gatehouse-vpn/gatehouse/internal/store/seal"
 )
 
 // Sentinel errors. Methods wrap them once with the row they concern, for

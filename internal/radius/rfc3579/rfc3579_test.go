@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc3579"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc3579"
 )
 
 // packet: Access-Request id 1, User-Name "alice", Message-Authenticator.

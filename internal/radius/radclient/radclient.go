@@ -12,7 +12,7 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
-	"github.com/gatehouse-vpn/gatehouse/server/radius/rfc3579"
+	"github.com/gatehouse-vpn/gatehouse/internal/radius/rfc3579"
 )
 
 // Secret is a RADIUS shared secret. It never prints.

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gatehouse-vpn/gatehouse/server/store/seal"
+	"github.com/gatehouse-vpn/gatehouse/internal/store/seal"
 )
 
 // The additional data names the row a value belongs to; the value does not
