@@ -1,6 +1,7 @@
 package authpolicy_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -91,6 +92,27 @@ func TestCompileErrors(t *testing.T) {
 				t.Fatalf("Compile(%q) = %v, want %q", tc.policy, err, tc.msg)
 			}
 		})
+	}
+}
+
+// TestCompileEveryUnknown: "Foo or Bar" names both mistakes, each a
+// *SyntaxError at its own column.
+func TestCompileEveryUnknown(t *testing.T) {
+	_, err := authpolicy.Compile("pptp", "Foo or (Password and Bar)", catalog)
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("got %T %v, want joined errors", err, err)
+	}
+	var cols []int
+	for _, e := range j.Unwrap() {
+		se, ok := e.(*authpolicy.SyntaxError)
+		if !ok {
+			t.Fatalf("got %T %v", e, e)
+		}
+		cols = append(cols, se.Col)
+	}
+	if fmt.Sprint(cols) != "[1 22]" || !strings.Contains(err.Error(), `"Foo"`) || !strings.Contains(err.Error(), `"Bar"`) {
+		t.Errorf("columns %v, error %v", cols, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package authpolicy
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -38,6 +39,10 @@ func Compile(service, src string, backends map[string]Info) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every unknown name is reported, not only the first: "Foo or Bar"
+	// with neither configured is two mistakes. One is a *SyntaxError;
+	// several are joined (errors.Join), each a *SyntaxError at its column.
+	var unknown []error
 	for _, n := range Names(e) {
 		if _, ok := backends[n.Name]; ok {
 			continue
@@ -48,7 +53,14 @@ func Compile(service, src string, backends map[string]Info) (*Policy, error) {
 		} else {
 			msg += fmt.Sprintf("; configured back-ends: %s", strings.Join(sortedNames(backends), ", "))
 		}
-		return nil, &SyntaxError{Expr: src, Col: n.Col, Msg: msg}
+		unknown = append(unknown, &SyntaxError{Expr: src, Col: n.Col, Msg: msg})
+	}
+	switch len(unknown) {
+	case 0:
+	case 1:
+		return nil, unknown[0]
+	default:
+		return nil, errors.Join(unknown...)
 	}
 	branches := expand(e)
 	if len(branches) > MaxBranches {

@@ -102,6 +102,8 @@ services:
     polcy: Password
   corp:
     policy: DirectoryService and OATH
+  two:
+    policy: Foo or Bar
 pptp:
   service: corp
   echo_timeout: 5
@@ -117,14 +119,16 @@ pptp:
 		path + `:8:3: services.vpn: missing required key "policy"`,
 		path + `:9:5: services.vpn: unknown key "polcy"; did you mean "policy"?`,
 		path + `:11:13: service corp: branch "DirectoryService and OATH" cannot work over MS-CHAPv2: DirectoryService can only verify a whole secret, it cannot supply its part of a combined one`,
-		path + `:14:17: pptp.echo_timeout: bare number 5 is not a duration; write a duration such as 10s`,
+		path + `:16:17: pptp.echo_timeout: bare number 5 is not a duration; write a duration such as 10s`,
+		path + `:13:13: services.two.policy: unknown back-end "Foo"`,
+		path + `:13:20: services.two.policy: unknown back-end "Bar"`,
 	}
 	for _, w := range want {
 		if !strings.Contains(out, w+"\n") && !strings.Contains(out, w) {
 			t.Errorf("output lacks %q", w)
 		}
 	}
-	if !regexp.MustCompile(`: [5-9] errors, 0 warnings\n$`).MatchString(out) {
+	if !regexp.MustCompile(`: ([5-9]|1[0-9]) errors, 0 warnings\n$`).MatchString(out) {
 		t.Errorf("summary line wrong:\n%s", out)
 	}
 	if t.Failed() {
@@ -304,8 +308,11 @@ func TestServeQuickstart(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	if !strings.Contains(logs.String(), `"msg":"gateway stopped"`) {
-		t.Errorf("no stop event:\n%s", logs.String())
+	// One line each, not one from serve and another from a layer below.
+	for _, msg := range []string{"gateway started", "gateway stopped"} {
+		if n := strings.Count(logs.String(), `"msg":"`+msg+`"`); n != 1 {
+			t.Errorf("%d %q lines, want 1:\n%s", n, msg, logs.String())
+		}
 	}
 	if strings.Contains(logs.String(), "correct horse") || strings.Contains(logs.String(), "123456") {
 		t.Errorf("a secret appears in the logs:\n%s", logs.String())

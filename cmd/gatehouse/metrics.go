@@ -215,6 +215,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		for reason, v := range map[string]uint64{
 			"gre_malformed": st.GREMalformed, "gre_unknown_call": st.GREUnknownCall, "gre_wrong_source": st.GREWrongSource,
 			"gre_old": st.GREOld, "tun_malformed": st.TUNMalformed, "tun_no_session": st.TUNNoSession,
+			"tun_not_ipv4":   st.TUNNotIPv4,
 			"spoofed_source": st.SpoofedSource, "firewall_denied": st.FirewallDenied,
 		} {
 			counter(descDropped, v, reason)

@@ -16,8 +16,8 @@ import (
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/mschapv2"
+	"github.com/gatehouse-vpn/gatehouse/internal/otp"
 	"github.com/gatehouse-vpn/gatehouse/plugins/host"
-	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
 )
 
@@ -76,7 +76,7 @@ pptp: {enabled: false}
 	if e.totp, err = otp.ParseKeyURI(uri); err != nil {
 		t.Fatalf("enroll printed no usable URI: %v\n%s", err, out)
 	}
-	out = cli("qwerty\n", "token", "import", "--pskc", "../../plugins/pskc/testdata/rfc6030-figure7.pskcxml", "--password-stdin")
+	out = cli("qwerty\n", "token", "import", "--pskc", "../../internal/pskc/testdata/rfc6030-figure7.pskcxml", "--password-stdin")
 	if !strings.Contains(out, "1 of 1 tokens imported") {
 		t.Fatalf("import: %s", out)
 	}

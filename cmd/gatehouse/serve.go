@@ -433,8 +433,9 @@ func adminHandler(current *atomic.Pointer[running], pptp *pptpFront, m *metrics,
 			}{id, true})
 		})
 		mux.HandleFunc("GET /v1/pptp", func(w http.ResponseWriter, _ *http.Request) {
+			st := pptp.gw.Stats()
 			writeJSON(w, pptpStatus{
-				Stats: pptp.gw.Stats(), PoolInUse: pptp.pool.InUse(), PoolFree: pptp.pool.Free(),
+				Counters: newPPTPCounters(st), Stats: st, PoolInUse: pptp.pool.InUse(), PoolFree: pptp.pool.Free(),
 				Sessions: len(pptp.gw.Sessions()),
 			})
 		})
@@ -505,11 +506,48 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // pptpStatus is /v1/pptp: the gateway's counters and the pool.
+//
+// Every name in the admin API's JSON is snake_case. Stats is the same
+// counters under their Go names (GREReceived, ...), as /v1/pptp gave them
+// before; it is deprecated and goes in the next release: read counters.
 type pptpStatus struct {
-	Stats     gateway.Stats `json:"stats"`
+	Counters  pptpCounters  `json:"counters"`
 	PoolInUse int           `json:"pool_in_use"`
 	PoolFree  int           `json:"pool_free"`
 	Sessions  int           `json:"sessions"`
+	Stats     gateway.Stats `json:"stats"`
+}
+
+// pptpCounters are the gateway's counters since start, named as the
+// gatehouse_pptp_dropped_packets_total reasons of /metrics.
+type pptpCounters struct {
+	GREReceived      uint64 `json:"gre_received"`
+	GREReceivedBytes uint64 `json:"gre_received_bytes"`
+	GREMalformed     uint64 `json:"gre_malformed"`
+	GREUnknownCall   uint64 `json:"gre_unknown_call"`
+	GREWrongSource   uint64 `json:"gre_wrong_source"`
+	GREOld           uint64 `json:"gre_old"`
+	GRESendErrors    uint64 `json:"gre_send_errors"`
+	GREBlocked       uint64 `json:"gre_blocked"`
+	TUNReceived      uint64 `json:"tun_received"`
+	TUNReceivedBytes uint64 `json:"tun_received_bytes"`
+	TUNMalformed     uint64 `json:"tun_malformed"`
+	TUNNotIPv4       uint64 `json:"tun_not_ipv4"`
+	TUNNoSession     uint64 `json:"tun_no_session"`
+	SpoofedSource    uint64 `json:"spoofed_source"`
+	FirewallDenied   uint64 `json:"firewall_denied"`
+	RateLimited      uint64 `json:"rate_limited"`
+}
+
+func newPPTPCounters(st gateway.Stats) pptpCounters {
+	return pptpCounters{
+		GREReceived: st.GREReceived, GREReceivedBytes: st.GREReceivedBytes, GREMalformed: st.GREMalformed,
+		GREUnknownCall: st.GREUnknownCall, GREWrongSource: st.GREWrongSource, GREOld: st.GREOld,
+		GRESendErrors: st.GRESendErrors, GREBlocked: st.GREBlocked,
+		TUNReceived: st.TUNReceived, TUNReceivedBytes: st.TUNReceivedBytes, TUNMalformed: st.TUNMalformed,
+		TUNNotIPv4: st.TUNNotIPv4, TUNNoSession: st.TUNNoSession,
+		SpoofedSource: st.SpoofedSource, FirewallDenied: st.FirewallDenied, RateLimited: st.RateLimited,
+	}
 }
 
 // sessionJSON is one PPTP session in /v1/sessions.

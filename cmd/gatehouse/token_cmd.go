@@ -19,9 +19,10 @@ import (
 	"github.com/boombuler/barcode/qr"
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/otp"
+	"github.com/gatehouse-vpn/gatehouse/internal/pskc"
 	"github.com/gatehouse-vpn/gatehouse/internal/store"
-	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
-	"github.com/gatehouse-vpn/gatehouse/plugins/pskc"
+	"github.com/gatehouse-vpn/gatehouse/server/config"
 )
 
 func newTokenCmd() *cobra.Command {
@@ -87,7 +88,7 @@ The URI carries the secret: show it only to the user it belongs to.`,
 				_, _ = rand.Read(b)
 				serial = "oath-" + hex.EncodeToString(b)
 			}
-			st, _, err := sf.open(c.Context())
+			st, cfg, err := sf.open(c.Context())
 			if err != nil {
 				return err
 			}
@@ -118,6 +119,9 @@ The URI carries the secret: show it only to the user it belongs to.`,
 					return err
 				}
 				fmt.Fprintf(w, "QR code written to %s\n", pngPath)
+			}
+			if w := unusedStoreWarning(cfg, "token "+serial+" is in", config.BackendOATH); w != "" {
+				fmt.Fprintln(c.ErrOrStderr(), w)
 			}
 			return nil
 		},
@@ -252,7 +256,7 @@ decrypts and verifies.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", file, err)
 			}
-			st, _, err := sf.open(c.Context())
+			st, cfg, err := sf.open(c.Context())
 			if err != nil {
 				return err
 			}
@@ -271,6 +275,9 @@ decrypts and verifies.`,
 				fmt.Fprintf(w, "token %s: %s %s, %d digits imported\n", t.Serial, t.Kind, t.Algorithm, t.Digits)
 			}
 			fmt.Fprintf(w, "%d of %d tokens imported\n", added, len(tokens))
+			if w := unusedStoreWarning(cfg, "the tokens are in", config.BackendOATH, config.BackendDigipass); w != "" {
+				fmt.Fprintln(c.ErrOrStderr(), w)
+			}
 			return nil
 		},
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -11,7 +12,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/gatehouse-vpn/gatehouse/authpolicy"
 	"github.com/gatehouse-vpn/gatehouse/internal/store"
+	"github.com/gatehouse-vpn/gatehouse/server/config"
 )
 
 func newUserCmd() *cobra.Command {
@@ -71,7 +74,7 @@ func newUserAddCmd(sf *storeFlags) *cobra.Command {
 					return err
 				}
 			}
-			st, _, err := sf.open(c.Context())
+			st, cfg, err := sf.open(c.Context())
 			if err != nil {
 				return err
 			}
@@ -97,6 +100,9 @@ func newUserAddCmd(sf *storeFlags) *cobra.Command {
 				}
 			}
 			fmt.Fprintf(c.OutOrStdout(), "user %s added\n", name)
+			if w := unusedStoreWarning(cfg, "user "+name+" is in", config.BackendLocal); w != "" {
+				fmt.Fprintln(c.ErrOrStderr(), w)
+			}
 			return nil
 		},
 	}
@@ -280,4 +286,31 @@ func newUserVPNCmd(sf *storeFlags) *cobra.Command {
 		return run(c, args)
 	}
 	return c
+}
+
+// unusedStoreWarning returns a warning when no service's policy names a
+// back-end of one of types: what the command just wrote to the store is
+// then used by no login (the quickstart's memory back-ends, say). Empty
+// when some policy uses one.
+func unusedStoreWarning(cfg *config.Config, what string, types ...config.BackendType) string {
+	for _, s := range cfg.Services.All() {
+		if s == nil {
+			continue
+		}
+		e, err := authpolicy.Parse(s.Policy)
+		if err != nil {
+			continue
+		}
+		for _, n := range authpolicy.Names(e) {
+			if b, ok := cfg.Backends.Get(n.Name); ok && b != nil && slices.Contains(types, b.Type) {
+				return ""
+			}
+		}
+	}
+	kinds := make([]string, len(types))
+	for i, t := range types {
+		kinds[i] = "type: " + string(t)
+	}
+	return fmt.Sprintf("warning: %s the store, but no service's policy in %s uses a back-end of %s, so no login reads it; add one to backends and name it in a policy (see gatehouse config check)",
+		what, cfg.File, strings.Join(kinds, " or "))
 }

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/otp"
 	"github.com/gatehouse-vpn/gatehouse/internal/store"
 	"github.com/gatehouse-vpn/gatehouse/internal/store/seal"
 	"github.com/gatehouse-vpn/gatehouse/plugins/builtin"
-	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk/sdktest"
 )
 

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-vpn/gatehouse/internal/otp"
 	"github.com/gatehouse-vpn/gatehouse/internal/store"
-	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
 )
 

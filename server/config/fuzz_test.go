@@ -63,7 +63,7 @@ func FuzzParse(f *testing.F) {
 // default (nothing on its path was written) that clashes with the file.
 func placeless(c *Config, p Problem) bool {
 	switch {
-	case strings.HasPrefix(p.Msg, "the file is empty"), strings.HasPrefix(p.Msg, "invalid YAML:"):
+	case strings.HasPrefix(p.Msg, "the file is empty"), strings.HasPrefix(p.Msg, "invalid YAML:"), strings.HasPrefix(p.Msg, "a tab in the indentation"):
 		return true
 	case p.Path != "" && !c.Pos(p.Path).IsValid():
 		return true

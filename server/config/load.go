@@ -164,7 +164,31 @@ func (d *decoder) syntaxError(data []byte, err error) {
 	if off := locate(data, msg, line); off >= 0 {
 		p = offsetPos(data, off)
 	}
-	d.add(Error, p, "", "invalid YAML: "+msg)
+	text := "invalid YAML: " + msg
+	// A tab where indentation belongs is the commonest cause, and the
+	// parser's words do not say so.
+	if off := lineStart(data, p.Line); off >= 0 {
+		if indent := data[off:]; len(indent) > 0 && bytes.IndexByte(indent[:len(indent)-len(bytes.TrimLeft(indent, " \t"))], '\t') >= 0 {
+			text = fmt.Sprintf("a tab in the indentation of line %d: YAML indents with spaces only; replace the tab with spaces (%s)", p.Line, msg)
+		}
+	}
+	d.add(Error, p, "", text)
+}
+
+// lineStart returns the offset of the start of line (counted from 1), or -1.
+func lineStart(data []byte, line int) int {
+	if line < 1 {
+		return -1
+	}
+	off := 0
+	for i := 1; i < line; i++ {
+		nl := bytes.IndexByte(data[off:], '\n')
+		if nl < 0 {
+			return -1
+		}
+		off += nl + 1
+	}
+	return off
 }
 
 // splitYAMLError splits "yaml: line 3: did not find expected key" into the

@@ -64,14 +64,21 @@ func (c *Config) CheckPolicies() (map[string]*authpolicy.Policy, Problems) {
 		path := "services." + name + ".policy"
 		p, err := authpolicy.Compile(name, s.Policy, infos)
 		if err != nil {
-			pos := s.PolicyPos
-			detail := ""
-			var se *authpolicy.SyntaxError
-			if errors.As(err, &se) {
-				pos = s.PolicyColumn(se.Col)
-				detail = se.Caret()
+			// Several unknown back-ends come joined: one problem each.
+			errs := []error{err}
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				errs = j.Unwrap()
 			}
-			ps = append(ps, Problem{File: c.File, Line: pos.Line, Col: pos.Col, Path: path, Msg: err.Error(), Severity: Error, Detail: detail})
+			for _, err := range errs {
+				pos := s.PolicyPos
+				detail := ""
+				var se *authpolicy.SyntaxError
+				if errors.As(err, &se) {
+					pos = s.PolicyColumn(se.Col)
+					detail = se.Caret()
+				}
+				ps = append(ps, Problem{File: c.File, Line: pos.Line, Col: pos.Col, Path: path, Msg: err.Error(), Severity: Error, Detail: detail})
+			}
 			continue
 		}
 		policies[name] = p

@@ -58,7 +58,10 @@ var syntaxCases = []problemCase{
 		`gatehouse.yaml: the file is empty; it needs at least backends and services`,
 	}},
 	{"tab indentation", base + "pptp:\n\tenabled: true\n", []string{
-		`gatehouse.yaml:7:1: invalid YAML: found character that cannot start any token`,
+		`gatehouse.yaml:7:1: a tab in the indentation of line 7: YAML indents with spaces only; replace the tab with spaces (found character that cannot start any token)`,
+	}},
+	{"tab after spaces", base + "pptp:\n  \tenabled: true\n", []string{
+		`gatehouse.yaml:7:3: a tab in the indentation of line 7: YAML indents with spaces only; replace the tab with spaces (found character that cannot start any token)`,
 	}},
 	{"mapping on one line", base + "log: level: debug\n", []string{
 		`gatehouse.yaml:6:11: invalid YAML: mapping values are not allowed in this context`,

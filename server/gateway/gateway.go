@@ -115,8 +115,12 @@ type Stats struct {
 	GREOld         uint64 // dropped by the Window: old, duplicate, far ahead
 	GRESendErrors  uint64 // sendto failed
 	TUNReceived    uint64 // packets read from the TUN
-	TUNMalformed   uint64 // not an IPv4 packet
-	TUNNoSession   uint64 // destination of no session
+	TUNMalformed   uint64 // shorter than an IPv4 header
+	// TUNNotIPv4 counts packets of another IP version the host routed to
+	// the TUN (the gateway carries IPv4 only and turns IPv6 off on the
+	// device, so this stays 0 unless something turns it back on).
+	TUNNotIPv4   uint64
+	TUNNoSession uint64 // destination of no session
 	// RateLimited counts calls refused because their client address was
 	// over Config.CallRate.
 	RateLimited uint64
@@ -165,7 +169,7 @@ type Gateway struct {
 
 	stats struct {
 		greReceived, greMalformed, greUnknownCall, greWrongSource, greOld, greSendErrors atomic.Uint64
-		tunReceived, tunMalformed, tunNoSession                                          atomic.Uint64
+		tunReceived, tunMalformed, tunNoSession, tunNotIPv4                              atomic.Uint64
 		greBytes, tunBytes                                                               atomic.Uint64
 		spoofed, firewallDenied                                                          atomic.Uint64
 		greBlocked, rateLimited                                                          atomic.Uint64
@@ -227,7 +231,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		gs.close()
 		return fmt.Errorf("gateway: listen: %w", err)
 	}
-	g.log.Info("gateway started", slog.String("listen", ln.Addr().String()), slog.String("tun", g.cfg.TUN.Name()))
+	g.log.Info("pptp listening", slog.String("listen", ln.Addr().String()), slog.String("tun", g.cfg.TUN.Name()))
 
 	g.wg.Add(1)
 	go g.RoutineReadGRE()
@@ -255,7 +259,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	gs.close()
 	g.cfg.TUN.Close()
 	g.wg.Wait()
-	g.log.Info("gateway stopped")
+	g.log.Info("pptp stopped")
 	return runErr
 }
 
@@ -267,6 +271,7 @@ func (g *Gateway) Stats() Stats {
 		GREUnknownCall: s.greUnknownCall.Load(), GREWrongSource: s.greWrongSource.Load(),
 		GREOld: s.greOld.Load(), GRESendErrors: s.greSendErrors.Load(),
 		TUNReceived: s.tunReceived.Load(), TUNMalformed: s.tunMalformed.Load(), TUNNoSession: s.tunNoSession.Load(),
+		TUNNotIPv4:       s.tunNotIPv4.Load(),
 		GREReceivedBytes: s.greBytes.Load(), TUNReceivedBytes: s.tunBytes.Load(),
 		SpoofedSource: s.spoofed.Load(), FirewallDenied: s.firewallDenied.Load(),
 		GREBlocked: s.greBlocked.Load(), RateLimited: s.rateLimited.Load(),

@@ -184,7 +184,11 @@ func (g *Gateway) RoutineReadTUN() {
 
 // receiveTUN handles one packet from the TUN.
 func (g *Gateway) receiveTUN(ip []byte) {
-	if len(ip) < 20 || ip[0]>>4 != 4 {
+	if len(ip) > 0 && ip[0]>>4 != 4 {
+		g.stats.tunNotIPv4.Add(1)
+		return
+	}
+	if len(ip) < 20 {
 		g.stats.tunMalformed.Add(1)
 		return
 	}

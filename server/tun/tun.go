@@ -118,6 +118,9 @@ func (t *File) Configure(local netip.Addr, mtu int, pool ...netip.Prefix) error 
 	if err := t.addAddress(local); err != nil {
 		return err
 	}
+	if err := disableIPv6(t.name); err != nil {
+		return err
+	}
 	if err := setUp(t.name); err != nil {
 		return err
 	}
@@ -235,6 +238,19 @@ func netipPrefix(n *net.IPNet) (netip.Prefix, bool) {
 	}
 	ones, _ := n.Mask.Size()
 	return netip.PrefixFrom(a.Unmap(), ones), true
+}
+
+// disableIPv6 keeps the kernel from putting IPv6 on the device: the
+// gateway carries IPv4 only, and without this the kernel sends its own
+// router solicitations and MLD reports into the TUN as soon as it is up,
+// which the gateway would read and drop. A kernel without IPv6 has no
+// such file, and nothing to disable.
+func disableIPv6(name string) error {
+	err := os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1\n"), 0o644)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("tun: disable IPv6 on %s: %w", name, err)
+	}
+	return nil
 }
 
 // EnableForwarding switches on IPv4 forwarding in this network namespace.

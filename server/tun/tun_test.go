@@ -75,7 +75,11 @@ func TestConfigureAndExchange(t *testing.T) {
 		t.Fatalf("link: %s", out)
 	}
 
-	// Kernel -> device.
+	if v, err := os.ReadFile("/proc/sys/net/ipv6/conf/gh0/disable_ipv6"); err == nil && strings.TrimSpace(string(v)) != "1" {
+		t.Errorf("IPv6 left on for gh0 (disable_ipv6 %q): the kernel would send its own IPv6 packets into the TUN", v)
+	}
+
+	// Kernel -> device. Nothing but IPv4 comes out of it.
 	c, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IP(local.AsSlice())}, &net.UDPAddr{IP: net.ParseIP("192.0.2.130"), Port: 9})
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +92,9 @@ func TestConfigureAndExchange(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		n, err := dev.Read(buf)
+		if err == nil && n > 0 && buf[0]>>4 != 4 {
+			t.Errorf("a packet of IP version %d came out of the device", buf[0]>>4)
+		}
 		if err == nil && n >= 33 && buf[9] == 17 && bytes.Equal(buf[16:20], []byte{192, 0, 2, 130}) {
 			if string(buf[28:n]) != "hello" {
 				t.Fatalf("payload %q", buf[28:n])

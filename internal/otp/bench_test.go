@@ -3,7 +3,7 @@ package otp_test
 import (
 	"testing"
 
-	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
+	"github.com/gatehouse-vpn/gatehouse/internal/otp"
 )
 
 // The cost of one login's fragments: Candidates runs once per OTP

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
+	"github.com/gatehouse-vpn/gatehouse/internal/otp"
 )
 
 var (

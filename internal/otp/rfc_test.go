@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
+	"github.com/gatehouse-vpn/gatehouse/internal/otp"
 )
 
 // The RFC seeds: ASCII digits, one length per hash (RFC 6238 Appendix B).

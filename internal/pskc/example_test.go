@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gatehouse-vpn/gatehouse/plugins/pskc"
+	"github.com/gatehouse-vpn/gatehouse/internal/pskc"
 )
 
 // Parse decrypts Figure 6 of RFC 6030 with its pre-shared key.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
+	"github.com/gatehouse-vpn/gatehouse/internal/otp"
 )
 
 // A TOTP login: list the codes acceptable now, find the one the user

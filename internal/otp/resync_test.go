@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
+	"github.com/gatehouse-vpn/gatehouse/internal/otp"
 )
 
 func TestResyncHOTP(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	pqotp "github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/gatehouse-vpn/gatehouse/plugins/oath/otp"
+	"github.com/gatehouse-vpn/gatehouse/internal/otp"
 )
 
 func TestKeyURI(t *testing.T) {
