@@ -6,7 +6,7 @@ import (
 )
 
 // Capability is one thing a back-end can do. A back-end declares a set of
-// them (see DESIGN.md, "Credentials and what a back-end can do").
+// them (see docs/policies.md, "What a back-end can do").
 type Capability uint8
 
 const (

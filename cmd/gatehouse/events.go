@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +40,12 @@ func newEventLog(index *events.Index, log *slog.Logger) *eventLog {
 // without an index (the log still has every line).
 func openEventIndex(cfg config.Log, log *slog.Logger) *events.Index {
 	if cfg.Index == "" {
+		return nil
+	}
+	// On a first start the state directory (where the index lives by
+	// default) may not exist yet.
+	if err := os.MkdirAll(filepath.Dir(cfg.Index), 0o700); err != nil {
+		log.Warn("the event index's directory cannot be made; the gateway runs without the index", slog.String("index", cfg.Index), slog.Any("err", err))
 		return nil
 	}
 	ix, err := events.Open(cfg.Index, events.Options{Retention: cfg.Retention, MaxBytes: int64(cfg.IndexMaxSize), Log: log})

@@ -75,7 +75,7 @@ func TestHelpIsGroupedWithExamples(t *testing.T) {
 }
 
 func TestConfigCheckExamples(t *testing.T) {
-	// The reference policy is DESIGN.md's example, whose lone DIGIPASS
+	// The reference policy is the README's example, whose lone DIGIPASS
 	// branch is weak under MS-CHAPv2: the check must say so.
 	code, out, stderr := gh(t, "", "config", "check", "--config", "../../examples/reference.yaml")
 	if code != 0 || !strings.Contains(out, `branch "DIGIPASS" is weak over MS-CHAPv2`) || !strings.Contains(out, "plugins.external.vendor-x.binary: /usr/lib/gatehouse/plugins/gatehouse-plugin-x is not installed yet") ||
@@ -276,6 +276,21 @@ func TestServeQuickstart(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || len(services) != 2 || services[0].Policy != "Demo and Codes" {
 		t.Errorf("services: %s %+v", resp.Status, services)
 	}
+	// /v1/status says which build answers.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/status", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	var status struct {
+		Build   BuildInfo `json:"build"`
+		Started time.Time `json:"started"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&status)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || status.Build != buildInfo() || status.Build.Go == "" || time.Since(status.Started) > time.Minute {
+		t.Errorf("status: %s %+v", resp.Status, status)
+	}
 	if !strings.Contains(logs.String(), `"msg":"admin request refused: no valid token"`) {
 		t.Errorf("refused requests were not logged")
 	}
@@ -307,6 +322,9 @@ func TestServeQuickstart(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+	if strings.Contains(logs.String(), "event index cannot be opened") {
+		t.Errorf("first start without a state directory: no event index:\n%s", logs.String())
 	}
 	// One line each, not one from serve and another from a layer below.
 	for _, msg := range []string{"gateway started", "gateway stopped"} {

@@ -8,9 +8,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Version is set at build time with -ldflags "-X main.Version=...".
-var Version = "dev"
-
 const (
 	groupGateway = "gateway"
 	groupPolicy  = "policy"
@@ -37,7 +34,10 @@ Everything is configured in one YAML file; see examples/reference.yaml.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		// --version (and -v) print the line "gatehouse version" prints.
+		Version: versionString(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -56,7 +56,7 @@ Everything is configured in one YAML file; see examples/reference.yaml.`,
 	}
 	add(groupGateway, newServeCmd(), newSessionsCmd(), newLogsCmd(), newPluginCmd())
 	add(groupPolicy, newConfigCmd(), newPolicyCmd())
-	add(groupUsers, newUserCmd(), newGroupCmd(), newTokenCmd())
+	add(groupUsers, newUserCmd(), newGroupCmd(), newTokenCmd(), newStoreCmd())
 	root.AddCommand(newVersionCmd())
 	strictArgs(root)
 	return root
@@ -102,10 +102,10 @@ func commandPath(root *cobra.Command, args []string) string {
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, commit, build date and Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			fmt.Fprintf(c.OutOrStdout(), "gatehouse %s\n", Version)
+			fmt.Fprintln(c.OutOrStdout(), versionString())
 			return nil
 		},
 	}

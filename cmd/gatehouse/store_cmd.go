@@ -26,15 +26,25 @@ func (f *storeFlags) register(c *cobra.Command) {
 // open loads the configuration and opens the local store it names. The
 // configuration must have no errors (warnings are fine).
 func (f *storeFlags) open(ctx context.Context) (*store.Store, *config.Config, error) {
-	cfg, ps, err := config.Load(f.config)
+	cfg, err := f.load()
 	if err != nil {
 		return nil, nil, err
 	}
-	if errs := ps.Errors(); len(errs) > 0 {
-		return nil, nil, fmt.Errorf("configuration has %s (run gatehouse config check):\n%w", count(len(errs), "error"), errs)
-	}
 	st, err := openStore(ctx, cfg)
 	return st, cfg, err
+}
+
+// load loads the configuration, which must have no errors, without
+// opening the store.
+func (f *storeFlags) load() (*config.Config, error) {
+	cfg, ps, err := config.Load(f.config)
+	if err != nil {
+		return nil, err
+	}
+	if errs := ps.Errors(); len(errs) > 0 {
+		return nil, fmt.Errorf("configuration has %s (run gatehouse config check):\n%w", count(len(errs), "error"), errs)
+	}
+	return cfg, nil
 }
 
 // openStore opens the local store of cfg, creating its directory and key on
@@ -50,6 +60,11 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("store directory: %w", err)
 		}
+	}
+	// A key change (store rekey, store restore) that was interrupted left
+	// secret.key.new: finish or undo it before the key is read.
+	if _, err := store.RecoverKey(ctx, cfg.Store.Path, cfg.Store.KeyFile, store.KeyOptions{}); err != nil {
+		return nil, err
 	}
 	key, err := seal.LoadOrCreateKey(cfg.Store.KeyFile)
 	if err != nil {

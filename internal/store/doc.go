@@ -110,8 +110,10 @@
 // Open seals a known value under the key into meta on first use and checks
 // it on every later open, so a replaced or lost key file is reported at once
 // as [ErrWrongKey], not as a failed login later. Without its key file a
-// database's passwords and token secrets are lost; back the key up, and keep
-// the backup apart from the database backups.
+// database's passwords and token secrets are lost. A backup made by
+// [Store.Backup] holds both (see below) and is as secret as the key; a copy
+// of the database alone, such as a file-system backup, must be kept apart
+// from any copy of the key.
 //
 // # Passwords
 //
@@ -156,6 +158,103 @@
 // the documented one, it asks PRAGMA data_version on a connection it keeps
 // for that alone (10 µs). Plaintext secrets are never cached, and writes,
 // the replay-proof commits included, go to the database as before.
+//
+// # Backup, restore and key rotation
+//
+// [Store.Backup] (gatehouse store backup) writes one file holding the
+// database and the key, so that a restore can never pair a database with
+// the wrong key. The database is copied online with VACUUM INTO, which
+// reads it in one read transaction: the copy holds every transaction
+// committed before the backup started and none after, while the gateway
+// goes on reading and committing (WAL readers do not block the writer).
+// Before anything is written, the key is checked to open every sealed
+// value of the copy. The file is a POSIX tar, format version 1, with
+// exactly these members in this order, each of mode 0600:
+//
+//	MANIFEST.json  {"format": "gatehouse-store-backup", "version": 1,
+//	               "created", "schema_version", "users", "passwords",
+//	               "tokens", "members": [{"name", "size", "sha256"}] for
+//	               gatehouse.db and secret.key}
+//	gatehouse.db   the VACUUM INTO copy (rollback journal mode)
+//	secret.key     the 32-byte key
+//	SHA256SUMS     sha256sum lines for the three members above
+//
+// so an operator can also check and unpack it by hand (tar -x, then
+// sha256sum -c SHA256SUMS). It is neither compressed nor encrypted; the
+// CLI writes it with mode 0600 through a temporary file renamed into
+// place ([Store.BackupToFile]), refuses to replace a file without --force,
+// and with --out - writes to standard output (refused when that is a
+// terminal) so that it can be piped into gpg or age without a plaintext
+// copy on disk. A crash while writing can leave a .NAME.tmp-* file next to
+// the output; it holds the key too.
+//
+// [Restore] reads the whole file before changing anything and refuses,
+// with [ErrBadBackup], any layout, size or checksum mismatch (tar also
+// checksums its headers, so a changed byte anywhere but in a member's
+// padding is caught); it refuses a copy that fails SQLite's integrity or
+// foreign-key check, one whose schema is newer than this program
+// ([ErrSchemaTooNew], naming both versions; an older one is restored and
+// migrated by the next Open), one whose key does not open the key check
+// ([ErrWrongKey]) or any sealed value (naming the row), an existing
+// database or key file unless forced ([ErrExists]), and a store that
+// anything has open ([ErrInUse]). [VerifyBackup] runs the same checks
+// without a store (restore --dry-run).
+//
+// A running gateway is detected by the database's locks: Restore and
+// [Rekey] open it with locking_mode=EXCLUSIVE, which in WAL mode takes the
+// file's EXCLUSIVE lock (https://sqlite.org/wal.html, "Use of WAL
+// Without Shared-Memory"). Every open WAL connection, in this process or
+// another (the gateway's, its plugins', a CLI command's), holds a SHARED
+// lock for as long as it is open, so the lock is granted only to a store
+// nobody has open; after [DefaultLockWait] the error is ErrInUse, saying
+// to stop the gateway.
+// The CLI also refuses when the gateway's admin socket answers. Neither
+// can stop a gateway started during the operation; stop it first.
+//
+// [Rekey] (gatehouse store rekey) generates a new key and reseals every
+// sealed value: users.password_sealed, tokens.secret and the key check in
+// meta (the list is sealedColumns in rekey.go; a test fails if a BLOB
+// column is added without it). No schema change is needed to record which
+// key the database is under: the key check, resealed in the same
+// transaction, says so, and proves it, since only that key opens it. Both
+// key changes, Rekey and Restore, go through the same steps, holding the
+// database's exclusive lock, each durable (fsync of file and directory)
+// before the next:
+//
+//  1. write the new key to key_file+".new" (mode 0600);
+//  2. Rekey: reseal every value in one transaction and commit. Restore:
+//     copy the checked backup's pages over the database with SQLite's
+//     backup API, one transaction through the locked connection, so SQLite
+//     itself replays or discards the old WAL (no stale -wal can be applied
+//     to the new content) and openers waiting on the lock find the new
+//     content in the same file. Where there was no database, Restore first
+//     creates an empty one, after removing stray -wal, -shm and -journal
+//     files (SQLite would replay them into it), and removes it again if it
+//     fails before the commit; an empty database left by a crash there
+//     does not count as a store;
+//  3. rename key_file+".new" over key_file.
+//
+// A crash before the commit leaves the old database with the old key file,
+// after it the new database with the new key in key_file+".new". [RecoverKey],
+// which the CLI and the gateway run before loading the key (one stat when
+// there is nothing to do), takes the lock and opens the key check with the
+// ".new" key: if it opens, the commit happened and the file is renamed into
+// place (roll forward); if the old key opens it instead, the file is
+// deleted (roll back); if neither does, nothing is touched and the error
+// says so. So after a crash at any point the store opens with the key file
+// on disk, with every secret (the tests kill a process at each step).
+//
+// Rekey deletes the old key (the rename replaces it) rather than keeping a
+// secret.key.old: a kept copy would defeat a rotation after a leak. The
+// cost is that a copy of the database alone taken before the rotation can
+// no longer be read; backups made by Store.Backup carry their own key and
+// still restore, bringing that key back. A rotation does not undo a leak:
+// whoever had the old key and a copy of the database has the secrets as
+// they were, so change those passwords and re-enrol those tokens too.
+// Rekey refuses a store that is open, because a running gateway and its
+// plugins hold the old key in memory: they would fail to unseal every
+// secret afterwards (MS-CHAPv2 and token logins would fail; PAP would fall
+// back on the argon2id hash). Stop the gateway, rekey, start it.
 //
 // # What the store does not decide
 //

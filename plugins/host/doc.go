@@ -123,8 +123,8 @@
 // # Why the transport looks the way it does
 //
 // Measured on the project's 2-core machine with the benchmarks of this
-// package and the login benchmarks in cmd/gatehouse (the README's
-// Performance section has the commands), CPU profiles of both processes
+// package and the login benchmarks in cmd/gatehouse (docs/performance.md
+// has the commands), CPU profiles of both processes
 // (go test -cpuprofile, GATEHOUSE_PLUGIN_CPUPROFILE), strace -c and a
 // system-wide perf record.
 //

@@ -9,7 +9,7 @@ import (
 
 // Info is the capability catalog: what a back-end of this configuration can
 // do, as the policy engine needs to know it to check policies before any
-// back-end runs (see DESIGN.md, "Credentials and what a back-end can do").
+// back-end runs (see docs/policies.md, "What a back-end can do").
 //
 //	local     fragments, verify-mschapv2, verify-plaintext, identity; variable length
 //	oath      fragments, verify-plaintext; one length (digits); one-time

@@ -72,7 +72,7 @@
 // The writer's cost is what the index costs: 13–14 µs of CPU per event in
 // this pure-Go SQLite (the row, its JSON body and four indexes; multi-row
 // INSERTs of up to 64 events save a little), about a third of a busy
-// two-core gateway's peak login rate (the README's RADIUS benchmark, index
+// two-core gateway's peak login rate (docs/performance.md's RADIUS benchmark, index
 // on and off). Building an event on the login path costs next to nothing.
 //
 // [Index.Query] returns the newest Filter.Limit matching events (1000 by

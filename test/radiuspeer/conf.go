@@ -1,6 +1,6 @@
 package radiuspeer
 
-// The configuration follows ../shared/peers/freeradius/start: nothing from
+// The configuration is self-contained: nothing from
 // /etc/freeradius is read (dictionaries come from /usr/share/freeradius),
 // reject_delay 0, modules pap, chap, mschap (MPPE on), files, detail.
 

@@ -1,5 +1,5 @@
-// Package radiuspeer runs Debian's FreeRADIUS 3.2 as a test peer, the way
-// ../shared/peers/freeradius/start does, but from Go and owned by the test:
+// Package radiuspeer runs Debian's FreeRADIUS 3.2 as a test peer, from Go
+// and owned by the test:
 //
 //	srv := radiuspeer.Start(t, radiuspeer.Options{Users: []radiuspeer.User{
 //		{Name: "bob", Password: "bobpass", Reply: []string{`Filter-Id := "vpn-users"`}},

@@ -1,6 +1,5 @@
 // Package sambaad runs a throwaway Samba Active Directory domain
-// controller (Debian's samba, LDAP service only) on 127.0.0.1 for tests:
-// the project's own version of ../shared/peers/samba-ad.
+// controller (Debian's samba, LDAP service only) on 127.0.0.1 for tests.
 //
 // Provisioning a domain takes a minute or so on a busy machine, so the
 // provisioned and seeded domain is kept as a template under

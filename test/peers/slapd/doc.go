@@ -3,7 +3,7 @@
 // generated slapd.conf with the core, cosine, nis, inetorgperson and
 // Samba schemas (for sambaNTPassword), the memberof and ppolicy overlays,
 // and a test CA made with Go's crypto packages serving ldaps:// and
-// StartTLS. It is the project's own version of ../shared/peers/openldap.
+// StartTLS. It is the project's own, written for its tests.
 //
 //	srv := slapd.Start(t, slapd.Options{})
 //	srv.AddUser(t, slapd.User{Name: "alice", Password: "secret", Groups: []string{"vpn-users"}})
