@@ -40,6 +40,11 @@
 //	                Reason.
 //	gateway_start   the gateway started. Message (version).
 //	gateway_stop    the gateway stopped. Reason.
+//	admin           an operator changed something (a user, group, token,
+//	                session) through the console. Operator, User (whom it
+//	                concerns, when a user), Message (what changed).
+//	sign_in         a console sign-in. Result, Operator, Client, Reason
+//	                (when refused).
 //
 // Kind names are stable: they are stored, written in JSON and typed by
 // operators. New kinds go at the end and a name never changes.

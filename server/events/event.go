@@ -34,6 +34,8 @@ const (
 	KindConfigError        // config_error
 	KindGatewayStart       // gateway_start
 	KindGatewayStop        // gateway_stop
+	KindAdmin              // admin
+	KindSignIn             // sign_in
 
 	numKinds = iota
 )
@@ -176,6 +178,10 @@ type Event struct {
 	Backend string `json:"backend,omitempty"`
 	// Message is anything else worth saying, in words.
 	Message string `json:"message,omitempty"`
+	// Operator is who made an admin change or signed in to the console:
+	// an operator account's name, or "cli" / "api" for the command line
+	// and the token-authenticated admin API.
+	Operator string `json:"operator,omitempty"`
 }
 
 // Title is the constant log message for the event: "login accepted",
@@ -216,6 +222,10 @@ func (e *Event) Title() string {
 		return "gateway started"
 	case KindGatewayStop:
 		return "gateway stopped"
+	case KindAdmin:
+		return "admin change"
+	case KindSignIn:
+		return "console sign-in"
 	}
 	return "event"
 }

@@ -164,8 +164,8 @@ func TestKinds(t *testing.T) {
 			t.Errorf("kind %s has no title", s)
 		}
 	}
-	if len(Kinds()) != 14 {
-		t.Errorf("%d kinds; the package documentation lists 14", len(Kinds()))
+	if len(Kinds()) != 16 {
+		t.Errorf("%d kinds; the package documentation lists 16", len(Kinds()))
 	}
 	if Kind(0).Valid() || Kind(numKinds).Valid() {
 		t.Error("an out-of-range kind is valid")

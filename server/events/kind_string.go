@@ -22,11 +22,13 @@ func _() {
 	_ = x[KindConfigError-12]
 	_ = x[KindGatewayStart-13]
 	_ = x[KindGatewayStop-14]
+	_ = x[KindAdmin-15]
+	_ = x[KindSignIn-16]
 }
 
-const _Kind_name = "loginsession_upsession_downkillrevokelockoutunlockplugin_startplugin_exitplugin_restartreloadconfig_errorgateway_startgateway_stop"
+const _Kind_name = "loginsession_upsession_downkillrevokelockoutunlockplugin_startplugin_exitplugin_restartreloadconfig_errorgateway_startgateway_stopadminsign_in"
 
-var _Kind_index = [...]uint8{0, 5, 15, 27, 31, 37, 44, 50, 62, 73, 87, 93, 105, 118, 130}
+var _Kind_index = [...]uint8{0, 5, 15, 27, 31, 37, 44, 50, 62, 73, 87, 93, 105, 118, 130, 135, 142}
 
 func (i Kind) String() string {
 	idx := int(i) - 1

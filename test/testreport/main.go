@@ -207,7 +207,7 @@ func printSummary(w io.Writer, path string) int {
 		fmt.Fprintln(w, "testreport: no test skipped")
 		return 0
 	}
-	fmt.Fprintf(w, "\n*** %d tests SKIPPED (they did not run; as root, as CI runs, they would):\n", len(ss))
+	fmt.Fprintf(w, "\n*** %d tests SKIPPED; each said why (as a normal user, those needing root are among them):\n", len(ss))
 	for _, s := range ss {
 		fmt.Fprintf(w, "*** SKIP %s %s: %s\n", s.Package, s.Test, s.Reason)
 	}

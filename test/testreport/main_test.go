@@ -51,7 +51,7 @@ func TestReport(t *testing.T) {
 	// printSummary writes to the writer it is given.
 	var sum bytes.Buffer
 	printSummary(&sum, file)
-	if !strings.Contains(sum.String(), "*** 1 tests SKIPPED") || !strings.Contains(sum.String(), "*** SKIP a TestRoot: a_test.go:9: SKIP: needs root") {
+	if !strings.Contains(sum.String(), "*** 1 tests SKIPPED;") || !strings.Contains(sum.String(), "*** SKIP a TestRoot: a_test.go:9: SKIP: needs root") {
 		t.Errorf("summary %q", sum.String())
 	}
 	sum.Reset()
