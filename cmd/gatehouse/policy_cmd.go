@@ -92,6 +92,12 @@ with the capabilities of those back-end types.`,
 }
 
 func explain(w io.Writer, src string, cfg *config.Config, source string) error {
+	return explainFor(w, src, cfg, source, authpolicy.CredentialKinds)
+}
+
+// explainFor is explain for the credential kinds a service receives
+// (config.ServiceKinds), as the console shows a service's policy.
+func explainFor(w io.Writer, src string, cfg *config.Config, source string, kinds []authpolicy.CredentialKind) error {
 	infos := cfg.Infos()
 	p, err := authpolicy.Compile("explain", src, infos)
 	if err != nil {
@@ -123,7 +129,7 @@ func explain(w io.Writer, src string, cfg *config.Config, source string) error {
 	fmt.Fprintf(w, "\nBranches, tried in order:\n")
 	for i, b := range p.Branches {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, b)
-		for _, k := range authpolicy.CredentialKinds {
+		for _, k := range kinds {
 			if ok, why := p.Workable(b, k); ok {
 				fmt.Fprintf(w, "       %-10s works\n", k)
 			} else {
@@ -132,7 +138,7 @@ func explain(w io.Writer, src string, cfg *config.Config, source string) error {
 		}
 	}
 	var warnings []string
-	for _, f := range p.Check(authpolicy.CredentialKinds) {
+	for _, f := range p.Check(kinds) {
 		if f.Severity == authpolicy.SeverityWarning && strings.Contains(f.Msg, "is weak") {
 			warnings = append(warnings, strings.TrimPrefix(f.Msg, "service explain: "))
 		}
@@ -204,17 +210,8 @@ Exit status: 0 accepted, 1 rejected, 2 usage error.`,
 			if err := requireFlag("user", user); err != nil {
 				return err
 			}
-			var ck authpolicy.CredentialKind
-			switch strings.ToLower(kind) {
-			case "mschapv2", "ms-chapv2":
-				ck = authpolicy.MSCHAPv2
-			case "plaintext", "pap":
-				ck = authpolicy.Plaintext
-			case "mschapv1", "ms-chapv1":
-				ck = authpolicy.MSCHAPv1
-			case "chap-md5", "chapmd5":
-				ck = authpolicy.CHAPMD5
-			default:
+			ck, ok := parseCredentialKind(kind)
+			if !ok {
 				return usagef("--credential must be mschapv2, plaintext, mschapv1 or chap-md5, not %q", kind)
 			}
 			cfg, _, ps, err := loadChecked(path)
@@ -264,6 +261,22 @@ Exit status: 0 accepted, 1 rejected, 2 usage error.`,
 	f.BoolVar(&secretStdin, "secret-stdin", false, "read the secret from standard input instead of the terminal")
 	f.BoolVar(&dryRun, "dry-run", true, "consume nothing (no one-time code, no counter)")
 	return c
+}
+
+// parseCredentialKind reads the credential kind of policy eval's
+// --credential (and the console's dry run).
+func parseCredentialKind(s string) (authpolicy.CredentialKind, bool) {
+	switch strings.ToLower(s) {
+	case "mschapv2", "ms-chapv2":
+		return authpolicy.MSCHAPv2, true
+	case "plaintext", "pap":
+		return authpolicy.Plaintext, true
+	case "mschapv1", "ms-chapv1":
+		return authpolicy.MSCHAPv1, true
+	case "chap-md5", "chapmd5":
+		return authpolicy.CHAPMD5, true
+	}
+	return 0, false
 }
 
 // readSecret reads the secret without echo from the terminal, or the first

@@ -57,6 +57,7 @@ Everything is configured in one YAML file; see examples/reference.yaml.`,
 	add(groupGateway, newServeCmd(), newSessionsCmd(), newLogsCmd(), newPluginCmd())
 	add(groupPolicy, newConfigCmd(), newPolicyCmd())
 	add(groupUsers, newUserCmd(), newGroupCmd(), newTokenCmd(), newStoreCmd())
+	add(groupUsers, newAdminCmd())
 	root.AddCommand(newVersionCmd())
 	strictArgs(root)
 	return root

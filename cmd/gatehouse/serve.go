@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,7 +60,11 @@ The admin listener (admin.listen) serves /healthz, /v1/services,
 /metrics, with admin.metrics_public) must carry the token in
 admin.token_file
 ("Authorization: Bearer TOKEN"), which serve creates on its first start.
-admin.socket serves the same on a Unix socket, without a token.`,
+admin.socket serves the same on a Unix socket, without a token.
+
+With admin.console the TCP listener also serves the web console at /ui/,
+where operators sign in with the accounts of "gatehouse admin add"; with
+admin.tls_cert_file and admin.tls_key_file it serves HTTPS.`,
 		Example: `  gatehouse serve --config /etc/gatehouse/gatehouse.yaml
   make run   # serve on examples/quickstart/gatehouse.yaml, state in ./var`,
 		Args: cobra.NoArgs,
@@ -249,7 +254,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	if cfg.Admin.Listen.IsValid() || cfg.Admin.Socket != "" {
 		handler := adminHandler(&current, pptp, m, index)
 		serveAdmin := func(ln net.Listener, h http.Handler) {
-			srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: httpErrorLog(log)}
 			admins = append(admins, srv)
 			go func() {
 				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -262,16 +267,36 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
+			// The web console, when on, is served here only: /ui/ signs
+			// operators in with their own accounts, not the token.
+			var ui http.Handler
+			if cfg.Admin.Console {
+				if ui, err = newConsole(newConsoleBackend(consoleBackend{
+					current: &current, started: cfg, store: st, index: index, events: ev, pptp: pptp,
+					recheck: rc, lockout: lo, metrics: m, log: log, since: time.Now(),
+				}), log); err != nil {
+					return err
+				}
+			}
 			ln, err := net.Listen("tcp", cfg.Admin.Listen.String())
 			if err != nil {
 				return fmt.Errorf("admin listener: %w", err)
+			}
+			if cfg.Admin.TLS() {
+				tc, err := adminTLS(cfg.Admin, log)
+				if err != nil {
+					ln.Close()
+					return err
+				}
+				ln = tls.NewListener(ln, tc)
 			}
 			public := isPublic
 			if cfg.Admin.MetricsPublic {
 				public = func(r *http.Request) bool { return isPublic(r) || r.URL.Path == "/metrics" }
 			}
-			serveAdmin(ln, requireToken(token, public, handler, log))
-			log.Info("admin listener started", slog.String("addr", ln.Addr().String()), slog.String("token_file", cfg.Admin.TokenFile))
+			serveAdmin(ln, withConsole(ui, requireToken(token, public, handler, log)))
+			log.Info("admin listener started", slog.String("addr", ln.Addr().String()), slog.String("token_file", cfg.Admin.TokenFile),
+				slog.Bool("tls", cfg.Admin.TLS()), slog.Bool("console", ui != nil))
 		}
 		if cfg.Admin.Socket != "" {
 			ln, err := listenUnix(cfg.Admin.Socket, os.FileMode(cfg.Admin.SocketMode))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -63,64 +64,32 @@ The URI carries the secret: show it only to the user it belongs to.`,
   gatehouse token enroll bob --type hotp --digits 8 --png bob.png`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			user := args[0]
-			k, err := otp.ParseKind(kind)
-			if err != nil {
-				return usagef("--type: %v", err)
-			}
-			alg, err := otp.ParseAlgorithm(algorithm)
-			if err != nil {
-				return usagef("--algorithm: %v", err)
-			}
-			p := otp.Params{Kind: k, Algorithm: alg, Digits: digits}
-			if k == otp.TOTP {
-				p.Period = period
-			}
-			if err := p.Validate(); err != nil {
-				return usagef("%v", err)
-			}
-			secret := make([]byte, 20)
-			if _, err := rand.Read(secret); err != nil {
-				return err
-			}
-			if serial == "" {
-				b := make([]byte, 4)
-				_, _ = rand.Read(b)
-				serial = "oath-" + hex.EncodeToString(b)
+			r := enrollRequest{user: args[0], kind: kind, algorithm: algorithm, digits: digits, period: period, issuer: issuer, serial: serial}
+			if _, err := r.params(); err != nil {
+				return &usageError{err}
 			}
 			st, cfg, err := sf.open(c.Context())
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if _, err := st.User(c.Context(), user); err != nil {
-				return err
-			}
-			tok := store.Token{Serial: serial, Kind: k.String(), Algorithm: alg.String(), Digits: digits,
-				Period: p.Period, LastStep: -1, Secret: secret, User: user, Source: store.SourceOATH}
-			if err := st.AddToken(c.Context(), tok); err != nil {
-				return err
-			}
-			uri, err := otp.KeyURI(otp.Key{Issuer: issuer, Account: user, Secret: secret, Params: p})
+			e, err := enroll(c.Context(), st, r)
 			if err != nil {
 				return err
 			}
+			t := e.token
 			w := c.OutOrStdout()
-			fmt.Fprintf(w, "token %s (%s, %s, %d digits) enrolled for %s\n%s\n", serial, k, alg, digits, user, uri)
-			code, err := qr.Encode(uri, qr.M, qr.Auto)
-			if err != nil {
-				return fmt.Errorf("QR code: %w", err)
-			}
+			fmt.Fprintf(w, "token %s (%s, %s, %d digits) enrolled for %s\n%s\n", t.Serial, t.Kind, t.Algorithm, t.Digits, t.User, e.uri)
 			if !noQR {
-				writeTerminalQR(w, code)
+				writeTerminalQR(w, e.qr)
 			}
 			if pngPath != "" {
-				if err := writePNG(pngPath, code); err != nil {
+				if err := writePNG(pngPath, e.qr); err != nil {
 					return err
 				}
 				fmt.Fprintf(w, "QR code written to %s\n", pngPath)
 			}
-			if w := unusedStoreWarning(cfg, "token "+serial+" is in", config.BackendOATH); w != "" {
+			if w := unusedStoreWarning(cfg, "token "+t.Serial+" is in", config.BackendOATH); w != "" {
 				fmt.Fprintln(c.ErrOrStderr(), w)
 			}
 			return nil
@@ -136,6 +105,97 @@ The URI carries the secret: show it only to the user it belongs to.`,
 	f.StringVar(&pngPath, "png", "", "also write the QR code as a PNG file")
 	f.BoolVar(&noQR, "no-qr", false, "do not print the QR code in the terminal")
 	return c
+}
+
+// enrollRequest is a token to enroll, as "token enroll" and the
+// console's form ask: the user, then the kind ("totp" or "hotp"), the
+// algorithm ("" is SHA1), digits (0 is 6), the TOTP period (0 is 30s),
+// the issuer the app shows and the serial ("" is oath-<random>).
+type enrollRequest struct {
+	user, kind, algorithm, issuer, serial string
+	digits                                int
+	period                                time.Duration
+}
+
+// params checks the request's token parameters; an error is the asker's
+// mistake (a usage error for the CLI).
+func (r enrollRequest) params() (otp.Params, error) {
+	k, err := otp.ParseKind(r.kind)
+	if err != nil {
+		return otp.Params{}, fmt.Errorf("--type: %w", err)
+	}
+	alg := otp.SHA1
+	if r.algorithm != "" {
+		if alg, err = otp.ParseAlgorithm(r.algorithm); err != nil {
+			return otp.Params{}, fmt.Errorf("--algorithm: %w", err)
+		}
+	}
+	p := otp.Params{Kind: k, Algorithm: alg, Digits: r.digits}
+	if p.Digits == 0 {
+		p.Digits = otp.DefaultDigits
+	}
+	if k == otp.TOTP {
+		p.Period = r.period
+		if p.Period == 0 {
+			p.Period = otp.DefaultPeriod
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return otp.Params{}, err
+	}
+	return p, nil
+}
+
+// enrolled is a token just enrolled: its row (secret cleared), and the
+// key URI and QR code that carry the secret, to show once.
+type enrolled struct {
+	token store.Token
+	uri   string
+	qr    barcode.Barcode
+}
+
+// enroll creates an OATH soft token for r.user with a fresh 20-byte random
+// secret, assigned to the user, and returns it with its otpauth:// URI and
+// QR code. Nothing is stored when the user does not exist or the URI
+// cannot be written.
+func enroll(ctx context.Context, st *store.Store, r enrollRequest) (enrolled, error) {
+	p, err := r.params()
+	if err != nil {
+		return enrolled{}, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	}
+	issuer := r.issuer
+	if issuer == "" {
+		issuer = "Gatehouse"
+	}
+	secret := make([]byte, 20)
+	if _, err := rand.Read(secret); err != nil {
+		return enrolled{}, err
+	}
+	defer clear(secret)
+	serial := r.serial
+	if serial == "" {
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		serial = "oath-" + hex.EncodeToString(b)
+	}
+	if _, err := st.User(ctx, r.user); err != nil {
+		return enrolled{}, err
+	}
+	uri, err := otp.KeyURI(otp.Key{Issuer: issuer, Account: r.user, Secret: secret, Params: p})
+	if err != nil {
+		return enrolled{}, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	}
+	code, err := qr.Encode(uri, qr.M, qr.Auto)
+	if err != nil {
+		return enrolled{}, fmt.Errorf("QR code: %w", err)
+	}
+	tok := store.Token{Serial: serial, Kind: p.Kind.String(), Algorithm: p.Algorithm.String(), Digits: p.Digits,
+		Period: p.Period, LastStep: -1, Secret: secret, User: r.user, Source: store.SourceOATH}
+	if err := st.AddToken(ctx, tok); err != nil {
+		return enrolled{}, err
+	}
+	tok.Secret = nil
+	return enrolled{token: tok, uri: uri, qr: code}, nil
 }
 
 // writeTerminalQR draws the code with half-block characters, two modules a
@@ -170,26 +230,40 @@ func writeTerminalQR(w io.Writer, code barcode.Barcode) {
 	io.WriteString(w, sb.String())
 }
 
-// writePNG writes the code 300 pixels wide with a white quiet zone of four
-// modules around it, as scanners expect.
+// writePNG writes the code as qrPNG draws it to path (mode 0600: it
+// carries the secret).
 func writePNG(path string, code barcode.Barcode) error {
-	scaled, err := barcode.Scale(code, 300, 300)
+	b, err := qrPNG(code)
 	if err != nil {
 		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// qrPNG draws the code as a PNG 300 pixels wide with a white quiet zone
+// of four modules around it, as scanners expect.
+func qrPNG(code barcode.Barcode) ([]byte, error) {
+	scaled, err := barcode.Scale(code, 300, 300)
+	if err != nil {
+		return nil, err
 	}
 	margin := 4 * 300 / code.Bounds().Dx()
 	img := image.NewGray(image.Rect(0, 0, 300+2*margin, 300+2*margin))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
 	draw.Draw(img, scaled.Bounds().Add(image.Pt(margin, margin)), scaled, scaled.Bounds().Min, draw.Src)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, err
 	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return buf.Bytes(), nil
 }
 
 func newTokenImportCmd(sf *storeFlags) *cobra.Command {
@@ -236,7 +310,7 @@ decrypts and verifies.`,
 				}
 				opts.Password = pskc.Secret(pw)
 			}
-			kps, err := pskc.Parse(data, opts)
+			tokens, err := parsePSKC(data, opts)
 			var kr *pskc.KeyRequiredError
 			if errors.As(err, &kr) {
 				flag := "--psk-file FILE (the transport key in hex)"
@@ -252,27 +326,22 @@ decrypts and verifies.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", file, err)
 			}
-			tokens, err := tokensFromPSKC(kps)
-			if err != nil {
-				return fmt.Errorf("%s: %w", file, err)
-			}
+			defer clearTokens(tokens)
 			st, cfg, err := sf.open(c.Context())
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			w := c.OutOrStdout()
-			added := 0
-			for _, t := range tokens {
-				if err := st.AddToken(c.Context(), t); err != nil {
-					if errors.Is(err, store.ErrExists) {
-						fmt.Fprintf(w, "token %s: already in the store, skipped\n", t.Serial)
-						continue
-					}
-					return err
+			added, err := addTokens(c.Context(), st, tokens, func(t store.Token, added bool) {
+				if added {
+					fmt.Fprintf(w, "token %s: %s %s, %d digits imported\n", t.Serial, t.Kind, t.Algorithm, t.Digits)
+				} else {
+					fmt.Fprintf(w, "token %s: already in the store, skipped\n", t.Serial)
 				}
-				added++
-				fmt.Fprintf(w, "token %s: %s %s, %d digits imported\n", t.Serial, t.Kind, t.Algorithm, t.Digits)
+			})
+			if err != nil {
+				return err
 			}
 			fmt.Fprintf(w, "%d of %d tokens imported\n", added, len(tokens))
 			if w := unusedStoreWarning(cfg, "the tokens are in", config.BackendOATH, config.BackendDigipass); w != "" {
@@ -285,6 +354,43 @@ decrypts and verifies.`,
 	c.Flags().StringVar(&pskFile, "psk-file", "", "file holding the pre-shared transport key in hex")
 	c.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the PSKC password (PBKDF2) from standard input")
 	return c
+}
+
+// parsePSKC decrypts and checks every MAC of a PSKC file and turns its key
+// packages into store tokens, unassigned. A file whose secrets need a key
+// that opts lacks is a *pskc.KeyRequiredError.
+func parsePSKC(data []byte, opts pskc.Options) ([]store.Token, error) {
+	kps, err := pskc.Parse(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	return tokensFromPSKC(kps)
+}
+
+// addTokens adds tokens to the store, skipping the serials it has already;
+// report hears of each (added false: skipped). It returns how many were
+// added.
+func addTokens(ctx context.Context, st *store.Store, tokens []store.Token, report func(t store.Token, added bool)) (int, error) {
+	added := 0
+	for _, t := range tokens {
+		if err := st.AddToken(ctx, t); err != nil {
+			if errors.Is(err, store.ErrExists) {
+				report(t, false)
+				continue
+			}
+			return added, err
+		}
+		added++
+		report(t, true)
+	}
+	return added, nil
+}
+
+// clearTokens overwrites the tokens' secrets.
+func clearTokens(tokens []store.Token) {
+	for _, t := range tokens {
+		clear(t.Secret)
+	}
 }
 
 // tokensFromPSKC turns key packages into store tokens; a package that is not
@@ -397,6 +503,12 @@ used.`,
 	}
 }
 
+// errNotConsecutive: the codes given to resync are not two consecutive
+// codes of the token near its state (the asker's mistake, not a failure).
+var errNotConsecutive = errors.New("the two codes are not consecutive codes")
+
+// resync resynchronises a token from two consecutive codes and says so on
+// w.
 func resync(ctx context.Context, w io.Writer, st *store.Store, serial, code1, code2 string, now time.Time) error {
 	t, err := st.Token(ctx, serial)
 	if err != nil {
@@ -416,7 +528,7 @@ func resync(ctx context.Context, w io.Writer, st *store.Store, serial, code1, co
 	if kind == otp.HOTP {
 		next, ok := otp.ResyncHOTP(t.Secret, p, s, code1, code2, 1000)
 		if !ok {
-			return fmt.Errorf("token %s: the two codes are not consecutive codes within 1000 counters", serial)
+			return fmt.Errorf("token %s: %w within 1000 counters", serial, errNotConsecutive)
 		}
 		if err := st.ResyncHOTP(ctx, serial, next.Counter); err != nil {
 			return err
@@ -426,7 +538,7 @@ func resync(ctx context.Context, w io.Writer, st *store.Store, serial, code1, co
 	}
 	next, ok := otp.ResyncTOTP(t.Secret, p, s, code1, code2, now, 100)
 	if !ok {
-		return fmt.Errorf("token %s: the two codes are not consecutive codes within 100 time steps of now", serial)
+		return fmt.Errorf("token %s: %w within 100 time steps of now", serial, errNotConsecutive)
 	}
 	if err := st.CommitTOTP(ctx, serial, next.LastStep, next.Drift); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -79,25 +80,8 @@ func newUserAddCmd(sf *storeFlags) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			ctx := c.Context()
-			if err := st.AddUser(ctx, name); err != nil {
+			if err := addUser(c.Context(), st, newUser{name: name, password: pw, groups: groups, vpn: vpn}); err != nil {
 				return err
-			}
-			if pw != "" {
-				if err := st.SetPassword(ctx, name, pw); err != nil {
-					_ = st.DeleteUser(ctx, name)
-					return err
-				}
-			}
-			for _, g := range groups {
-				if err := st.AddMember(ctx, g, name); err != nil {
-					return fmt.Errorf("user %q added, but: %w", name, err)
-				}
-			}
-			if vpn != "" {
-				if err := st.SetVPNAccess(ctx, name, store.VPNAccess(vpn)); err != nil {
-					return fmt.Errorf("user %q added, but: %w", name, err)
-				}
 			}
 			fmt.Fprintf(c.OutOrStdout(), "user %s added\n", name)
 			if w := unusedStoreWarning(cfg, "user "+name+" is in", config.BackendLocal); w != "" {
@@ -111,6 +95,53 @@ func newUserAddCmd(sf *storeFlags) *cobra.Command {
 	c.Flags().StringSliceVar(&groups, "group", nil, "add the user to this group (repeatable; the group must exist)")
 	c.Flags().StringVar(&vpn, "vpn", "", "VPN access: use_group, on or off (default use_group)")
 	return c
+}
+
+// newUser is a user to add, as "user add" and the console's form ask.
+type newUser struct {
+	name     string
+	password string // "" for none
+	groups   []string
+	vpn      string // "" for use_group
+}
+
+// addUser adds u to the store with its password, groups and VPN access.
+// The VPN access and the groups are checked before anything is written,
+// and a step that fails after the user was created removes the user
+// again: a failure leaves no half-made user behind.
+func addUser(ctx context.Context, st *store.Store, u newUser) error {
+	if m := store.VPNAccess(u.vpn); m != "" && m != store.VPNUseGroup && m != store.VPNOn && m != store.VPNOff {
+		return fmt.Errorf("user %q: VPN access %q: %w: want use_group, on or off", u.name, u.vpn, store.ErrInvalid)
+	}
+	for _, g := range u.groups {
+		if _, err := st.Group(ctx, g); err != nil {
+			return err
+		}
+	}
+	if err := st.AddUser(ctx, u.name); err != nil {
+		return err
+	}
+	err := func() error {
+		if u.password != "" {
+			if err := st.SetPassword(ctx, u.name, u.password); err != nil {
+				return err
+			}
+		}
+		for _, g := range u.groups {
+			if err := st.AddMember(ctx, g, u.name); err != nil {
+				return err
+			}
+		}
+		if u.vpn != "" {
+			return st.SetVPNAccess(ctx, u.name, store.VPNAccess(u.vpn))
+		}
+		return nil
+	}()
+	if err != nil {
+		_ = st.DeleteUser(context.WithoutCancel(ctx), u.name)
+		return err
+	}
+	return nil
 }
 
 func newUserPasswdCmd(sf *storeFlags) *cobra.Command {

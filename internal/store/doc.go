@@ -60,6 +60,9 @@
 //	                   not), failures, window_start, locked_until,
 //	                   updated_at: the failed-login counts of the lockout
 //	                   policy, so a restart does not forgive them.
+//	operators          name (primary key), role (viewer|operator),
+//	                   password_hash (argon2id, PHC string), created_at,
+//	                   updated_at: the web console's accounts (version 3).
 //
 // Timestamps are INTEGER Unix nanoseconds, UTC. The event index is a
 // separate file (server/events).
@@ -127,6 +130,21 @@
 // outputs, spending one computation whether the user exists, has no
 // password or has a wrong one. A wrong password is (false, nil), not an
 // error.
+//
+// # Console operators
+//
+// The web console's accounts (gatehouse admin add) are a namespace of
+// their own: an operator is not a user, signs in to the console only,
+// and never logs in to the VPN. Each has a role, viewer (reads) or
+// operator (reads and changes), and a password kept only as an argon2id
+// hash with [PasswordHashParams]. Unlike a user's password it is not
+// sealed, since nothing needs it back, so [Rekey] has nothing of it to
+// reseal and a database stolen without its key still makes an attacker
+// pay argon2id per guess. [Store.CheckOperator] computes one argon2id
+// hash per check, also for a name that does not exist (over a dummy
+// hash), and compares in constant time, so neither the answer nor the
+// time it takes tells which names exist. At 64 MiB a computation, callers
+// must bound how many run at once.
 //
 // # Replay protection
 //

@@ -106,6 +106,19 @@ CREATE TABLE lockouts (
 	updated_at    INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 `},
+	// IF NOT EXISTS: no earlier version had the table, so it changes
+	// nothing for a database migrated in order; it lets a version-1
+	// database made by dropping version 2's objects from a newer copy (as
+	// the restore tests do) migrate all the same.
+	{3, "console operators", `
+CREATE TABLE IF NOT EXISTS operators (
+	name          TEXT    PRIMARY KEY,
+	role          TEXT    NOT NULL CHECK (role IN ('viewer', 'operator')),
+	password_hash TEXT    NOT NULL,
+	created_at    INTEGER NOT NULL,
+	updated_at    INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+`},
 }
 
 // SchemaVersion is the schema version this program writes.

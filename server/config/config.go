@@ -111,7 +111,20 @@ type Admin struct {
 	// MetricsPublic lets /metrics answer without the token, for a
 	// Prometheus that cannot send one.
 	MetricsPublic bool `yaml:"metrics_public"`
+	// Console serves the web console at /ui/ on the TCP listener
+	// (Listen; not on the socket). Operators sign in with the accounts
+	// of "gatehouse admin add", not with the token. Its cookies are
+	// Secure, so it needs TLS unless Listen is a loopback address.
+	Console bool `yaml:"console"`
+	// TLSCertFile and TLSKeyFile, both or neither, make the TCP listener
+	// serve HTTPS with this certificate (PEM, chain included) and key.
+	// Relative to the configuration file's directory.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
 }
+
+// TLS reports whether the TCP listener serves HTTPS.
+func (a Admin) TLS() bool { return a.TLSCertFile != "" && a.TLSKeyFile != "" }
 
 // Store is where users, credentials, tokens, replay state and the event
 // index live.

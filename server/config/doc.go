@@ -15,7 +15,9 @@
 //
 //   - state_dir: where the store, keys and logs live.
 //   - log: level (debug, info, warn, error), format (json, text), file.
-//   - admin: listen, the local admin and health HTTP listener ("" turns it off).
+//   - admin: listen, the local admin and health HTTP listener ("" turns it off),
+//     the web console on it (console; TLS with tls_cert_file and tls_key_file,
+//     required unless listen is a loopback address).
 //   - store: driver (sqlite, or postgres with dsn_file), path, key_file.
 //   - plugins: the plugin host (dir, user, call_timeout, max_concurrent_calls,
 //     procs)
@@ -73,8 +75,8 @@
 //
 // Relative paths are relative to the directory of the configuration file,
 // not to the working directory, so that a gateway behaves the same however
-// it is started: state_dir, store.dsn_file, plugins.dir, radius_accounting.secret_file and the RADIUS
-// clients' secret_file. Files the gateway keeps for itself live in state_dir:
+// it is started: state_dir, store.dsn_file, plugins.dir, radius_accounting.secret_file,
+// admin.tls_cert_file and admin.tls_key_file, and the RADIUS clients' secret_file. Files the gateway keeps for itself live in state_dir:
 // store.path, store.key_file and log.file are relative to it. Plugin binaries
 // are relative to plugins.dir. [Load] and [Parse] return them resolved.
 //

@@ -77,9 +77,9 @@ func (c *Config) finish() {
 }
 
 // resolvePaths applies the rule of the package documentation: state_dir,
-// store.dsn_file, plugins.dir and the RADIUS clients' secret files
-// (radius_server's and radius_dae's) are relative to the config file's
-// directory; store.path, store.key_file, log.file, log.index,
+// store.dsn_file, plugins.dir, admin.tls_cert_file and tls_key_file and
+// the RADIUS clients' secret files (radius_server's and radius_dae's) are
+// relative to the config file's directory; store.path, store.key_file, log.file, log.index,
 // admin.token_file and admin.socket live in state_dir; plugin
 // binaries live in plugins.dir.
 func (c *Config) resolvePaths() {
@@ -91,6 +91,8 @@ func (c *Config) resolvePaths() {
 	c.Log.Index = under(c.StateDir, c.Log.Index)
 	c.Admin.TokenFile = under(c.StateDir, c.Admin.TokenFile)
 	c.Admin.Socket = under(c.StateDir, c.Admin.Socket)
+	c.Admin.TLSCertFile = under(c.Dir, c.Admin.TLSCertFile)
+	c.Admin.TLSKeyFile = under(c.Dir, c.Admin.TLSKeyFile)
 	c.Plugins.Dir = under(c.Dir, c.Plugins.Dir)
 	for _, x := range c.Plugins.External {
 		if x != nil {

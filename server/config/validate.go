@@ -32,6 +32,7 @@ func validate(c *Config, d *decoder) {
 	v.firewall()
 	v.radiusServer()
 	v.radiusAccounting()
+	v.admin()
 }
 
 // at is the position of the value at path, or of the nearest written value
@@ -398,6 +399,35 @@ func (v *validator) radiusAccounting() {
 	}
 	if len(a.Servers) > 0 && a.SecretFile == "" {
 		v.errorf(v.at("radius_accounting"), "radius_accounting.secret_file", "must be set when radius_accounting.servers is")
+	}
+}
+
+func (v *validator) admin() {
+	a := v.c.Admin
+	switch {
+	case a.TLSCertFile != "" && a.TLSKeyFile == "":
+		v.errorf(v.at("admin.tls_cert_file"), "admin.tls_key_file", "tls_cert_file needs tls_key_file, the certificate's private key (PEM): set both or neither")
+	case a.TLSKeyFile != "" && a.TLSCertFile == "":
+		v.errorf(v.at("admin.tls_key_file"), "admin.tls_cert_file", "tls_key_file needs tls_cert_file, the certificate (PEM, chain included): set both or neither")
+	}
+	if a.TLS() && !a.Listen.IsValid() {
+		v.warnf(v.at("admin.tls_cert_file"), "admin.tls_cert_file", `TLS applies to the TCP listener, and admin.listen is "": nothing is served over TLS`)
+	}
+	if a.TLS() && a.Listen.IsValid() && a.Socket == "" {
+		v.warnf(v.at("admin.tls_cert_file"), "admin.socket", "the gatehouse commands that ask the running gateway (sessions, logs, plugin list) speak plain HTTP to admin.listen, which now serves HTTPS only; set admin.socket for them")
+	}
+	if !a.Console {
+		return
+	}
+	switch {
+	case !a.Listen.IsValid():
+		v.errorf(v.at("admin.console"), "admin.console", `the console is served on the TCP listener only (a browser cannot reach the Unix socket), and admin.listen is ""; set admin.listen, such as 127.0.0.1:9723, or turn the console off`)
+	case !a.Listen.Addr().Unmap().IsLoopback() && !a.TLS():
+		port := a.Listen.Port()
+		v.errorf(v.at("admin.console"), "admin.console",
+			"admin.listen %s is not a loopback address and the listener has no TLS: the console's sign-in cookies are Secure, so browsers would not send them back over plain HTTP, and operators' passwords would cross the network in the clear; "+
+				"set admin.tls_cert_file and admin.tls_key_file, or listen on 127.0.0.1:%d and reach it through an SSH tunnel (ssh -L %d:127.0.0.1:%d GATEWAY)",
+			a.Listen, port, port, port)
 	}
 }
 

@@ -288,6 +288,7 @@ func (e *Event) LogAttrs() []slog.Attr {
 	}
 	str("backend", e.Backend)
 	str("message", e.Message)
+	str("operator", e.Operator)
 	return as
 }
 

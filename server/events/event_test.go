@@ -60,6 +60,7 @@ func sampleEvents() []Event {
 		{Time: t0.Add(time.Hour + time.Second), Kind: KindPluginExit, Backend: "corp-ad", Reason: "exit status 2"},
 		{Time: t0.Add(time.Hour + 2*time.Second), Kind: KindConfigError, Reason: `services.vpn.policy: unknown back-end "OTP"`},
 		{Time: t0.Add(time.Hour + 3*time.Second), Kind: KindLockout, User: "mallory\x1b[2J\nforged", Reason: "5 failed logins in 10m"},
+		{Time: t0.Add(time.Hour + 4*time.Second), Kind: KindAdmin, Operator: "ops", User: "bob", Message: "disabled user bob"},
 	}
 }
 

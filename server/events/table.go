@@ -117,6 +117,9 @@ func Detail(e *Event) string {
 	if e.Message != "" {
 		add("%s", e.Message)
 	}
+	if e.Operator != "" {
+		add("by %s", e.Operator)
+	}
 	return strings.Join(parts, "; ")
 }
 
