@@ -8,6 +8,7 @@
 #   make fuzz   every fuzz target for FUZZTIME each (default 10s)
 #   make bench  every benchmark, with allocations
 #   make proto  regenerate proto/ with the pinned protoc plug-ins (needs protoc)
+#   make screenshots  the web console's pages as PNGs in docs/console/ (as root)
 
 GO        ?= go
 BIN       := $(CURDIR)/bin
@@ -45,7 +46,7 @@ PROTO_FILES                := gatehouse/plugin/v1/plugin.proto gatehouse/plugin/
 PROTOC_GEN_GO_VTPROTO_VERSION := v0.6.1-0.20240319094008-0393e58bdf10
 PROTO_VT_FILES                := gatehouse/plugin/v2/plugin.proto
 
-.PHONY: all build package run test lint fuzz bench tools clean proto proto-tools
+.PHONY: all build package run test lint fuzz bench tools clean proto proto-tools screenshots
 
 all: build
 
@@ -112,6 +113,15 @@ proto-tools:
 	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 	GOBIN=$(TOOLS) $(GO) install github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto@$(PROTOC_GEN_GO_VTPROTO_VERSION)
+
+# The screenshots of the web console in docs/console/: TestConsoleBrowser
+# (cmd/gatehouse) drives a real gateway with headless Chromium, in a network
+# namespace of its own, and saves a 1366x768 PNG of each page on the way.
+SCREENSHOTS := $(CURDIR)/docs/console
+
+screenshots:
+	@[ "$$(id -u)" = 0 ] || { echo "make screenshots needs root (a network namespace, a TUN device, raw GRE)"; exit 1; }
+	GATEHOUSE_CONSOLE_SCREENSHOTS=$(SCREENSHOTS) $(GO) test -count=1 -run '^TestConsoleBrowser$$' -v ./cmd/gatehouse
 
 clean:
 	rm -rf $(BIN)

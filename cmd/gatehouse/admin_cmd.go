@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -118,31 +119,10 @@ func newAdminListCmd(sf *storeFlags) *cobra.Command {
 }
 
 func newAdminPasswdCmd(sf *storeFlags) *cobra.Command {
-	var fromStdin bool
-	c := &cobra.Command{
-		Use:     "passwd NAME",
-		Short:   "Set an operator account's password",
-		Example: `  gatehouse admin passwd carol`,
-		Args:    cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			pw, err := readNewPassword(c, fromStdin)
-			if err != nil {
-				return err
-			}
-			st, _, err := sf.open(c.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.SetOperatorPassword(c.Context(), args[0], pw); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.OutOrStdout(), "password of operator %s set\n", args[0])
-			return nil
-		},
-	}
-	c.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
-	return c
+	return passwdCmd(sf, "Set an operator account's password", "  gatehouse admin passwd carol", "password of operator %s set",
+		func(ctx context.Context, st *store.Store, name, pw string) error {
+			return st.SetOperatorPassword(ctx, name, pw)
+		})
 }
 
 func newAdminRoleCmd(sf *storeFlags) *cobra.Command {

@@ -145,11 +145,21 @@ func addUser(ctx context.Context, st *store.Store, u newUser) error {
 }
 
 func newUserPasswdCmd(sf *storeFlags) *cobra.Command {
+	return passwdCmd(sf, "Set a user's password", "  gatehouse user passwd alice", "password of %s set",
+		func(ctx context.Context, st *store.Store, name, pw string) error {
+			return st.SetPassword(ctx, name, pw)
+		})
+}
+
+// passwdCmd is a "passwd NAME" command: it reads a new password (twice
+// from the terminal, or the first line of standard input) and hands it to
+// set; done is printed with the name on success.
+func passwdCmd(sf *storeFlags, short, example, done string, set func(ctx context.Context, st *store.Store, name, pw string) error) *cobra.Command {
 	var fromStdin bool
 	c := &cobra.Command{
 		Use:     "passwd NAME",
-		Short:   "Set a user's password",
-		Example: `  gatehouse user passwd alice`,
+		Short:   short,
+		Example: example,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			pw, err := readNewPassword(c, fromStdin)
@@ -161,10 +171,10 @@ func newUserPasswdCmd(sf *storeFlags) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			if err := st.SetPassword(c.Context(), args[0], pw); err != nil {
+			if err := set(c.Context(), st, args[0], pw); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.OutOrStdout(), "password of %s set\n", args[0])
+			fmt.Fprintf(c.OutOrStdout(), done+"\n", args[0])
 			return nil
 		},
 	}

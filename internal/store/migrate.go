@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -130,7 +129,7 @@ func SchemaVersion() int { return migrations[len(migrations)-1].version }
 // processes starting together migrate once and a failed upgrade leaves the
 // old schema intact.
 func (st *Store) migrate(ctx context.Context) error {
-	cur, err := schemaVersion(ctx, st.db)
+	cur, err := schemaVersionOf(ctx, st.db)
 	if err != nil {
 		return err
 	}
@@ -177,24 +176,6 @@ func (st *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
-}
-
-// schemaVersion reads the highest applied migration; 0 for a new database.
-func schemaVersion(ctx context.Context, db *sql.DB) (int, error) {
-	var n int
-	err := db.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("read schema version: %w", err)
-	}
-	if n == 0 {
-		return 0, nil
-	}
-	var v int
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
-		return 0, fmt.Errorf("read schema version: %w", err)
-	}
-	return v, nil
 }
 
 func checkNotNewer(v int) error {

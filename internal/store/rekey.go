@@ -527,8 +527,9 @@ func beginRekey(ctx context.Context, dbPath, keyPath string, opt KeyOptions) (*r
 	return rk, nil
 }
 
-// schemaVersionOf is schemaVersion on any querier: the exclusive
-// connection, or a database that is not a Store.
+// schemaVersionOf reads the highest applied migration (0 for a new
+// database) through any querier: the store's, the exclusive connection,
+// or a database that is not a Store.
 func schemaVersionOf(ctx context.Context, q querier) (int, error) {
 	var n int
 	err := q.QueryRowContext(ctx,

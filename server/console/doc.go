@@ -103,8 +103,9 @@
 //
 // Signed out, a GET of any page but the sign-in page and the static
 // files answers 303 to /ui/signin?next=<the page> (next is honoured only
-// for a console page on the same host); any other request, and the live
-// rows, answer 401.
+// for a console page on the same host, and left out for /ui/ itself,
+// where a sign-in lands anyway); any other request, and the live rows,
+// answer 401.
 //
 // # Roles
 //

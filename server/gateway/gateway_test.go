@@ -5,16 +5,13 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +20,7 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/internal/testlog"
 	"github.com/gatehouse-vpn/gatehouse/server/control/controltest"
 	"github.com/gatehouse-vpn/gatehouse/server/firewall"
+	"github.com/gatehouse-vpn/gatehouse/server/gateway/gatewaytest"
 	"github.com/gatehouse-vpn/gatehouse/server/gre"
 	"github.com/gatehouse-vpn/gatehouse/server/ippool"
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/ccp"
@@ -30,37 +28,7 @@ import (
 	"github.com/gatehouse-vpn/gatehouse/server/ppp/lcp"
 	"github.com/gatehouse-vpn/gatehouse/server/pptp"
 	"github.com/gatehouse-vpn/gatehouse/server/session"
-	"github.com/gatehouse-vpn/gatehouse/server/session/sessiontest"
-	"golang.org/x/sys/unix"
 )
-
-const nsEnv = "GATEHOUSE_GATEWAY_TEST_NETNS"
-
-// inNetns re-runs the named test inside a fresh network namespace (as
-// root) and reports its result; inside, it returns true and the test body
-// runs. The pattern is server/tun's.
-func inNetns(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv(nsEnv) != "" {
-		return true
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("SKIP: needs root to create a network namespace and raw GRE sockets; CI runs it as root")
-	}
-	ns := fmt.Sprintf("ghgw%d", os.Getpid())
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v %s", err, out)
-	}
-	defer exec.Command("ip", "netns", "del", ns).Run()
-	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run", "^"+t.Name()+"$", "-test.v")
-	cmd.Env = append(os.Environ(), nsEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
-		t.Fatalf("in namespace %s: %v\n%s", ns, err, out)
-	}
-	t.Logf("in namespace %s:\n%s", ns, out)
-	return false
-}
 
 // fakeTUN is a channel-backed tun.Device: packets the gateway writes come
 // out of written; packets sent on toGateway are what it reads.
@@ -120,31 +88,6 @@ func newAuth(t testing.TB) engineAuth {
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer = testlog.Buffer
 
-// rawGRE is a test's raw GRE socket bound to one loopback address.
-type rawGRE struct{ fd int }
-
-func openRawGRE(t *testing.T, local string) *rawGRE {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_GRE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: netip.MustParseAddr(local).As4()}); err != nil {
-		t.Fatal(err)
-	}
-	tv := unix.Timeval{Usec: 100000}
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		t.Fatal(err)
-	}
-	return &rawGRE{fd: fd}
-}
-
-func (r *rawGRE) send(t testing.TB, to string, b []byte) {
-	if err := unix.Sendto(r.fd, b, 0, &unix.SockaddrInet4{Addr: netip.MustParseAddr(to).As4()}); err != nil {
-		t.Error(err)
-	}
-}
-
 // ipv4UDP builds a minimal IPv4/UDP packet (checksums zero; nothing here
 // checks them).
 func ipv4UDP(src, dst netip.Addr, payload string) []byte {
@@ -186,11 +129,8 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 // GRE packets (garbage, a foreign source, a duplicate) are dropped and
 // counted; then Run ends and the call closes with its cause logged.
 func TestEndToEnd(t *testing.T) {
-	if !inNetns(t) {
+	if !gatewaytest.InNetns(t) {
 		return
-	}
-	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("lo up: %v %s", err, out)
 	}
 	type upEvent struct {
 		s    SessionInfo
@@ -210,7 +150,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 	g, ft, pool, logs := gw.g, gw.tun, gw.pool, &gw.logs
 	cl := dialCall(t, "alice", "correct horse")
-	pc, cg, serverCallID, seq, rxAcks := cl.pc, cl.gre, cl.serverCallID, &cl.seq, &cl.rxAcks
+	pc, serverCallID := cl.PPP, cl.ServerCallID
 	pc.Start()
 	waitFor(t, "data phase", 10*time.Second, pc.DataReady)
 	addr, _ := pc.Addresses()
@@ -250,7 +190,7 @@ func TestEndToEnd(t *testing.T) {
 	// A destination no session holds.
 	ft.toGateway <- ipv4UDP(netip.MustParseAddr("192.0.2.9"), netip.MustParseAddr("10.8.0.19"), "nobody")
 	waitFor(t, "TUN no-session count", 2*time.Second, func() bool { return g.Stats().TUNNoSession == 1 })
-	waitFor(t, "an acknowledgment", 2*time.Second, func() bool { return rxAcks.Load() > 0 })
+	waitFor(t, "an acknowledgment", 2*time.Second, func() bool { return cl.Acks() > 0 })
 
 	// The send path allocates nothing (the frame is IP in the clear, which
 	// the client ignores).
@@ -275,12 +215,18 @@ func TestEndToEnd(t *testing.T) {
 
 	// Crafted packets: garbage, a foreign source, a replayed sequence number.
 	before := g.Stats()
-	cg.send(t, "127.0.0.1", []byte{0xde, 0xad, 0xbe, 0xef})
-	cg.send(t, "127.0.0.1", gre.AppendPacket(nil, gre.Header{CallID: 0xffff ^ serverCallID, SequencePresent: true}, []byte{0xc0, 0x21}))
-	foreign := openRawGRE(t, "127.0.0.3")
-	defer unix.Close(foreign.fd)
-	foreign.send(t, "127.0.0.1", gre.AppendPacket(nil, gre.Header{CallID: serverCallID, SequencePresent: true, SequenceNumber: seq.Load()}, []byte{0xc0, 0x21, 9, 1, 0, 4}))
-	cg.send(t, "127.0.0.1", gre.AppendPacket(nil, gre.Header{CallID: serverCallID, SequencePresent: true, SequenceNumber: 0}, []byte{0xc0, 0x21, 9, 1, 0, 4}))
+	send := func(sendGRE func([]byte) error, b []byte) {
+		if err := sendGRE(b); err != nil {
+			t.Error(err)
+		}
+	}
+	send(cl.SendGRE, []byte{0xde, 0xad, 0xbe, 0xef})
+	send(cl.SendGRE, gre.AppendPacket(nil, gre.Header{CallID: 0xffff ^ serverCallID, SequencePresent: true}, []byte{0xc0, 0x21}))
+	foreign := gatewaytest.OpenRawGRE(t, netip.MustParseAddr("127.0.0.3"))
+	defer foreign.Close()
+	toServer := func(b []byte) error { return foreign.Send(netip.MustParseAddr("127.0.0.1"), b) }
+	send(toServer, gre.AppendPacket(nil, gre.Header{CallID: serverCallID, SequencePresent: true, SequenceNumber: cl.NextSequence()}, []byte{0xc0, 0x21, 9, 1, 0, 4}))
+	send(cl.SendGRE, gre.AppendPacket(nil, gre.Header{CallID: serverCallID, SequencePresent: true, SequenceNumber: 0}, []byte{0xc0, 0x21, 9, 1, 0, 4}))
 	waitFor(t, "drop counters", 2*time.Second, func() bool {
 		s := g.Stats()
 		return s.GREMalformed == before.GREMalformed+1 && s.GREUnknownCall == before.GREUnknownCall+1 &&
@@ -338,9 +284,6 @@ type gateway struct {
 func startGateway(t *testing.T, opts ...func(*Config)) *gateway {
 	t.Helper()
 	checkLeaks(t)
-	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("lo up: %v %s", err, out)
-	}
 	local := netip.MustParseAddr("10.8.0.1")
 	pool, err := ippool.New(netip.MustParseAddr("10.8.0.10"), netip.MustParseAddr("10.8.0.20"), local)
 	if err != nil {
@@ -393,89 +336,23 @@ func (gw *gateway) stop(t *testing.T) {
 	}
 }
 
-// clientCall is one client at 127.0.0.2: control connection, raw GRE
-// socket and PPP client, with its call set up.
-type clientCall struct {
-	cc           *controltest.Client
-	gre          *rawGRE
-	pc           *sessiontest.Client
-	serverCallID uint16
-	seq          atomic.Uint32
-	rxAcks       atomic.Int64
-}
-
-func dialCall(t *testing.T, user, password string) *clientCall {
+// dialCall is a gatewaytest client at 127.0.0.2 calling the gateway at
+// 127.0.0.1, its call set up and its PPP not started.
+func dialCall(t *testing.T, user, password string) *gatewaytest.Client {
 	t.Helper()
-	cl := &clientCall{gre: openRawGRE(t, "127.0.0.2"), pc: sessiontest.NewClient(user, password)}
-	var serverCallID atomic.Uint32
-	cl.pc.ToServer = func(frame []byte) {
-		h := gre.Header{CallID: uint16(serverCallID.Load()), SequencePresent: true, SequenceNumber: cl.seq.Add(1) - 1}
-		cl.gre.send(t, "127.0.0.1", gre.AppendPacket(nil, h, frame))
-	}
-	// The GRE reader runs before the call is set up, so the server's first
-	// LCP Configure-Request is not lost.
-	stop := make(chan struct{})
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		buf := make([]byte, 65536)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			n, _, err := unix.Recvfrom(cl.gre.fd, buf, 0)
-			if err != nil {
-				continue
-			}
-			_, pkt, ok := parseIPv4(buf[:n])
-			if !ok {
-				continue
-			}
-			h, payload, err := gre.Parse(pkt)
-			if err != nil || h.CallID != 77 {
-				continue
-			}
-			if h.AcknowledgmentPresent {
-				cl.rxAcks.Add(1)
-			}
-			if h.SequencePresent {
-				cl.pc.Receive(payload)
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-readerDone; unix.Close(cl.gre.fd) })
-
-	var conn net.Conn
-	var err error
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
-	waitFor(t, "listener", 3*time.Second, func() bool {
-		conn, err = d.Dial("tcp4", "127.0.0.1:1723")
-		return err == nil
+	return gatewaytest.Dial(t, gatewaytest.Options{
+		Server: netip.MustParseAddr("127.0.0.1"), Local: netip.MustParseAddr("127.0.0.2"),
+		User: user, Password: password, Wait: slack * 3 * time.Second,
 	})
-	cl.cc = controltest.NewClient(conn)
-	t.Cleanup(func() { cl.cc.Close() })
-	cl.cc.AnswerEcho(true)
-	if _, err := cl.cc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ocrp, err := cl.cc.Call(77)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl.serverCallID = ocrp.CallID
-	serverCallID.Store(uint32(ocrp.CallID))
-	return cl
 }
 
 // dialEstablished is dialCall as alice, with her session started and in
 // the data phase.
-func dialEstablished(t *testing.T) *clientCall {
+func dialEstablished(t *testing.T) *gatewaytest.Client {
 	t.Helper()
 	cl := dialCall(t, "alice", "correct horse")
-	cl.pc.Start()
-	waitFor(t, "data phase", 10*time.Second, cl.pc.DataReady)
+	cl.Start()
+	waitFor(t, "data phase", 10*time.Second, cl.DataReady)
 	return cl
 }
 
@@ -483,20 +360,20 @@ func dialEstablished(t *testing.T) *clientCall {
 // Call-Disconnect-Notify on the control connection, frees the call and logs
 // the cause.
 func TestLoginRefused(t *testing.T) {
-	if !inNetns(t) {
+	if !gatewaytest.InNetns(t) {
 		return
 	}
 	gw := startGateway(t)
 	cl := dialCall(t, "alice", "hunter2-Wx9")
-	cl.pc.Start()
-	cdn, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.cc, slack*10*time.Second)
+	cl.PPP.Start()
+	cdn, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.Control, slack*10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cdn.CallID != cl.serverCallID {
-		t.Errorf("CDN for call %d, want %d", cdn.CallID, cl.serverCallID)
+	if cdn.CallID != cl.ServerCallID {
+		t.Errorf("CDN for call %d, want %d", cdn.CallID, cl.ServerCallID)
 	}
-	if _, ok := cl.pc.Failure(); !ok {
+	if _, ok := cl.PPP.Failure(); !ok {
 		t.Error("the client got no CHAP Failure")
 	}
 	waitFor(t, "call removed", 2*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
@@ -518,17 +395,17 @@ func TestLoginRefused(t *testing.T) {
 // TestClientClears: the client clears its call after the data phase; the
 // session ends, the address goes back to the pool and the call is gone.
 func TestClientClears(t *testing.T) {
-	if !inNetns(t) {
+	if !gatewaytest.InNetns(t) {
 		return
 	}
 	gw := startGateway(t)
 	cl := dialEstablished(t)
-	if _, err := cl.cc.Clear(77); err != nil {
+	if _, err := cl.Control.Clear(77); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "call removed", 5*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
 	waitFor(t, "address released", 2*time.Second, func() bool { return gw.pool.InUse() == 0 })
-	if !cl.pc.GotTerminate() {
+	if !cl.PPP.GotTerminate() {
 		t.Error("the client got no LCP Terminate-Request")
 	}
 	gw.stop(t)
@@ -542,7 +419,7 @@ func TestClientClears(t *testing.T) {
 // having no other call, a Stop-Control-Connection-Request; the session is
 // gone with a cause that says so, and its address is free.
 func TestKill(t *testing.T) {
-	if !inNetns(t) {
+	if !gatewaytest.InNetns(t) {
 		return
 	}
 	gw := startGateway(t)
@@ -561,15 +438,15 @@ func TestKill(t *testing.T) {
 	if err := gw.g.Kill(id, "test"); err != nil {
 		t.Fatal(err)
 	}
-	cdn, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.cc, slack*5*time.Second)
+	cdn, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.Control, slack*5*time.Second)
 	if err != nil || cdn.ResultCode != pptp.DisconnectAdminShutdown {
 		t.Fatalf("Call-Disconnect-Notify %+v %v", cdn, err)
 	}
-	stop, err := controltest.Expect[*pptp.StopControlConnectionRequest](cl.cc, slack*5*time.Second)
+	stop, err := controltest.Expect[*pptp.StopControlConnectionRequest](cl.Control, slack*5*time.Second)
 	if err != nil || stop.Reason != pptp.StopNone {
 		t.Fatalf("Stop-Control-Connection-Request %+v %v", stop, err)
 	}
-	if !cl.pc.GotTerminate() {
+	if !cl.PPP.GotTerminate() {
 		t.Error("the client got no LCP Terminate-Request")
 	}
 	waitFor(t, "session removed", 5*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
@@ -697,7 +574,7 @@ func (a ignoreApproval) Authenticate(ctx context.Context, cred authpolicy.Creden
 // allocated. Authorize runs as the engine's Approval, and after the login
 // when the Authenticator ignores it.
 func TestAccessDenied(t *testing.T) {
-	if !inNetns(t) {
+	if !gatewaytest.InNetns(t) {
 		return
 	}
 	for _, tc := range []struct {
@@ -718,11 +595,11 @@ func TestAccessDenied(t *testing.T) {
 				}
 			})
 			cl := dialCall(t, "alice", "correct horse")
-			cl.pc.Start()
-			if _, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.cc, slack*10*time.Second); err != nil {
+			cl.PPP.Start()
+			if _, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.Control, slack*10*time.Second); err != nil {
 				t.Fatal(err)
 			}
-			f, ok := cl.pc.Failure()
+			f, ok := cl.PPP.Failure()
 			if !ok || f.Error != chap.NoDialinPermission {
 				t.Errorf("client got failure %+v (%t), want code %d", f, ok, chap.NoDialinPermission)
 			}
@@ -744,7 +621,7 @@ func TestAccessDenied(t *testing.T) {
 // TestFirewallAndSpoofing: the user's firewall policy and the source
 // address check drop what the client may not send, and count it.
 func TestFirewallAndSpoofing(t *testing.T) {
-	if !inNetns(t) {
+	if !gatewaytest.InNetns(t) {
 		return
 	}
 	filter := &firewall.Policy{Name: "dns-only", Rules: []firewall.Rule{
@@ -756,11 +633,11 @@ func TestFirewallAndSpoofing(t *testing.T) {
 		}
 	})
 	cl := dialEstablished(t)
-	addr, _ := cl.pc.Addresses()
+	addr, _ := cl.PPP.Addresses()
 	allowed := ipv4UDP(addr, netip.MustParseAddr("192.0.2.9"), "allowed")
-	cl.pc.SendIP(ipv4UDP(addr, netip.MustParseAddr("192.0.2.10"), "denied"))
-	cl.pc.SendIP(ipv4UDP(netip.MustParseAddr("10.8.0.99"), netip.MustParseAddr("192.0.2.9"), "spoofed"))
-	cl.pc.SendIP(allowed)
+	cl.PPP.SendIP(ipv4UDP(addr, netip.MustParseAddr("192.0.2.10"), "denied"))
+	cl.PPP.SendIP(ipv4UDP(netip.MustParseAddr("10.8.0.99"), netip.MustParseAddr("192.0.2.9"), "spoofed"))
+	cl.PPP.SendIP(allowed)
 	select {
 	case got := <-gw.tun.written:
 		if !bytes.Equal(got, allowed) {
@@ -781,7 +658,7 @@ func TestFirewallAndSpoofing(t *testing.T) {
 // TestIdleTimeout: a session that sends no IP packet for IdleTimeout is
 // ended, with the cause in the log, and its address returns to the pool.
 func TestIdleTimeout(t *testing.T) {
-	if !inNetns(t) {
+	if !gatewaytest.InNetns(t) {
 		return
 	}
 	gw := startGateway(t, func(c *Config) { c.IdleTimeout = 500 * time.Millisecond })
@@ -799,7 +676,7 @@ func TestIdleTimeout(t *testing.T) {
 // TestIdleIgnoresMulticast: a client that sends only multicast and
 // broadcast (mDNS every 50 ms), and packets its firewall drops, is idle.
 func TestIdleIgnoresMulticast(t *testing.T) {
-	if !inNetns(t) {
+	if !gatewaytest.InNetns(t) {
 		return
 	}
 	drop := &firewall.Policy{Name: "no-192.0.2.66", Rules: []firewall.Rule{
@@ -813,14 +690,14 @@ func TestIdleIgnoresMulticast(t *testing.T) {
 		}
 	})
 	cl := dialEstablished(t)
-	addr, _ := cl.pc.Addresses()
+	addr, _ := cl.PPP.Addresses()
 	started := time.Now()
 	for len(gw.g.Sessions()) > 0 {
 		if time.Since(started) > slack*10*time.Second {
 			t.Fatal("a session sending only multicast, broadcast and dropped packets never idled out")
 		}
 		for _, dst := range []string{"224.0.0.251", "255.255.255.255", "10.8.0.255", "10.255.255.255", "192.0.2.66"} {
-			cl.pc.SendIP(ipv4UDP(addr, netip.MustParseAddr(dst), "noise"))
+			cl.PPP.SendIP(ipv4UDP(addr, netip.MustParseAddr(dst), "noise"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -862,7 +739,7 @@ func TestIsActivity(t *testing.T) {
 // TestReauthorize: a running session gets its new firewall policy at once,
 // and is ended when the function refuses it; one it cannot decide is kept.
 func TestReauthorize(t *testing.T) {
-	if !inNetns(t) {
+	if !gatewaytest.InNetns(t) {
 		return
 	}
 	dest := netip.MustParseAddr("192.0.2.9")
@@ -874,10 +751,10 @@ func TestReauthorize(t *testing.T) {
 		}
 	})
 	cl := dialEstablished(t)
-	addr, _ := cl.pc.Addresses()
+	addr, _ := cl.PPP.Addresses()
 	send := func(payload string) []byte {
 		p := ipv4UDP(addr, dest, payload)
-		cl.pc.SendIP(p)
+		cl.PPP.SendIP(p)
 		return p
 	}
 	first := send("before")
@@ -918,11 +795,11 @@ func TestReauthorize(t *testing.T) {
 	if rep != (ReauthorizeReport{Checked: 1, Revoked: 1}) {
 		t.Fatalf("report %+v", rep)
 	}
-	cdn, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.cc, slack*5*time.Second)
+	cdn, err := controltest.Expect[*pptp.CallDisconnectNotify](cl.Control, slack*5*time.Second)
 	if err != nil || cdn.ResultCode != pptp.DisconnectAdminShutdown {
 		t.Fatalf("Call-Disconnect-Notify %+v %v", cdn, err)
 	}
-	if !cl.pc.GotTerminate() {
+	if !cl.PPP.GotTerminate() {
 		t.Error("the client got no LCP Terminate-Request")
 	}
 	waitFor(t, "session removed", 5*time.Second, func() bool { return len(gw.g.Sessions()) == 0 })
@@ -944,7 +821,7 @@ func TestReauthorize(t *testing.T) {
 // connection and call set-up work, no GRE packet arrives, and the gateway
 // logs the hint and counts it.
 func TestGREBlocked(t *testing.T) {
-	if !inNetns(t) {
+	if !gatewaytest.InNetns(t) {
 		return
 	}
 	if _, err := exec.LookPath("nft"); err != nil {
@@ -963,7 +840,7 @@ func TestGREBlocked(t *testing.T) {
 	}
 	gw := startGateway(t, func(c *Config) { c.greHint = 300 * time.Millisecond })
 	cl := dialCall(t, "alice", "correct horse")
-	cl.pc.Start() // its LCP Configure-Requests go out over GRE and are dropped
+	cl.PPP.Start() // its LCP Configure-Requests go out over GRE and are dropped
 	waitFor(t, "GRE-blocked hint", 3*time.Second, func() bool { return gw.g.Stats().GREBlocked == 1 })
 	out, err := exec.Command("nft", "list", "chain", "inet", "gatehouse_test", "input").CombinedOutput()
 	if err != nil || strings.Contains(string(out), "counter packets 0 ") {
@@ -992,7 +869,7 @@ func TestGREBlocked(t *testing.T) {
 // TestChange: what a CoA-Request asks (a firewall policy, a session
 // timeout) applies to a running session at once.
 func TestChange(t *testing.T) {
-	if !inNetns(t) {
+	if !gatewaytest.InNetns(t) {
 		return
 	}
 	gw := startGateway(t)
@@ -1005,8 +882,8 @@ func TestChange(t *testing.T) {
 	if err := gw.g.Change(id, Change{Filter: none, FilterSource: "none (CoA Filter-Id)"}); err != nil {
 		t.Fatal(err)
 	}
-	addr, _ := cl.pc.Addresses()
-	cl.pc.SendIP(ipv4UDP(addr, netip.MustParseAddr("192.0.2.9"), "dropped"))
+	addr, _ := cl.PPP.Addresses()
+	cl.PPP.SendIP(ipv4UDP(addr, netip.MustParseAddr("192.0.2.9"), "dropped"))
 	waitFor(t, "the new policy drops the packet", 3*time.Second, func() bool { return gw.g.Stats().FirewallDenied == 1 })
 	if err := gw.g.Change(id, Change{SessionTimeout: 300 * time.Millisecond}); err != nil {
 		t.Fatal(err)
@@ -1024,14 +901,14 @@ func TestChange(t *testing.T) {
 // TestCallRate: past CallRate a client address's calls are refused (Do
 // Not Accept) and counted; the call it already has is untouched.
 func TestCallRate(t *testing.T) {
-	if !inNetns(t) {
+	if !gatewaytest.InNetns(t) {
 		return
 	}
 	gw := startGateway(t, func(c *Config) {
 		c.CallRate, c.CallBurst = 0.01, 1
 	})
 	cl := dialEstablished(t)
-	ocrp, err := cl.cc.Call(78)
+	ocrp, err := cl.Control.Call(78)
 	if err != nil {
 		t.Fatal(err)
 	}
