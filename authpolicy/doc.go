@@ -87,6 +87,24 @@
 // Each saves a plugin round trip per login; an answer that lacks the
 // promised identity fails the branch closed.
 //
+// A caller that can show the user a second prompt (the RADIUS front door's
+// Access-Challenge) runs a plaintext login with [WithChallenge]. When no
+// branch accepts, the engine then tries, in order, each branch that combines
+// one-time-code factors (Info.OneTime, written next to each other) with
+// others: the others alone are evaluated against the whole typed secret
+// (split between them as usual, identity back-ends and the Approval
+// asked, nothing committed), and each code factor that supplies fragments
+// is asked whether the user has a code at all. The first branch that passes
+// becomes [Result.Challenge]: the rejected Result then says that a code
+// would complete the login, and [Challenge.Complete] builds the secret of
+// the second round, the one-line "password+code" form, which is decided
+// like any other. The branch reasons say why each tried branch could not
+// (" (without a code: ...)"). A Challenge therefore tells that the password
+// was right; a wrong one gets no Challenge, only the plain rejection. The
+// search asks the non-code factors a second time, with the whole secret
+// (the usual pass split it as password+code): a back-end that counts
+// failed attempts itself sees a wrong password twice.
+//
 // Each back-end call has the service's back-end deadline and the whole login
 // has the login deadline; a back-end that does not answer in time fails its
 // branch, which is recorded, and the next branch is tried. A back-end that

@@ -193,6 +193,9 @@ func (e *Engine) Authenticate(ctx context.Context, serviceName string, cred Cred
 			break
 		}
 	}
+	if !res.Accepted && cred.Kind == Plaintext && challengeAllowed(ctx) {
+		e.challenge(ctx, s, cred, res)
+	}
 	res.Duration = time.Since(start)
 	e.log.LogAttrs(ctx, slog.LevelDebug, "policy decision", slog.Any("result", res))
 	return res, nil

@@ -33,6 +33,9 @@ type evaluation struct {
 	// granted are the attributes of the verdicts (not of identity
 	// back-ends): Result.VerdictAttributes.
 	granted map[string][]string
+	// split is how a plaintext secret was cut between the factors, in
+	// bytes, when every part matched.
+	split []int
 }
 
 type commit struct {
@@ -321,6 +324,7 @@ func (ev *evaluation) plaintext(ctx context.Context) error {
 			}
 		}
 		if err == nil {
+			ev.split = lengths
 			return nil
 		}
 		var be *backendError

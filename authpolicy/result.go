@@ -82,6 +82,11 @@ type Result struct {
 	// does not count such a login as a failed guess.
 	Denied bool
 
+	// Challenge, when rejected, says that a one-time code would complete
+	// the login: set only when the caller allowed it (WithChallenge) and
+	// the typed secret was right for every other factor of a branch.
+	Challenge *Challenge
+
 	// MSCHAPError, when rejected, is the first MS-CHAP error code (RFC 2759
 	// section 6: 646, 647, 648, 649, 691, 709) that a back-end reported,
 	// in branch order, for the PPP layer's Failure packet; 0 when none did
@@ -122,6 +127,9 @@ func (r *Result) LogValue() slog.Value {
 	}
 	if r.DryRun {
 		attrs = append(attrs, slog.Bool("dry_run", true))
+	}
+	if r.Challenge != nil {
+		attrs = append(attrs, slog.String("challenge", r.Challenge.Branch))
 	}
 	var bs []any
 	for _, b := range r.Branches {

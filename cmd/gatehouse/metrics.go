@@ -160,7 +160,9 @@ var (
 	descTUNBytes       = prometheus.NewDesc("gatehouse_pptp_tun_received_bytes_total", "Bytes of IP packets read from the TUN device.", nil, nil)
 	descGRESendErrors  = prometheus.NewDesc("gatehouse_pptp_gre_send_errors_total", "GRE datagrams the kernel refused to send.", nil, nil)
 	descDropped        = prometheus.NewDesc("gatehouse_pptp_dropped_packets_total", "Packets the PPTP gateway dropped, by reason.", []string{"reason"}, nil)
-	descRADIUS         = prometheus.NewDesc("gatehouse_radius_requests_total", "Requests to the RADIUS front door, by outcome (accept, reject, status_server, unknown_client, bad_message_authenticator, malformed, duplicate, overloaded, rate_limited, ignored).", []string{"outcome"}, nil)
+	descRADIUS         = prometheus.NewDesc("gatehouse_radius_requests_total", "Requests to the RADIUS front door, by outcome (accept, reject, challenge, status_server, unknown_client, bad_message_authenticator, malformed, duplicate, overloaded, rate_limited, ignored).", []string{"outcome"}, nil)
+	descChallenges     = prometheus.NewDesc("gatehouse_radius_challenges_total", "The RADIUS front door's Access-Challenges (second prompt for a one-time code), by outcome: answered (State matched, then decided), full (refused: radius_server.max_challenges pending), expired (unanswered), replaced (by a newer one of the user), and the answers rejected for their State: state_unknown, state_replayed, state_expired, state_replaced, state_other_user, state_other_nas.", []string{"outcome"}, nil)
+	descChallengesNow  = prometheus.NewDesc("gatehouse_radius_challenges_pending", "Access-Challenges of the RADIUS front door waiting for their one-time code.", nil, nil)
 	descGREBlocked     = prometheus.NewDesc("gatehouse_pptp_gre_blocked_total", "Calls that got no GRE packet within 5s of their set-up: something on the path drops GRE (IP protocol 47).", nil, nil)
 	descCallsLimited   = prometheus.NewDesc("gatehouse_pptp_calls_rate_limited_total", "Calls refused because their client address was over pptp.call_rate.", nil, nil)
 	descRevoked        = prometheus.NewDesc("gatehouse_pptp_sessions_revoked_total", "Running sessions ended because a re-check refused them (user disabled or deleted, VPN access or policy changed).", nil, nil)
@@ -174,7 +176,7 @@ var (
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPluginUp, descPluginRestarts, descPluginWaited, descPluginRefused, descSessions,
 		descPoolInUse, descPoolFree, descGREPackets, descGREBytes, descTUNPackets, descTUNBytes, descGRESendErrors, descDropped, descRADIUS,
-		descGREBlocked, descCallsLimited, descRevoked, descLockouts, descLockedOut, descLockedNow, descDAE} {
+		descGREBlocked, descCallsLimited, descRevoked, descLockouts, descLockedOut, descLockedNow, descDAE, descChallenges, descChallengesNow} {
 		ch <- d
 	}
 }
@@ -224,13 +226,21 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	if s := m.radius.Load(); s != nil {
 		st := s.Stats()
 		for outcome, v := range map[string]uint64{
-			"accept": st.Accepts, "reject": st.Rejects, "status_server": st.StatusServer,
+			"accept": st.Accepts, "reject": st.Rejects, "challenge": st.Challenges, "status_server": st.StatusServer,
 			"unknown_client": st.UnknownClient, "bad_message_authenticator": st.BadMessageAuthenticator,
 			"malformed": st.Malformed, "duplicate": st.Duplicates, "overloaded": st.Overloaded, "ignored": st.Ignored,
 			"rate_limited": st.RateLimited,
 		} {
 			counter(descRADIUS, v, outcome)
 		}
+		for outcome, v := range map[string]uint64{
+			"answered": st.ChallengeAnswers, "full": st.ChallengesFull, "expired": st.ChallengesExpired, "replaced": st.ChallengesReplaced,
+			"state_unknown": st.StateUnknown, "state_replayed": st.StateReplayed, "state_expired": st.StateExpired,
+			"state_replaced": st.StateReplaced, "state_other_user": st.StateOtherUser, "state_other_nas": st.StateOtherNAS,
+		} {
+			counter(descChallenges, v, outcome)
+		}
+		gauge(descChallengesNow, st.ChallengesPending)
 	}
 	if s := m.dae.Load(); s != nil {
 		st := s.Stats()

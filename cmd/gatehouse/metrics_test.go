@@ -85,6 +85,9 @@ lockout: {threshold: 1, window: 1m, duration: 1h}
 		`gatehouse_radius_requests_total{outcome="accept"} 2`,
 		`gatehouse_login_duration_seconds_count{front_door="radius",service="radius"} 3`,
 		`gatehouse_radius_requests_total{outcome="rate_limited"} 0`,
+		`gatehouse_radius_requests_total{outcome="challenge"} 0`,
+		`gatehouse_radius_challenges_total{outcome="state_replayed"} 0`,
+		"gatehouse_radius_challenges_pending 0\n",
 		// threshold 1: the wrong password locked alice out.
 		"gatehouse_lockouts_total 1\n",
 		"gatehouse_users_locked_out 1\n",

@@ -48,6 +48,16 @@ func startRADIUSServer(ctx context.Context, cfg *config.Config, g *gate, log *sl
 		CHAP:                        rs.CHAP,
 		ClientRate:                  float64(rs.ClientRate),
 		ClientBurst:                 rs.ClientBurst,
+		Challenge: radiusd.ChallengeConfig{
+			// services.<name>.challenge of the configuration running now,
+			// so that a reload turns it on or off.
+			Enabled: func() bool {
+				s, ok := g.current.Load().cfg.Services.Get(service)
+				return ok && s != nil && s.Challenge
+			},
+			Message: rs.ChallengeMessage, Timeout: rs.ChallengeTimeout,
+			MaxPending: rs.MaxChallenges, MaxPendingPerUser: rs.MaxChallengesPerUser,
+		},
 	}, auth, log.With(slog.String("front_door", "radius")))
 	if err != nil {
 		return nil, fmt.Errorf("radius_server.reply_attributes: %w", err)
@@ -79,7 +89,8 @@ func startRADIUSServer(ctx context.Context, cfg *config.Config, g *gate, log *sl
 		log.Info("RADIUS front door stopped", slog.Uint64("requests", st.Requests), slog.Uint64("accepts", st.Accepts),
 			slog.Uint64("rejects", st.Rejects), slog.Uint64("unknown_client", st.UnknownClient),
 			slog.Uint64("bad_message_authenticator", st.BadMessageAuthenticator), slog.Uint64("duplicates", st.Duplicates),
-			slog.Uint64("overloaded", st.Overloaded), slog.Uint64("rate_limited", st.RateLimited))
+			slog.Uint64("overloaded", st.Overloaded), slog.Uint64("rate_limited", st.RateLimited),
+			slog.Uint64("challenges", st.Challenges), slog.Uint64("challenges_answered", st.ChallengeAnswers))
 	}, nil
 }
 

@@ -14,7 +14,7 @@ import (
 // the binary where every user can run it: as root, plugins run as
 // plugins.user (nobody), who cannot enter go test's private build directory.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 2 && os.Args[1] == "plugin" && os.Args[2] == "run" {
+	if len(os.Args) > 2 && os.Args[1] == "plugin" && os.Args[2] == "run" || os.Getenv(cliEnv) == "1" {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	dir, err := copySelf()
@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// cliEnv=1 makes the test binary the gatehouse command, for a test that
+// runs it as a process of its own (in another mount namespace, say).
+const cliEnv = "GATEHOUSE_TEST_CLI"
 
 func copySelf() (string, error) {
 	self, err := os.Executable()

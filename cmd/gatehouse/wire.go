@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,6 +84,11 @@ func buildBackends(ctx context.Context, cfg *config.Config, log *slog.Logger) (*
 			spec.Path, spec.Args = self, []string{"plugin", "run", string(b.Type)}
 			if spec.Config, err = ldapConfig(b.LDAP.Options, cfg.Dir); err != nil {
 				return nil, fmt.Errorf("back-end %s: %w", name, err)
+			}
+			if strings.EqualFold(b.LDAP.Options["mschapv2"], ldap.MSCHAPv2Winbind) {
+				// ntlm_auth reaches winbindd's privileged pipe through
+				// its group.
+				spec.Groups = []string{cmp.Or(b.LDAP.Options["winbind_group"], ldap.DefaultWinbindGroup)}
 			}
 		case config.BackendRADIUS:
 			self, err := selfPath()

@@ -34,6 +34,11 @@ type Spec struct {
 	// root; default "nobody". The plugin gets no supplementary groups and
 	// no capabilities. Ignored when the gateway does not run as root.
 	User string
+	// Groups are supplementary groups, by name, the plugin gets besides
+	// none when it runs as User: for a plugin that must reach a socket
+	// of that group (winbindd's privileged pipe, group winbindd_priv).
+	// Ignored when the gateway does not run as root.
+	Groups []string
 	// CallTimeout bounds every call to the plugin; default 5s.
 	CallTimeout time.Duration
 	// MaxConcurrent bounds the calls in flight to the plugin; further calls

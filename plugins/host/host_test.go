@@ -341,6 +341,28 @@ func TestRunsAsNobody(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is root") {
 		t.Errorf("root: %v", err)
 	}
+
+	// Spec.Groups: these supplementary groups and no other (the ldap
+	// back-end's winbind mode needs winbindd_priv); never root's.
+	g, err := user.LookupGroup("nogroup")
+	if err != nil {
+		t.Fatalf("no group nogroup: %v", err)
+	}
+	_, b, _ = startOne(t, spec("g", func(s *host.Spec) {
+		s.Args = []string{"plugin", "run", "local"}
+		s.Groups = []string{"nogroup"}
+	}))
+	if id, err := b.Lookup(ctx, "self"); err != nil || !slices.Equal(id.Attributes["Groups"], []string{g.Gid}) {
+		t.Errorf("Spec.Groups nogroup: supplementary groups %v (%v), want [%s]", id.Attributes["Groups"], err, g.Gid)
+	}
+	err = h.Start(ctx, spec("gr", func(s *host.Spec) { s.Groups = []string{"root"} }))
+	if err == nil || !strings.Contains(err.Error(), "root's group") {
+		t.Errorf("group root: %v", err)
+	}
+	err = h.Start(ctx, spec("gx", func(s *host.Spec) { s.Groups = []string{"no-such-group-gatehouse"} }))
+	if err == nil || !strings.Contains(err.Error(), `group "no-such-group-gatehouse" to run the plugin with`) {
+		t.Errorf("unknown group: %v", err)
+	}
 }
 
 func TestEnvironment(t *testing.T) {

@@ -129,7 +129,7 @@ func (p *plugin) launch(ctx context.Context) (_ *conn, err error) {
 	}
 	cmd := exec.Command(p.spec.Path, p.spec.Args...)
 	cmd.Env = p.environment()
-	if err := setUser(cmd, p.spec.User); err != nil {
+	if err := setUser(cmd, p.spec.User, p.spec.Groups); err != nil {
 		return nil, permanent(err)
 	}
 	// The plugin's end of the channel is its file descriptor 3; a plugin

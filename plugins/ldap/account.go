@@ -18,6 +18,7 @@ const (
 	attrPwdLocked   = "pwdAccountLockedTime"               // OpenLDAP ppolicy (operational)
 	attrSambaFlags  = "sambaAcctFlags"                     // Samba schema on OpenLDAP
 	attrMemberOf    = "memberOf"
+	attrSAMAccount  = "sAMAccountName" // AD: the account name winbind is given
 )
 
 // userAccountControl bits (MS-ADTS 2.2.16).
@@ -35,6 +36,7 @@ type account struct {
 	groups           []string
 	attrs            map[string][]string
 	ntHash           []byte
+	sam              string // sAMAccountName, read with mschapv2: winbind
 }
 
 // refusal says why the account may not log in, or "".
@@ -62,6 +64,9 @@ func (o *Options) find(ctx context.Context, search *pool, name string, groups bo
 	if o.NTHashAttr != "" {
 		attrs = append(attrs, o.NTHashAttr)
 	}
+	if o.MSCHAPv2 == MSCHAPv2Winbind {
+		attrs = append(attrs, attrSAMAccount)
+	}
 	attrs = append(attrs, o.Attributes...)
 	a := &account{}
 	lookup := o.accountName(name)
@@ -87,6 +92,7 @@ func (o *Options) find(ctx context.Context, search *pool, name string, groups bo
 		if o.NTHashAttr != "" {
 			a.ntHash = e.GetEqualFoldRawAttributeValue(o.NTHashAttr)
 		}
+		a.sam = e.GetEqualFoldAttributeValue(attrSAMAccount)
 		if len(o.Attributes) > 0 {
 			a.attrs = map[string][]string{}
 			for _, name := range o.Attributes {

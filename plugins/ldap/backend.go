@@ -44,11 +44,12 @@ var (
 func ConfigKeys() []sdk.ConfigKey { return append([]sdk.ConfigKey(nil), configKeys...) }
 
 // Describe implements sdk.Backend: verify-plaintext and identity, and
-// verify-mschapv2 once configured with nt_hash_attribute.
+// verify-mschapv2 once configured with nt_hash_attribute or mschapv2:
+// winbind.
 func (b *Backend) Describe(context.Context) (sdk.Description, error) {
 	caps := []sdk.Capability{sdk.CapVerifyPlaintext, sdk.CapIdentity}
 	b.cfg.RLock()
-	if b.cfg.o != nil && b.cfg.o.NTHashAttr != "" {
+	if b.cfg.o != nil && b.cfg.o.MSCHAPv2 != "" {
 		caps = append(caps, sdk.CapVerifyMSCHAPv2)
 	}
 	b.cfg.RUnlock()
@@ -94,17 +95,24 @@ func (b *Backend) current() (*Options, *pool, *pool, error) {
 }
 
 // Health implements sdk.HealthChecker: a base search of the root DSE as
-// the service account.
+// the service account and, with mschapv2: winbind, wbinfo --ping-dc (the
+// machine's secure channel with a domain controller).
 func (b *Backend) Health(ctx context.Context) error {
-	_, search, _, err := b.current()
+	o, search, _, err := b.current()
 	if err != nil {
 		return err
 	}
-	return search.do(ctx, func(c *ldap.Conn) error {
+	err = search.do(ctx, func(c *ldap.Conn) error {
 		_, err := c.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
 			"(objectClass=*)", []string{"1.1"}, nil))
 		return err
 	})
+	if err == nil && o.MSCHAPv2 == MSCHAPv2Winbind {
+		if err := o.pingDC(ctx); err != nil {
+			return fmt.Errorf("winbind: %w", err)
+		}
+	}
+	return err
 }
 
 // VerifyPlaintext implements sdk.PlaintextVerifier by binding as the user.
@@ -117,6 +125,9 @@ func (b *Backend) VerifyPlaintext(ctx context.Context, user, secret string) (sdk
 		return sdk.Verdict{}, err
 	}
 	if why := checkName(user); why != "" {
+		return sdk.Verdict{Reason: why}, nil
+	}
+	if why := o.domainRefusal(user); why != "" {
 		return sdk.Verdict{Reason: why}, nil
 	}
 	if secret == "" {
@@ -183,7 +194,8 @@ var adBindData = map[string]string{
 }
 
 // VerifyMSCHAPv2 implements sdk.MSCHAPv2Verifier with the NT hash read
-// from nt_hash_attribute as the service account.
+// from nt_hash_attribute as the service account, or with mschapv2:
+// winbind through the domain controller (winbind.go).
 func (b *Backend) VerifyMSCHAPv2(ctx context.Context, user string, r sdk.MSCHAPv2Request) (sdk.MSCHAPv2Verdict, error) {
 	refuse := func(why string) (sdk.MSCHAPv2Verdict, error) {
 		return sdk.MSCHAPv2Verdict{Verdict: sdk.Verdict{Reason: why}}, nil
@@ -191,6 +203,9 @@ func (b *Backend) VerifyMSCHAPv2(ctx context.Context, user string, r sdk.MSCHAPv
 	o, search, _, err := b.current()
 	if err != nil {
 		return sdk.MSCHAPv2Verdict{}, err
+	}
+	if o.MSCHAPv2 == MSCHAPv2Winbind {
+		return b.verifyWinbind(ctx, o, search, user, r)
 	}
 	if o.NTHashAttr == "" {
 		return refuse("nt_hash_attribute is not configured: this directory cannot check MS-CHAPv2")
@@ -241,7 +256,7 @@ func (b *Backend) Lookup(ctx context.Context, user string) (sdk.Identity, error)
 	if err != nil {
 		return sdk.Identity{}, err
 	}
-	if checkName(user) != "" {
+	if checkName(user) != "" || o.domainRefusal(user) != "" {
 		return sdk.Identity{}, nil
 	}
 	a, err := o.find(ctx, search, user, true)

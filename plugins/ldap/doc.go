@@ -22,12 +22,17 @@
 //
 // Active Directory keeps the NT hash (unicodePwd) but never returns it
 // over LDAP, to nobody, not even a domain administrator: the attribute is
-// write-only. So a DirectoryService of directory ad has no
-// verify-mschapv2, and a PPTP policy "DirectoryService" alone cannot work
-// against it; gatehouse config check says so. What works instead: a
-// RADIUS server in front of AD that checks MS-CHAPv2 with the domain
-// (Microsoft NPS, or FreeRADIUS with ntlm_auth through winbind), used as
-// a back-end of type radius; or the local password store; or plaintext
+// write-only. So a DirectoryService of directory ad checks MS-CHAPv2 only
+// with option mschapv2: winbind: the gateway is a member of the domain
+// (net ads join, winbindd running) and the back-end hands the challenge
+// and response to a domain controller through Samba's ntlm_auth
+// --request-nt-key, which returns the logon's user session key, MD4 of
+// the NT hash: PasswordHashHash, as with nt_hash_attribute (winbind.go
+// says how, and how its answers become verdicts and errors). Without
+// either option a PPTP policy "DirectoryService" alone cannot work
+// against AD, and gatehouse config check says so. Other ways: a RADIUS
+// server in front of AD (Microsoft NPS, or FreeRADIUS with ntlm_auth)
+// used as a back-end of type radius; the local password store; plaintext
 // logins through the RADIUS front door, which this back-end checks by
 // binding.
 //
@@ -77,6 +82,18 @@
 //     connection. A network error on a pooled connection (the server
 //     restarted) is retried once on a new one. pool_size 0 is one
 //     connection per call.
+//   - mschapv2: winbind is a mode of this back-end, not a back-end type
+//     of its own: groups, disabled and locked state come from LDAP as for
+//     any directory, so the AD back-end needs its LDAP options anyway;
+//     only the MS-CHAPv2 check moves to the domain controller. Plaintext
+//     keeps binding over LDAP as the user (one rule for every directory;
+//     no NTLMv1 allowance needed, and AD says why it refused). The
+//     domain of a "DOMAIN\name" must then be winbind_domain or realm;
+//     ntlm_auth gets the account's sAMAccountName from the directory,
+//     never the typed name, each argument as one --name=value. The
+//     gateway starts the plugin with the supplementary group
+//     winbind_group (winbindd_priv), which winbindd's privileged pipe
+//     requires.
 //   - A wrong password, an unknown, disabled or locked user is a verdict;
 //     a directory that cannot be reached or refuses the service account
 //     is an error, and the gateway fails the branch closed.

@@ -8,9 +8,13 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-ldap/ldap/v3"
 
 	"github.com/gatehouse-vpn/gatehouse/plugins/sdk"
 )
@@ -74,11 +78,36 @@ var configKeys = []sdk.ConfigKey{
 	{Name: "group_filter", Description: "groups=search: filter with {dn}, the user's escaped DN (default (|(member={dn})(uniqueMember={dn})))"},
 	{Name: "group_name_attribute", Description: "attribute naming a group (default cn)"},
 	{Name: "nt_hash_attribute", Description: "attribute with the NT hash (sambaNTPassword): enables MS-CHAPv2"},
+	{Name: "mschapv2", Description: "how MS-CHAPv2 is checked: nt_hash (read nt_hash_attribute) or winbind (Active Directory, through ntlm_auth on a domain member); default nt_hash when nt_hash_attribute is set, else none"},
+	{Name: "winbind_domain", Description: "mschapv2 winbind: the NetBIOS name of the domain this machine joined (workgroup in smb.conf), e.g. EXAMPLE"},
+	{Name: "realm", Description: "mschapv2 winbind: the domain's DNS name, accepted like winbind_domain in DOMAIN\\user (default: the DC= parts of base_dn)"},
+	{Name: "ntlm_auth", Description: "mschapv2 winbind: Samba's ntlm_auth (default /usr/bin/ntlm_auth)"},
+	{Name: "wbinfo", Description: "mschapv2 winbind: Samba's wbinfo, which tells a wrong password from a broken trust (default /usr/bin/wbinfo)"},
+	{Name: "smb_conf", Description: "mschapv2 winbind: the smb.conf ntlm_auth reads (default: ntlm_auth's own, /etc/samba/smb.conf)"},
+	{Name: "winbind_group", Description: "mschapv2 winbind: the group of winbindd's privileged pipe, which the gateway gives the plugin (default winbindd_priv)"},
 	{Name: "attributes", Description: "user attributes returned with the identity, comma-separated (e.g. mail)"},
 	{Name: "connect_timeout", Description: "bound on one TCP+TLS connect (default 3s)"},
 	{Name: "timeout", Description: "bound on each LDAP operation (default 5s)"},
 	{Name: "pool_size", Description: "idle connections kept per pool (default 4; 0: one connection per login)"},
 }
+
+// How MS-CHAPv2 is checked (option mschapv2).
+const (
+	// MSCHAPv2NTHash reads the NT hash from nt_hash_attribute and checks
+	// the response itself.
+	MSCHAPv2NTHash = "nt_hash"
+	// MSCHAPv2Winbind hands the challenge and response to the domain
+	// controller through winbind (ntlm_auth --request-nt-key) on a
+	// machine joined to the domain.
+	MSCHAPv2Winbind = "winbind"
+)
+
+// The defaults of the winbind options.
+const (
+	DefaultNTLMAuth     = "/usr/bin/ntlm_auth"
+	DefaultWbinfo       = "/usr/bin/wbinfo"
+	DefaultWinbindGroup = "winbindd_priv"
+)
 
 // maxNameLen bounds a user name: longer names are refused before any
 // filter is built (AD's userPrincipalName is at most 1024 characters,
@@ -101,6 +130,15 @@ type Options struct {
 	GroupFilter   string
 	GroupNameAttr string
 	NTHashAttr    string
+	// MSCHAPv2 is "", MSCHAPv2NTHash or MSCHAPv2Winbind; the winbind
+	// fields below are set for MSCHAPv2Winbind.
+	MSCHAPv2      string
+	WinbindDomain string
+	Realm         string
+	NTLMAuth      string
+	Wbinfo        string
+	SMBConf       string
+	WinbindGroup  string
 	Attributes    []string
 	ConnectTO     time.Duration
 	OpTimeout     time.Duration
@@ -178,6 +216,7 @@ func ParseOptions(o map[string]string) (*Options, error) {
 	if !strings.Contains(p.GroupFilter, "{dn}") {
 		bad("group_filter: %q must contain {dn}", p.GroupFilter)
 	}
+	errs = append(errs, p.parseMSCHAPv2(o)...)
 	for _, a := range strings.Split(o["attributes"], ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			p.Attributes = append(p.Attributes, a)
@@ -241,6 +280,94 @@ func ParseOptions(o map[string]string) (*Options, error) {
 		}
 	}
 	return p, errors.Join(errs...)
+}
+
+// parseMSCHAPv2 reads option mschapv2 and, for winbind, the options
+// that go with it.
+func (p *Options) parseMSCHAPv2(o map[string]string) []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	p.MSCHAPv2 = strings.ToLower(o["mschapv2"])
+	if p.MSCHAPv2 == "" && p.NTHashAttr != "" {
+		p.MSCHAPv2 = MSCHAPv2NTHash
+	}
+	switch p.MSCHAPv2 {
+	case "":
+	case MSCHAPv2NTHash:
+		if p.NTHashAttr == "" {
+			bad("mschapv2: nt_hash needs nt_hash_attribute")
+		}
+	case MSCHAPv2Winbind:
+		if p.NTHashAttr != "" {
+			bad("mschapv2: winbind asks the domain controller, nt_hash_attribute reads the directory: set one, not both")
+		}
+		if p.Directory != DirectoryAD {
+			bad("mschapv2: winbind is for Active Directory: set directory: ad")
+		}
+	default:
+		bad("mschapv2: expected nt_hash or winbind, got %q", o["mschapv2"])
+	}
+	winbind := p.MSCHAPv2 == MSCHAPv2Winbind
+	for _, k := range []string{"winbind_domain", "realm", "ntlm_auth", "wbinfo", "smb_conf", "winbind_group"} {
+		if o[k] != "" && !winbind {
+			bad("%s: only with mschapv2: winbind", k)
+		}
+	}
+	if !winbind {
+		return errs
+	}
+	p.WinbindDomain = strings.ToUpper(o["winbind_domain"])
+	if p.WinbindDomain == "" {
+		bad("winbind_domain: required with mschapv2: winbind (the workgroup of the smb.conf this machine joined with, e.g. EXAMPLE)")
+	} else if !netbiosDomain.MatchString(p.WinbindDomain) {
+		bad("winbind_domain: %q is not a NetBIOS domain name (1 to 15 letters, digits, - and _)", o["winbind_domain"])
+	}
+	p.Realm = strings.ToLower(o["realm"])
+	if p.Realm == "" {
+		p.Realm = realmOf(p.BaseDN)
+	}
+	if p.Realm == "" {
+		bad("realm: required when base_dn has no DC= parts to take it from")
+	} else if !dnsName.MatchString(p.Realm) {
+		bad("realm: %q is not a DNS domain name", p.Realm)
+	}
+	p.NTLMAuth = orDefault(o["ntlm_auth"], DefaultNTLMAuth)
+	if !filepath.IsAbs(p.NTLMAuth) {
+		bad("ntlm_auth: %q is not an absolute path", p.NTLMAuth)
+	}
+	p.Wbinfo = orDefault(o["wbinfo"], DefaultWbinfo)
+	if !filepath.IsAbs(p.Wbinfo) {
+		bad("wbinfo: %q is not an absolute path", p.Wbinfo)
+	}
+	p.SMBConf = o["smb_conf"]
+	if p.SMBConf != "" && !filepath.IsAbs(p.SMBConf) {
+		bad("smb_conf: %q is not an absolute path", p.SMBConf)
+	}
+	p.WinbindGroup = orDefault(o["winbind_group"], DefaultWinbindGroup)
+	return errs
+}
+
+var (
+	netbiosDomain = regexp.MustCompile(`^[A-Z0-9][A-Z0-9_-]{0,14}$`)
+	dnsName       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,62})(\.[a-z0-9]([a-z0-9-]{0,62}))*$`)
+)
+
+// realmOf is the DNS domain of an Active Directory DN: its DC= parts
+// joined with dots (OU=Staff,DC=example,DC=com is example.com).
+func realmOf(baseDN string) string {
+	dn, err := ldap.ParseDN(baseDN)
+	if err != nil {
+		return ""
+	}
+	var parts []string
+	for _, rdn := range dn.RDNs {
+		for _, a := range rdn.Attributes {
+			if strings.EqualFold(a.Type, "dc") {
+				parts = append(parts, strings.ToLower(a.Value))
+			}
+		}
+	}
+	return strings.Join(parts, ".")
 }
 
 // FirstLine returns the first line of a password file, without its line

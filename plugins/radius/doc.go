@@ -14,7 +14,12 @@
 // ("wrong user name or password (MS-CHAP error 691)", "account disabled
 // (647)", ...) and its MSCHAPError code, which reaches
 // authpolicy.Result.MSCHAPError for the PPP layer's Failure packet;
-// otherwise Reply-Message becomes the reason.
+// otherwise Reply-Message becomes the reason. An Access-Challenge (a
+// server asking for a second round, such as an OTP server's prompt) is a
+// reject whose reason says so: the back-end decides in one round and does
+// not pass the challenge, or its State, on to the NAS. Type the whole
+// secret at once; the RADIUS front door's own second prompt
+// (services.<name>.challenge) works with Gatehouse's OTP back-ends.
 //
 // Every Access-Request carries Message-Authenticator, Calling-Station-Id
 // (when known), NAS-Identifier,

@@ -231,7 +231,10 @@ func (b *Backend) verdict(user string, resp *radclient.Response) sdk.Verdict {
 		}
 		return sdk.Verdict{Reason: fmt.Sprintf("RADIUS server %s rejected the login", resp.Server)}
 	case lr.CodeAccessChallenge:
-		return sdk.Verdict{Reason: fmt.Sprintf("RADIUS server %s sent an Access-Challenge; challenge-response logins are not supported", resp.Server)}
+		// Not passed on: the engine asks each back-end once per login, and
+		// the front door's own challenges (services.<name>.challenge)
+		// hold no upstream State. A reject, with a reason that says so.
+		return sdk.Verdict{Reason: fmt.Sprintf("RADIUS server %s sent an Access-Challenge (a second prompt); the radius back-end decides in one round and does not pass challenges on: refused", resp.Server)}
 	}
 	return sdk.Verdict{Reason: fmt.Sprintf("RADIUS server %s answered with %v", resp.Server, resp.Code)}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -325,5 +327,32 @@ func stripMA(secret []byte) func(b, req []byte) []byte {
 		b[2], b[3] = byte(len(b)>>8), byte(len(b))
 		responseAuth(b, req, secret)
 		return b
+	}
+}
+
+// TestUpstreamChallengeRefused: an Access-Challenge from the server (a
+// second prompt, an OTP server asking for the code) is a reject whose
+// reason says that challenges are not passed on.
+func TestUpstreamChallengeRefused(t *testing.T) {
+	secret := []byte("s3cret")
+	addr := fakeServer(t, secret, func(b, req []byte) []byte {
+		b[0] = byte(lr.CodeAccessChallenge)
+		var reqAuth [16]byte
+		copy(reqAuth[:], req[4:20])
+		_ = rfc3579.Sign(b, secret, &reqAuth)
+		responseAuth(b, req, secret)
+		return b
+	})
+	file := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(file, append(secret, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := configure(t, map[string]string{"servers": addr, "secret_file": file, "timeout": "1s", "retries": "0"})
+	v, err := b.VerifyPlaintext(context.Background(), "alice", "password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.OK || !strings.Contains(v.Reason, "sent an Access-Challenge") || !strings.Contains(v.Reason, "does not pass challenges on") {
+		t.Errorf("verdict %+v", v)
 	}
 }

@@ -15,7 +15,7 @@ import (
 //	oath      fragments, verify-plaintext; one length (digits); one-time
 //	digipass  fragments, verify-plaintext; the lengths in digits; one-time
 //	ldap      verify-plaintext, identity; verify-mschapv2 too when option
-//	          nt_hash_attribute is set
+//	          nt_hash_attribute is set, or mschapv2 is winbind
 //	radius    verify-plaintext, verify-mschapv2
 //	plugin    the capabilities declared in the file
 //	memory    fragments, verify-plaintext, verify-mschapv2, identity; the
@@ -43,7 +43,7 @@ func (b *Backend) Info() authpolicy.Info {
 	case BackendLDAP:
 		if b.LDAP != nil {
 			c := plaintext | identity
-			if b.LDAP.Options["nt_hash_attribute"] != "" {
+			if b.LDAP.MSCHAPv2() {
 				c |= mschapv2
 			}
 			return authpolicy.Info{Capabilities: c}
@@ -91,18 +91,28 @@ func (l *LDAP) ActiveDirectory() bool {
 	return false
 }
 
+// MSCHAPv2 reports whether the directory back-end checks MS-CHAPv2:
+// option nt_hash_attribute (the NT hash read from the directory), or
+// mschapv2: winbind (Active Directory, through the domain controller on a
+// machine joined to the domain).
+func (l *LDAP) MSCHAPv2() bool {
+	return l != nil && (l.Options["nt_hash_attribute"] != "" || strings.EqualFold(l.Options["mschapv2"], "winbind"))
+}
+
 // msCHAPv2Hint explains, for a branch that cannot work over MS-CHAPv2,
-// why an Active Directory back-end without nt_hash_attribute cannot check
-// MS-CHAPv2 and what can; "" when the branch is not that case.
+// why an Active Directory back-end without nt_hash_attribute or mschapv2:
+// winbind cannot check MS-CHAPv2 and what can; "" when the branch is not
+// that case.
 func (c *Config) msCHAPv2Hint(factors []string) string {
 	if len(factors) != 1 {
 		return ""
 	}
 	b, ok := c.Backends.Get(factors[0])
-	if !ok || b == nil || b.Type != BackendLDAP || !b.LDAP.ActiveDirectory() || b.LDAP.Options["nt_hash_attribute"] != "" {
+	if !ok || b == nil || b.Type != BackendLDAP || !b.LDAP.ActiveDirectory() || b.LDAP.MSCHAPv2() {
 		return ""
 	}
 	return "; " + factors[0] + " is Active Directory, which never gives out NT hashes over LDAP (unicodePwd is write-only), " +
-		"so it cannot check MS-CHAPv2: put a RADIUS server in front of AD (Microsoft NPS, or FreeRADIUS with ntlm_auth) " +
+		"so it cannot check MS-CHAPv2 by itself: join this machine to the domain and set mschapv2: winbind on " + factors[0] +
+		" (docs/ldap.md), or put a RADIUS server in front of AD (Microsoft NPS, or FreeRADIUS with ntlm_auth) " +
 		"and use it as a back-end of type radius, or take plaintext logins through the RADIUS front door"
 }

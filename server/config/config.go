@@ -204,7 +204,7 @@ type Digipass struct {
 
 // LDAP is a directory back-end. Its options are those of the ldap plugin
 // (plugins/ldap), which checks them when it starts; option
-// nt_hash_attribute, when set, lets it verify MS-CHAPv2, and option
+// nt_hash_attribute or mschapv2: winbind lets it verify MS-CHAPv2, and option
 // directory (or a filter naming sAMAccountName or userPrincipalName) marks
 // Active Directory for config check.
 type LDAP struct {
@@ -259,6 +259,11 @@ type Service struct {
 	// the user name before the policy sees it (Windows sends DOMAIN\user
 	// when "Include Windows logon domain" is checked).
 	StripDomain bool `yaml:"strip_domain"`
+	// Challenge lets the RADIUS front door answer a PAP login whose
+	// password was right but whose one-time code is missing with an
+	// Access-Challenge, a second prompt for the code (see
+	// radius_server.challenge_timeout). PPTP cannot prompt twice.
+	Challenge bool `yaml:"challenge"`
 }
 
 // PolicyColumn maps a 1-based column inside the policy expression (as in
@@ -404,6 +409,13 @@ type RADIUSServer struct {
 	// send, in bursts of up to ClientBurst; 0 is no limit.
 	ClientRate  int `yaml:"client_rate" min:"0"`
 	ClientBurst int `yaml:"client_burst" min:"1"`
+	// The second prompt of services with challenge on: how long a
+	// challenge waits for its code, the prompt (Reply-Message) the NAS
+	// shows, and how many may wait in all and per user name.
+	ChallengeTimeout     time.Duration `yaml:"challenge_timeout" min:"10s" max:"10m"`
+	ChallengeMessage     string        `yaml:"challenge_message"`
+	MaxChallenges        int           `yaml:"max_challenges" min:"1" max:"1000000"`
+	MaxChallengesPerUser int           `yaml:"max_challenges_per_user" min:"1" max:"100"`
 }
 
 // Lockout is the lockout policy (server/lockout): Threshold failed logins

@@ -69,6 +69,10 @@ func Default() *Config {
 			DuplicateWindow:             5 * time.Second,
 			ClientRate:                  1000,
 			ClientBurst:                 2000,
+			ChallengeTimeout:            2 * time.Minute,
+			ChallengeMessage:            "Enter your one-time code",
+			MaxChallenges:               10000,
+			MaxChallengesPerUser:        3,
 		},
 		RADIUSAccounting: RADIUSAccounting{
 			Timeout:       2 * time.Second,

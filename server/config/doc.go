@@ -30,7 +30,8 @@
 //     which type it belongs to. [Backend.Info] is the capability catalog the
 //     policy engine checks policies against.
 //   - services: required. Named policies, in file order: policy (required),
-//     login_timeout, backend_timeout. [Service.PolicyPos] is where the policy
+//     login_timeout, backend_timeout, strip_domain, challenge (the RADIUS
+//     front door's second prompt for a missing one-time code). [Service.PolicyPos] is where the policy
 //     text starts, so that a policy compiler's column can be turned into a
 //     file position with [Service.PolicyColumn].
 //   - pptp: the PPTP front door: listen, service, the address pool, DNS and
@@ -38,7 +39,10 @@
 //     weak one warns), and access (on/off by group, use_group/on/off by user).
 //   - firewall: named, ordered rule lists; policies by group and by user
 //     (use_group, add_to_group, overrule_group); default_policy.
-//   - radius_server: the RADIUS front door: listen, service, clients.
+//   - radius_server: the RADIUS front door: listen, service, clients, and
+//     for services with challenge the prompt, lifetime and limits of their
+//     Access-Challenges (challenge_message, challenge_timeout,
+//     max_challenges, max_challenges_per_user).
 //   - radius_accounting: RADIUS accounting of sessions: servers, secret
 //     file, interim interval.
 //

@@ -64,3 +64,25 @@ func TestWarnMSCHAPv1WeakMPPE(t *testing.T) {
 		t.Errorf("no warning about 40-bit MPPE after MS-CHAPv1:\n%v", ps)
 	}
 }
+
+// A service with challenge on whose policy has no branch that a code
+// completes is told so by the policy check; one that has is not.
+func TestCheckPoliciesChallengeNeverApplies(t *testing.T) {
+	text := "backends:\n  Password: {type: local}\n  OATH: {type: oath}\nservices:\n  vpn: {policy: Password or OATH, challenge: true}\n  mfa: {policy: Password and OATH, challenge: true}\n" +
+		"pptp: {enabled: false}\nradius_server: {enabled: true, service: vpn, clients: [{prefix: 127.0.0.0/8, secret_file: s}]}\n"
+	cfg, ps := Parse("gatehouse.yaml", []byte(text))
+	if ps.Err() != nil {
+		t.Fatal(ps)
+	}
+	_, ps = cfg.CheckPolicies()
+	var got []string
+	for _, p := range ps {
+		if strings.HasSuffix(p.Path, ".challenge") {
+			got = append(got, p.String())
+		}
+	}
+	want := "gatehouse.yaml:5:46: warning: services.vpn.challenge: no branch of the policy combines a one-time-code back-end (oath, digipass) with another factor, so no login is ever challenged"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+}

@@ -19,6 +19,10 @@ func TestCheckPoliciesActiveDirectoryMSCHAPv2(t *testing.T) {
 		{"OpenLDAP without NT hash", "directory: openldap", "DirectoryService", true, false},
 		{"OpenLDAP with sambaNTPassword", "nt_hash_attribute: sambaNTPassword", "DirectoryService", false, false},
 		{"AD in a combination", "directory: ad", "DirectoryService and Password", true, false},
+		// A member of the domain asks the DC through winbind.
+		{"AD through winbind", "directory: ad, mschapv2: winbind, winbind_domain: X", "DirectoryService", false, false},
+		{"AD through winbind, or Password", "directory: ad, mschapv2: winbind, winbind_domain: X", "DirectoryService or Password", false, false},
+		{"AD through winbind in a combination", "directory: ad, mschapv2: winbind, winbind_domain: X", "DirectoryService and Password", true, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			text := "backends:\n  Password: {type: local}\n  DirectoryService:\n    type: ldap\n    options: {url: 'ldap://dc1', base_dn: 'DC=x', " +
@@ -32,7 +36,7 @@ func TestCheckPoliciesActiveDirectoryMSCHAPv2(t *testing.T) {
 			if (ps.Errors().Err() != nil) != c.wantErr || strings.Contains(msg, hint) != c.wantHint {
 				t.Errorf("got %q; want error %v, hint %v", msg, c.wantErr, c.wantHint)
 			}
-			if c.wantHint && !strings.Contains(msg, "FreeRADIUS with ntlm_auth") {
+			if c.wantHint && (!strings.Contains(msg, "FreeRADIUS with ntlm_auth") || !strings.Contains(msg, "set mschapv2: winbind on DirectoryService")) {
 				t.Errorf("the hint names no way out: %q", msg)
 			}
 		})

@@ -98,7 +98,26 @@ func (c *Config) CheckPolicies() (map[string]*authpolicy.Policy, Problems) {
 			}
 			ps = append(ps, Problem{File: c.File, Line: s.PolicyPos.Line, Col: s.PolicyPos.Col, Msg: msg, Severity: sev})
 		}
+		if s.Challenge && len(p.ChallengeBranches()) == 0 && !c.namesPlugin(p) {
+			path := "services." + name + ".challenge"
+			pos := c.Pos(path)
+			ps = append(ps, Problem{File: c.File, Line: pos.Line, Col: pos.Col, Path: path, Severity: Warning,
+				Msg: "no branch of the policy combines a one-time-code back-end (oath, digipass) with another factor, so no login is ever challenged"})
+		}
 	}
 	ps.sort()
 	return policies, ps
+}
+
+// namesPlugin reports whether a policy names a plugin back-end: whether
+// its codes are one-time is known only once the plugin runs.
+func (c *Config) namesPlugin(p *authpolicy.Policy) bool {
+	for _, b := range p.Branches {
+		for _, name := range b.Factors {
+			if be, ok := c.Backends.Get(name); ok && be != nil && be.Type == BackendPlugin {
+				return true
+			}
+		}
+	}
+	return false
 }

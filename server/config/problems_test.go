@@ -308,6 +308,16 @@ var warningCases = []problemCase{
 		`gatehouse.yaml:7:55: radius_server.reply_attributes.Session-Timeout: "soon" is not a whole number of seconds (or bytes, for Framed-MTU)`,
 		`gatehouse.yaml:7:61: radius_server.reply_attributes.Framed-Pool: unknown attribute; the front door can add Filter-Id, Class, Reply-Message, Session-Timeout, Idle-Timeout, Framed-MTU, Acct-Interim-Interval`,
 	}},
+	{"challenge on a PPTP-only service", "backends:\n  Password: {type: local}\n  OATH: {type: oath}\nservices:\n  pptp: {policy: Password and OATH, challenge: true}\n  radius: {policy: Password and OATH, challenge: true}\n", []string{
+		`gatehouse.yaml:5:48: warning: services.pptp.challenge: challenge only applies to the RADIUS front door (Access-Challenge), and only the PPTP front door uses this service: PPTP cannot show a second prompt, so its users keep typing the password and the code together`,
+	}},
+	{"challenge on a service both front doors use", "backends:\n  Password: {type: local}\n  OATH: {type: oath}\nservices:\n  pptp: {policy: Password and OATH, challenge: true}\nradius_server: {enabled: true, service: pptp, clients: [{prefix: 127.0.0.0/8, secret_file: s}]}\n", nil},
+	{"challenge settings", base + "radius_server:\n  challenge_message: ''\n  challenge_timeout: 5s\n  max_challenges: 0\n  max_challenges_per_user: 101\n", []string{
+		`gatehouse.yaml:7:22: radius_server.challenge_message: must be 1 to 253 bytes long (it is the Reply-Message of the Access-Challenge)`,
+		`gatehouse.yaml:8:22: radius_server.challenge_timeout: must be from 10s to 10m0s, got 5s`,
+		`gatehouse.yaml:9:19: radius_server.max_challenges: must be from 1 to 1000000, got 0`,
+		`gatehouse.yaml:10:28: radius_server.max_challenges_per_user: must be from 1 to 100, got 101`,
+	}},
 	{"RADIUS accounting", base + "radius_accounting:\n  servers: [192.0.2.1, 192.0.2.2:1813]\n", []string{
 		`gatehouse.yaml:7:3: radius_accounting.secret_file: must be set when radius_accounting.servers is`,
 		`gatehouse.yaml:7:13: radius_accounting.servers[0]: "192.0.2.1" is not host:port, such as 192.0.2.10:1813`,

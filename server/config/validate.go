@@ -362,6 +362,17 @@ func (v *validator) radiusServer() {
 			v.warnf(v.at("radius_server.chap"), "radius_server.chap", "a recorded CHAP-MD5 login lets anyone test password guesses offline; turn it on only for NASes that can do nothing else")
 		}
 	}
+	if m := r.ChallengeMessage; m == "" || len(m) > 253 {
+		v.errorf(v.at("radius_server.challenge_message"), "radius_server.challenge_message", "must be 1 to 253 bytes long (it is the Reply-Message of the Access-Challenge)")
+	}
+	for name, s := range v.c.Services.All() {
+		radius := r.Enabled && r.Service == name
+		pptp := v.c.PPTP.Enabled && v.c.PPTP.Service == name
+		if s != nil && s.Challenge && pptp && !radius {
+			path := "services." + name + ".challenge"
+			v.warnf(v.at(path), path, "challenge only applies to the RADIUS front door (Access-Challenge), and only the PPTP front door uses this service: PPTP cannot show a second prompt, so its users keep typing the password and the code together")
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(r.ReplyAttributes)) {
 		path := "radius_server.reply_attributes." + name
 		val := r.ReplyAttributes[name]

@@ -169,3 +169,34 @@ const siteConf = `server default {
 	}
 }
 `
+
+// proxyConf is the home server of proxy mode: ipaddr, port, secret.
+const proxyConf = `proxy server {
+	default_fallback = no
+}
+home_server gatehouse {
+	type = auth
+	ipaddr = %s
+	port = %s
+	secret = "%s"
+	response_window = 20
+	zombie_period = 40
+	revive_interval = 120
+	status_check = none
+}
+home_server_pool gatehouse {
+	type = fail-over
+	home_server = gatehouse
+}
+realm gatehouse {
+	auth_pool = gatehouse
+	nostrip
+}
+`
+
+// proxyAuthorize replaces the local checks of the authorize section in
+// proxy mode: every request goes to the home server.
+const proxyAuthorize = `		update control {
+			&Proxy-To-Realm := "gatehouse"
+		}
+`

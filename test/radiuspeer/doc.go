@@ -12,6 +12,12 @@
 // Stop and Start restart the same instance on the same ports (failover
 // tests). Accounting-Requests land in DetailFile; Records parses it.
 //
+// With Options.Proxy the instance is a proxy instead: every Access-Request
+// goes to one home server (the Gatehouse front door under test, or another
+// instance) and its answer, an Access-Challenge with its State included,
+// comes back to the client, as a NAS-facing FreeRADIUS in front of
+// Gatehouse would do it.
+//
 // FreeRADIUS 3.2.1 (Debian 12) puts a Message-Authenticator only into
 // EAP replies; 3.2.5 and later sign every Access reply (the Blast-RADIUS
 // fix). The generated site adds one to every Access-Accept, Access-Reject

@@ -52,6 +52,20 @@ type Options struct {
 	// NoAuthDetail leaves out the auth-detail file (every Access-Request
 	// written to disk): for benchmarks.
 	NoAuthDetail bool
+	// Proxy, when set, makes this FreeRADIUS a proxy: every
+	// Access-Request is forwarded to the home server Proxy names (the
+	// Gatehouse front door under test) and its answer, Access-Challenge
+	// included, goes back to the client. Users are then not consulted.
+	Proxy *Proxy
+}
+
+// Proxy is the home server of a FreeRADIUS in proxy mode.
+type Proxy struct {
+	// Addr is the home server's IPv4 address and port, such as
+	// 127.0.0.1:1812.
+	Addr string
+	// Secret is the secret FreeRADIUS shares with it.
+	Secret string
 }
 
 // Server is a running FreeRADIUS.
@@ -305,11 +319,22 @@ func (s *Server) write(opts Options, ports []int) error {
 	if opts.NoAuthDetail {
 		site = strings.Replace(site, "\t\tauth_log\n", "", 1)
 	}
+	proxy, radiusd := "", radiusdConf
+	if p := opts.Proxy; p != nil {
+		host, port, err := net.SplitHostPort(p.Addr)
+		if err != nil {
+			return fmt.Errorf("proxy address: %w", err)
+		}
+		proxy = fmt.Sprintf(proxyConf, host, port, p.Secret)
+		radiusd = strings.Replace(radiusd, "proxy_requests = no\n", "proxy_requests = yes\n$INCLUDE proxy.conf\n", 1)
+		site = strings.Replace(site, "\t\tchap\n\t\tmschap\n\t\tfiles\n\t\tpap\n", proxyAuthorize, 1)
+	}
 	files := map[string]string{
+		"raddb/proxy.conf":                            proxy,
 		"raddb/mods-config/files/authorize":           users.String(),
 		"raddb/mods-config/files/accounting":          "",
 		"raddb/mods-config/attr_filter/access_reject": rejectFilter,
-		"raddb/radiusd.conf":                          strings.ReplaceAll(radiusdConf, "@STATE@", d),
+		"raddb/radiusd.conf":                          strings.ReplaceAll(radiusd, "@STATE@", d),
 		"raddb/clients.conf":                          fmt.Sprintf(clientsConf, opts.Secret, ma),
 		"raddb/mods-enabled.conf":                     modulesConf,
 		"raddb/site.conf":                             site,

@@ -37,3 +37,21 @@ func TestParseDetail(t *testing.T) {
 		t.Fatalf("%v", recs)
 	}
 }
+
+// TestProxyMode: radtest -> FreeRADIUS in proxy mode -> FreeRADIUS with
+// the user: the answer of the home server comes back.
+func TestProxyMode(t *testing.T) {
+	radtest := radiuspeer.RequireTool(t, "radtest")
+	home := radiuspeer.Start(t, radiuspeer.Options{Users: []radiuspeer.User{{Name: "bob", Password: "bobpass", Reply: []string{`Filter-Id := "from-home"`}}}})
+	proxy := radiuspeer.Start(t, radiuspeer.Options{Secret: "nas-secret", Proxy: &radiuspeer.Proxy{Addr: home.AuthAddr, Secret: home.Secret}})
+	run := func(pw string) string {
+		out, _ := exec.Command(radtest, "-t", "pap", "bob", pw, proxy.AuthAddr, "0", "nas-secret").CombinedOutput()
+		return string(out)
+	}
+	if out := run("bobpass"); !strings.Contains(out, "Access-Accept") || !strings.Contains(out, `Filter-Id = "from-home"`) {
+		t.Errorf("through the proxy: %s", out)
+	}
+	if out := run("wrong"); !strings.Contains(out, "Access-Reject") {
+		t.Errorf("wrong password through the proxy: %s", out)
+	}
+}

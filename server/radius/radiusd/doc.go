@@ -36,6 +36,8 @@
 //     deciding branch's back-ends reported (a RADIUS server behind the
 //     gateway), so Gatehouse can sit between a NAS and an existing RADIUS
 //     server.
+//     A PAP login that only lacks its one-time code may instead get an
+//     Access-Challenge (below).
 //     Access-Reject carries a Reply-Message an operator can act on without
 //     telling an attacker which factor was wrong: "Gatehouse rejected the
 //     login (ref 1a2b3c4d; ...)" or "... could not decide the login: a
@@ -46,6 +48,72 @@
 //     is a reject too: fail closed. Every reply echoes the request's
 //     Proxy-State attributes (RFC 2865 section 5.33) and carries a
 //     Message-Authenticator.
+//
+// # Access-Challenge: a second prompt for the one-time code
+//
+// With Config.Challenge.Enabled (services.<name>.challenge of the front
+// door's service, off by default), a PAP login that the policy rejects
+// but that a one-time code would complete is answered with an
+// Access-Challenge instead (RFC 2865 section 4.4): the NAS shows the
+// Reply-Message (radius_server.challenge_message, "Enter your one-time
+// code") as a second prompt and sends the code, as User-Password, in a
+// new Access-Request that carries the challenge's State. The login is
+// then decided as if the user had typed password and code on one line.
+// The one-line form keeps working, challenge on or off.
+//
+//   - Deciding. The first round runs the engine with
+//     authpolicy.WithChallenge: the engine tries the whole policy as
+//     usual, and only when nothing accepts does it look for a branch whose
+//     factors other than its one-time codes accept the whole typed secret
+//     (authpolicy.Result.Challenge). Nothing is committed; a wrong
+//     password is an Access-Reject exactly as without challenges, so the
+//     first round costs what any failed login costs (the lockout counts
+//     it) and no more. The Access-Challenge itself does tell the client
+//     that the password was right, as privacyIDEA's and FreeRADIUS's
+//     challenge-response do: only the code protects the account then, and
+//     a challenge is not counted as a failed login. MS-CHAPv2 and CHAP
+//     carry a hash of the whole secret and are never challenged.
+//   - The State is StateLen (16) bytes from crypto/rand, opaque: nothing
+//     is parsed from it, it is only looked up. It is bound to the
+//     User-Name (exactly as sent), the NAS (the client's source address,
+//     not its port, and the NAS-Identifier and NAS-IP-Address as sent, or
+//     their absence) and a lifetime (radius_server.challenge_timeout, 2m).
+//     The answer must match all three; it removes the challenge (single
+//     use). A State of another user or NAS is rejected and the challenge
+//     stays for its own answer; an unknown, used, expired or replaced State
+//     is rejected, and the log says which. States are remembered, without
+//     any secret, for twice the lifetime (at least a minute) so that a
+//     replay is told apart from a State never issued. While challenges are
+//     off, a State that this server did not issue is ignored, as before.
+//   - The password of the first round is held in memory only, as a byte
+//     slice that prints and logs as REDACTED, and overwritten when the
+//     answer arrives, when the challenge expires (a timer, not the next
+//     request), is replaced or the server stops. It is never logged or
+//     written anywhere. (The engine's own copies are Go strings, as for
+//     every login.)
+//   - Limits: at most radius_server.max_challenges (10000) pending in all
+//     and radius_server.max_challenges_per_user (3) per User-Name. A
+//     user's new challenge replaces the user's oldest (the NAS shows the
+//     newest prompt; the older State then gets "replaced"). When the table
+//     is full, a new first round is rejected (and logged) rather than
+//     evicting another user's pending login: filling it takes that many
+//     right passwords.
+//   - Counting: Stats counts challenges sent, answered, refused for a
+//     full table, expired and replaced, the pending ones, and the answers
+//     rejected for their State, by reason. A challenge is not a login
+//     decision: it is a log line ("Access-Challenge sent", with the branch
+//     and the first 4 bytes of the State as "challenge"), not an event of
+//     the event index, and the lockout neither counts nor clears it. The
+//     second round is a login like any other (an event, a lockout count
+//     when rejected); answers rejected for their State are log lines.
+//
+// Where the settings live: whether a login may be challenged is the
+// service's (services.<name>.challenge), as it depends on its policy; the
+// prompt, the lifetime and the limits are the front door's
+// (radius_server.challenge_message, challenge_timeout, max_challenges,
+// max_challenges_per_user), as they concern its NASes and its memory.
+// They are read at start, except the service's switch, which a reload
+// applies.
 //
 // Before any of this, a source over Config.ClientRate (a token bucket per
 // address, package ratelimit) has its request dropped and counted

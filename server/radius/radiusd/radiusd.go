@@ -61,6 +61,10 @@ type Config struct {
 	// dropped before any work (Stats.RateLimited); the NAS retransmits.
 	ClientRate  float64
 	ClientBurst int
+	// Challenge is the second prompt: a PAP login that lacks only its
+	// one-time code is answered with an Access-Challenge (see the package
+	// documentation).
+	Challenge ChallengeConfig
 }
 
 // ReplyAttributeNames are the attributes Config.Reply may set.
@@ -73,13 +77,31 @@ type Stats struct {
 	Malformed, Duplicates, Overloaded, Ignored uint64
 	// RateLimited: dropped because the source was over ClientRate.
 	RateLimited uint64
+
+	// Challenges: Access-Challenges sent. ChallengeAnswers: answers whose
+	// State matched a pending challenge (then decided by AuthFunc and
+	// counted as an accept or a reject). ChallengesFull: challenges
+	// refused, the login rejected, because MaxPending were pending.
+	// ChallengesExpired: challenges that expired unanswered;
+	// ChallengesReplaced: dropped for a newer one of the same user.
+	// ChallengesPending: waiting for their answer now.
+	Challenges, ChallengeAnswers, ChallengesFull uint64
+	ChallengesExpired, ChallengesReplaced        uint64
+	ChallengesPending                            int
+	// Answers rejected for their State (each also counted in Rejects):
+	// unknown, used before (a replay), expired, replaced by a newer
+	// challenge, issued to another user, issued to another NAS.
+	StateUnknown, StateReplayed, StateExpired    uint64
+	StateReplaced, StateOtherUser, StateOtherNAS uint64
 }
 
 type stats struct {
-	requests, accepts, rejects, statusServer   atomic.Uint64
-	unknownClient, badMessageAuthenticator     atomic.Uint64
-	malformed, duplicates, overloaded, ignored atomic.Uint64
-	rateLimited                                atomic.Uint64
+	requests, accepts, rejects, statusServer     atomic.Uint64
+	unknownClient, badMessageAuthenticator       atomic.Uint64
+	malformed, duplicates, overloaded, ignored   atomic.Uint64
+	rateLimited                                  atomic.Uint64
+	challenges, challengeAnswers, challengesFull atomic.Uint64
+	state                                        [stateOtherNAS + 1]atomic.Uint64
 }
 
 // Server is the RADIUS front door.
@@ -91,6 +113,7 @@ type Server struct {
 	sem   chan struct{}
 	st    stats
 	limit *ratelimit.Limiter // nil: no ClientRate
+	ch    *challenges
 
 	// lastWarn rate-limits the warnings a stranger can trigger (unknown
 	// client, bad Message-Authenticator): UnixNano of the last one.
@@ -129,12 +152,28 @@ func New(cfg Config, auth AuthFunc, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	c := &cfg.Challenge
+	if c.Message == "" {
+		c.Message = DefaultChallengeMessage
+	}
+	if len(c.Message) > 253 {
+		return nil, fmt.Errorf("challenge message: %d bytes, more than a Reply-Message holds (253)", len(c.Message))
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultChallengeTimeout
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxChallenges
+	}
+	if c.MaxPendingPerUser <= 0 {
+		c.MaxPendingPerUser = DefaultMaxUserChallenges
+	}
 	reply, err := ReplyAttributes(cfg.Reply)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, auth: auth, log: log, reply: reply, sem: make(chan struct{}, cfg.MaxInFlight),
-		limit: ratelimit.New(cfg.ClientRate, cfg.ClientBurst)}
+		limit: ratelimit.New(cfg.ClientRate, cfg.ClientBurst), ch: newChallenges(cfg.Challenge)}
 	s.cache.m = map[cacheKey]*cacheEntry{}
 	return s, nil
 }
@@ -212,7 +251,14 @@ func ReplyAttributes(m map[string]string) (lr.Attributes, error) {
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
+	pending, expired, replaced := s.ch.counts()
 	return Stats{
+		Challenges: s.st.challenges.Load(), ChallengeAnswers: s.st.challengeAnswers.Load(), ChallengesFull: s.st.challengesFull.Load(),
+		ChallengesExpired: expired, ChallengesReplaced: replaced, ChallengesPending: pending,
+		StateUnknown: s.st.state[stateUnknown].Load(), StateReplayed: s.st.state[stateUsed].Load(),
+		StateExpired: s.st.state[stateExpired].Load(), StateReplaced: s.st.state[stateReplaced].Load(),
+		StateOtherUser: s.st.state[stateOtherUser].Load(), StateOtherNAS: s.st.state[stateOtherNAS].Load(),
+
 		Requests: s.st.requests.Load(), Accepts: s.st.accepts.Load(), Rejects: s.st.rejects.Load(),
 		StatusServer: s.st.statusServer.Load(), UnknownClient: s.st.unknownClient.Load(),
 		BadMessageAuthenticator: s.st.badMessageAuthenticator.Load(), Malformed: s.st.malformed.Load(),
@@ -227,6 +273,7 @@ func (s *Server) Serve(conn net.PacketConn) error {
 	s.log.Debug("RADIUS front door started", "addr", conn.LocalAddr().String())
 	defer s.log.Debug("RADIUS front door stopped", "addr", conn.LocalAddr().String())
 	jobs := make(chan job)
+	defer s.ch.close() // last: no decision is running
 	defer s.wg.Wait()
 	defer close(jobs)
 	buf := make([]byte, lr.MaxPacketLength)
@@ -422,13 +469,44 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 		s.st.rejects.Add(1)
 		return s.reject(req, "no User-Name in the request", nil)
 	}
+	// The answer to an Access-Challenge: its State must name a pending
+	// challenge of this user and this NAS, and is good once.
+	var answer *pending
+	if state := rfc2865.State_Get(req); state != nil {
+		p, check := s.ch.take(state, user, bindingOf(req, from))
+		switch {
+		case check == stateOK:
+			answer = p
+			defer p.first.wipe()
+			s.st.challengeAnswers.Add(1)
+		case check == stateUnknown && !s.challengeOn():
+			// Not ours, and no challenges here: the State means nothing
+			// to this server, as before challenges existed.
+		default:
+			s.st.state[check].Add(1)
+			s.st.rejects.Add(1)
+			ref := newRef()
+			level := slog.LevelInfo
+			if check == stateUsed || check == stateOtherUser || check == stateOtherNAS {
+				level = slog.LevelWarn
+			}
+			s.log.Log(ctx, level, "RADIUS answer to a challenge rejected", "user", user, "client", from.String(),
+				"challenge", stateRef(string(state)), "ref", ref, "reason", check.reason())
+			return s.reject(req, fmt.Sprintf("Gatehouse rejected the login (ref %s; the gateway log says why)", ref), nil)
+		}
+	}
 	vs := rfc2548.VendorSpecific(req)
 	challenge, hasChal := rfc2548.Lookup(vs, rfc2548.TypeCHAPChallenge)
 	resp2, hasResp := rfc2548.Lookup(vs, rfc2548.TypeCHAP2Response)
 	cred := authpolicy.Credential{User: user}
 	cred.CallingStation, _ = rfc2865.CallingStationID_LookupString(req)
 	var ident byte
+	var typed []byte // PAP: the User-Password, cleared on return
+	offer := false   // PAP: the login may end in an Access-Challenge
 	switch {
+	case answer != nil && req.Get(rfc2865.UserPassword_Type) == nil:
+		s.st.rejects.Add(1)
+		return s.reject(req, "the answer to an Access-Challenge carries the one-time code as User-Password (PAP)", nil)
 	case hasChal && hasResp:
 		if len(challenge) != 16 || len(resp2) != 50 {
 			s.st.rejects.Add(1)
@@ -466,27 +544,47 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 			s.st.rejects.Add(1)
 			return s.reject(req, "malformed User-Password", nil)
 		}
+		typed = pw
+		defer clear(typed)
+		if answer != nil {
+			// The second round: the password of the first with the code
+			// where the policy writes it, as if typed on one line.
+			whole := answer.complete(pw)
+			cred.Kind, cred.Secret = authpolicy.Plaintext, authpolicy.NewSecret(string(whole))
+			clear(whole)
+			break
+		}
 		cred.Kind, cred.Secret = authpolicy.Plaintext, authpolicy.NewSecret(string(pw))
-		clear(pw)
+		if offer = s.challengeOn(); offer {
+			ctx = authpolicy.WithChallenge(ctx)
+		}
 	default:
 		s.st.rejects.Add(1)
 		return s.reject(req, "authentication method not supported: use PAP or MS-CHAPv2 (or CHAP, when radius_server.chap is on)", nil)
+	}
+	// The log lines of a second round name its challenge.
+	logArgs := []any{"user", user, "client", from.String(), "kind", cred.Kind.String()}
+	if answer != nil {
+		logArgs = append(logArgs, "challenge", stateRef(answer.state))
 	}
 	res, err := s.auth(ctx, cred)
 	if err != nil {
 		s.st.rejects.Add(1)
 		ref := newRef()
-		s.log.Warn("RADIUS login could not be decided: rejected", "user", user, "client", from.String(), "ref", ref, "err", err)
+		s.log.Warn("RADIUS login could not be decided: rejected", append(logArgs, "ref", ref, "err", err)...)
 		return s.reject(req, fmt.Sprintf("Gatehouse could not decide the login (ref %s; the gateway log says why)", ref), mschapError(cred, ident, 0))
+	}
+	if !res.Accepted && offer && res.Challenge != nil {
+		return s.sendChallenge(ctx, req, from, user, typed, res, logArgs)
 	}
 	if !res.Accepted {
 		s.st.rejects.Add(1)
 		ref := newRef()
-		s.log.Info("RADIUS login rejected", "user", user, "client", from.String(), "kind", cred.Kind.String(), "ref", ref, "reason", res.Reason())
+		s.log.Info("RADIUS login rejected", append(logArgs, "ref", ref, "reason", res.Reason())...)
 		return s.reject(req, rejectMessage(res, ref), mschapError(cred, ident, res.MSCHAPError))
 	}
 	s.st.accepts.Add(1)
-	s.log.Info("RADIUS login accepted", "user", user, "client", from.String(), "kind", cred.Kind.String(), "branch", res.Branch)
+	s.log.Info("RADIUS login accepted", append(logArgs, "branch", res.Branch)...)
 	attrs := append(lr.Attributes(nil), s.reply...)
 	attrs = append(attrs, s.identityAttributes(res.Identity.Attributes)...)
 	if cred.Kind == authpolicy.MSCHAPv2 {
@@ -508,6 +606,40 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 		)
 	}
 	return s.encode(req, lr.CodeAccessAccept, attrs)
+}
+
+// challengeOn reports whether a PAP login may be answered with an
+// Access-Challenge now.
+func (s *Server) challengeOn() bool {
+	return s.cfg.Challenge.Enabled != nil && s.cfg.Challenge.Enabled()
+}
+
+// sendChallenge answers a first round whose password was right and whose
+// code is missing: the password is held under a new State, and the NAS
+// gets an Access-Challenge with that State and the prompt. When too many
+// challenges are pending, the login is rejected instead.
+func (s *Server) sendChallenge(ctx context.Context, req *lr.Packet, from netip.AddrPort, user string, typed []byte, res *authpolicy.Result, logArgs []any) []byte {
+	state, replaced, err := s.ch.add(user, bindingOf(req, from), typed, res.Challenge)
+	if replaced != "" {
+		s.log.Info("RADIUS challenge dropped for a newer one of the same user (radius_server.max_challenges_per_user)",
+			"user", user, "challenge", replaced)
+	}
+	if err != nil {
+		if errors.Is(err, errFull) {
+			s.st.challengesFull.Add(1)
+		}
+		s.st.rejects.Add(1)
+		ref := newRef()
+		s.log.Warn("RADIUS login rejected: no challenge could be sent", append(logArgs, "ref", ref, "reason", err.Error())...)
+		return s.reject(req, fmt.Sprintf("Gatehouse rejected the login (ref %s; the gateway log says why)", ref), nil)
+	}
+	s.st.challenges.Add(1)
+	s.log.Info("RADIUS login needs a one-time code: Access-Challenge sent",
+		append(logArgs, "branch", res.Challenge.Branch, "challenge", stateRef(string(state)), "expires_in", s.cfg.Challenge.Timeout.String())...)
+	return s.encode(req, lr.CodeAccessChallenge, lr.Attributes{
+		{Type: rfc2865.State_Type, Attribute: state},
+		{Type: rfc2865.ReplyMessage_Type, Attribute: lr.Attribute(s.cfg.Challenge.Message)},
+	})
 }
 
 // newRef is a short reference that the Reply-Message and the log line of a

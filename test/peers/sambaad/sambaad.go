@@ -1,5 +1,6 @@
 // Package sambaad runs a throwaway Samba Active Directory domain
-// controller (Debian's samba, LDAP service only) on 127.0.0.1 for tests.
+// controller (Debian's samba) on 127.0.0.1 for tests: LDAP only (Start),
+// or with the services a domain member needs (StartDomain).
 //
 // Provisioning a domain takes a minute or so on a busy machine, so the
 // provisioned and seeded domain is kept as a template under
@@ -22,6 +23,25 @@
 // The domain locks an account after 3 wrong passwords, for 30 minutes.
 //
 // Each user's userPrincipalName is NAME@example.test.
+//
+// # StartDomain: a DC for domain members
+//
+// StartDomain runs the DC with the services a member joins and
+// authenticates through: LDAP and CLDAP (DC discovery), the KDC (port 88,
+// kpasswd 464), DCE/RPC (endpoint mapper 135, netlogon) and SMB (smbd,
+// 445 and 139; netlogon and lsarpc named pipes). smbd maps the SIDs of a
+// session to Unix ids through the DC's own winbindd, so that runs too.
+// "ntlm auth = mschapv2-and-ntlmv2-only" lets the DC accept MS-CHAPv2
+// responses that a member forwards with the MSV1_0_ALLOW_MSVCHAPV2 flag
+// (ntlm_auth --allow-mschapv2), the way FreeRADIUS does, while plain
+// NTLMv1 stays refused; Samba's default (ntlmv2-only) refuses both.
+//
+// Samba's client library finds winbindd through a socket directory that
+// is compiled in (/run/samba/winbindd on Debian), not configurable in
+// smb.conf. So the DC runs in a mount namespace of its own in which a
+// directory of the test is bind-mounted over /run/samba: its smbd finds
+// its own winbindd, and neither touches the host's /run/samba. The member
+// of test/peers/winbind does the same with its own directory.
 package sambaad
 
 import (
@@ -30,6 +50,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -95,8 +116,24 @@ func skipLoudly(t testing.TB, msg string) {
 }
 
 // Start copies the provisioned domain (provisioning it into the cache the
-// first time) and runs the DC until the test ends.
+// first time) and runs the DC, LDAP only, until the test ends.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return start(t, false)
+}
+
+// StartDomain is Start with the services a domain member needs (see the
+// package documentation), in a mount namespace of its own.
+func StartDomain(t testing.TB) *Server {
+	t.Helper()
+	return start(t, true)
+}
+
+// domainPorts are the TCP ports StartDomain waits for besides LDAP:
+// Kerberos, the RPC endpoint mapper and SMB.
+var domainPorts = []string{"127.0.0.1:88", "127.0.0.1:135", "127.0.0.1:445"}
+
+func start(t testing.TB, domain bool) *Server {
 	t.Helper()
 	Require(t)
 	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "gatehouse-samba-ad.lock"), os.O_CREATE|os.O_RDWR, 0o600)
@@ -115,12 +152,18 @@ func Start(t testing.TB) *Server {
 	if out, err := exec.Command("cp", "-a", tmpl+"/.", dir).CombinedOutput(); err != nil {
 		t.Fatalf("copy the domain template: %v\n%s", err, out)
 	}
-	if err := writeConf(dir); err != nil {
+	if err := writeConf(dir, domain); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := net.DialTimeout("tcp", "127.0.0.1:389", time.Second); err == nil {
-		c.Close()
-		t.Fatal("127.0.0.1:389 is already in use: stop the other LDAP server (a peers/samba-ad start?)")
+	ports := []string{"127.0.0.1:389"}
+	if domain {
+		ports = append(ports, domainPorts...)
+	}
+	for _, p := range ports {
+		if c, err := net.DialTimeout("tcp", p, time.Second); err == nil {
+			c.Close()
+			t.Fatalf("%s is already in use: stop the other server (a peers/samba-ad start?)", p)
+		}
 	}
 	s := &Server{URL: URL, BaseDN: BaseDN, BindDN: ServiceUPN, BindPassword: ServicePassword, Dir: dir}
 	logf, err := os.Create(filepath.Join(dir, "log", "stdout.log"))
@@ -129,6 +172,16 @@ func Start(t testing.TB) *Server {
 	}
 	defer logf.Close()
 	s.cmd = exec.Command(Samba, "-F", "--no-process-group", "-s", filepath.Join(dir, "etc", "smb.conf"))
+	if domain {
+		run := filepath.Join(dir, "run")
+		if err := os.MkdirAll(run, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(SambaRunDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		s.cmd = PrivateMounts(map[string]string{SambaRunDir: run}, s.cmd.Args...)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
@@ -139,7 +192,17 @@ func Start(t testing.TB) *Server {
 	t.Cleanup(s.stop)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		if err := s.ping(); err == nil {
+		err := s.ping()
+		for _, p := range ports[1:] {
+			if err != nil {
+				break
+			}
+			var c net.Conn
+			if c, err = net.DialTimeout("tcp", p, time.Second); err == nil {
+				c.Close()
+			}
+		}
+		if err == nil {
 			return s
 		} else if time.Now().After(deadline) {
 			t.Fatalf("samba did not answer LDAP within 90 s: %v; logs in %s", err, dir)
@@ -244,7 +307,7 @@ func provision(dir string) error {
 		"--adminpass="+AdminPassword).CombinedOutput(); err != nil {
 		return fmt.Errorf("samba-tool domain provision: %v\n%s", err, out)
 	}
-	if err := writeConf(dir); err != nil {
+	if err := writeConf(dir, false); err != nil {
 		return err
 	}
 	conf := filepath.Join(dir, "etc", "smb.conf")
@@ -273,15 +336,21 @@ func provision(dir string) error {
 	return nil
 }
 
-// writeConf writes an smb.conf for the domain in dir: LDAP only, on
-// loopback, simple binds allowed over plain LDAP (tests only).
-func writeConf(dir string) error {
+// writeConf writes an smb.conf for the domain in dir: LDAP only, or with
+// domain the services a member needs; on loopback, simple binds allowed
+// over plain LDAP (tests only).
+func writeConf(dir string, domain bool) error {
+	services, extra := "ldap", ""
+	if domain {
+		services = "ldap, cldap, kdc, rpc, s3fs, winbindd"
+		extra = fmt.Sprintf("\tntlm auth = mschapv2-and-ntlmv2-only\n\tncalrpc dir = %s/ncalrpc\n", dir)
+	}
 	conf := fmt.Sprintf(`[global]
 	netbios name = DC1
 	realm = %[1]s
 	workgroup = %[2]s
 	server role = active directory domain controller
-	server services = ldap
+	server services = %[4]s
 	interfaces = 127.0.0.1
 	bind interfaces only = yes
 	ldap server require strong auth = no
@@ -293,9 +362,38 @@ func writeConf(dir string) error {
 	binddns dir = %[3]s/bind-dns
 	log file = %[3]s/log/samba.log
 	idmap_ldb:use rfc2307 = yes
-`, Realm, Domain, dir)
+%[5]s`, Realm, Domain, dir, services, extra)
 	if err := os.MkdirAll(filepath.Join(dir, "log"), 0o700); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "etc", "smb.conf"), []byte(conf), 0o600)
+}
+
+// SambaRunDir is where Samba's client library looks for winbindd's socket
+// (directory winbindd inside it): compiled in, the same on every Debian.
+const SambaRunDir = "/run/samba"
+
+// PrivateMounts returns a command that runs args (a program and its
+// arguments) in a new mount namespace in which each source directory or
+// file of binds is bind-mounted over its target (map target -> source).
+// The mounts are private: the host's view of target does not change.
+// The command starts in a process group of its own and is killed when
+// the test process dies. Needs root.
+func PrivateMounts(binds map[string]string, args ...string) *exec.Cmd {
+	// sh -c 'mount --bind "$1" "$2" && ... && shift N && exec "$@"'
+	script, list := "", []string{}
+	targets := make([]string, 0, len(binds))
+	for target := range binds {
+		targets = append(targets, target)
+	}
+	slices.Sort(targets)
+	for i, target := range targets {
+		script += fmt.Sprintf(`mount --bind "$%d" "$%d" && `, 2*i+1, 2*i+2)
+		list = append(list, binds[target], target)
+	}
+	script += fmt.Sprintf(`shift %d && exec "$@"`, len(list))
+	full := append([]string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh"}, list...)
+	cmd := exec.Command("unshare", append(full, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd
 }
