@@ -98,6 +98,11 @@ type gatehouseOptions struct {
 	Extra string
 	// PoolFirst and PoolLast: default 192.0.2.10 to 192.0.2.99.
 	PoolFirst, PoolLast string
+	// Command, when set, makes the "gatehouse serve" command in place of
+	// tp.Exec: it is started on a thread inside GatewayNS, so it runs
+	// there, in whatever else Command puts it (winbind.Member.Command:
+	// the domain member's mount namespace).
+	Command func(name string, args ...string) *exec.Cmd
 }
 
 // startGatehouse writes a configuration, adds the users alice and bob to
@@ -146,9 +151,17 @@ pptp:
 			t.Fatalf("gatehouse user add %s: %v\n%s", user, err, out)
 		}
 	}
-	g.cmd = tp.Exec(tp.GatewayNS, bin, "serve", "--config", g.config)
+	if o.Command == nil {
+		g.cmd = tp.Exec(tp.GatewayNS, bin, "serve", "--config", g.config)
+	} else {
+		g.cmd = o.Command(bin, "serve", "--config", g.config)
+	}
 	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
-	if err := g.cmd.Start(); err != nil {
+	start := g.cmd.Start
+	if o.Command != nil {
+		start = func() error { return tp.Enter(tp.GatewayNS, g.cmd.Start) }
+	}
+	if err := start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = g.cmd.Wait(); close(g.exited) }()

@@ -261,7 +261,9 @@ func (tp *Topology) Exec(ns string, name string, args ...string) *exec.Cmd {
 //		return err
 //	})
 //
-// Goroutines that fn starts do not run in ns.
+// Goroutines that fn starts do not run in ns. A fn that ends its goroutine
+// (t.Fatal, t.Skip: runtime.Goexit) makes Enter return an error instead
+// of waiting forever; the thread, still in ns, ends with the goroutine.
 func (tp *Topology) Enter(ns string, fn func() error) error {
 	return enter(ns, fn)
 }
@@ -269,6 +271,12 @@ func (tp *Topology) Enter(ns string, fn func() error) error {
 func enter(ns string, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
+		inFn := false
+		defer func() {
+			if inFn {
+				errc <- fmt.Errorf("inside namespace %s: the function ended its goroutine (t.Fatal or t.Skip)", ns)
+			}
+		}()
 		runtime.LockOSThread()
 		// The thread is unlocked only when it is back in the original
 		// namespace; otherwise it ends with this goroutine.
@@ -288,7 +296,9 @@ func enter(ns string, fn func() error) error {
 			errc <- fmt.Errorf("entering namespace %s: %w", ns, err)
 			return
 		}
+		inFn = true
 		ferr := fn()
+		inFn = false
 		if err := setns(own); err != nil {
 			errc <- errors.Join(ferr, fmt.Errorf("leaving namespace %s: %w", ns, err))
 			return
