@@ -122,6 +122,12 @@ type Verdict struct {
 	// Identity, when OK and the back-end's Info says IdentityInVerdicts,
 	// is what Lookup would answer for the user now.
 	Identity *Identity
+	// Challenge, when OK is false, says that the back-end was asked a
+	// second question the user can answer (an upstream Access-Challenge).
+	// A back-end sets it only when its call's context allows it
+	// ([BackendChallengeAllowed]); Reason still says why the login is not
+	// accepted now. The engine fills in Backend and Branch.
+	Challenge *BackendChallenge
 }
 
 // MSCHAPv2Verdict is a back-end's answer to an MS-CHAPv2 check. A back-end

@@ -165,10 +165,19 @@ func (e *Engine) Authenticate(ctx context.Context, serviceName string, cred Cred
 	for i, b := range s.policy.Branches {
 		res.Branches[i].Branch = b.String()
 	}
+	resume := resumeOf(ctx)
+	if resume != nil && cred.Kind != Plaintext {
+		return nil, fmt.Errorf("the answer to a back-end's challenge must be plaintext, not %v", cred.Kind)
+	}
+	offer := cred.Kind == Plaintext && challengeAllowed(ctx)
 	for i, b := range s.policy.Branches {
 		br := &res.Branches[i]
 		if ok, why := s.policy.Workable(b, cred.Kind); !ok {
 			br.Outcome, br.Reason = Skipped, why
+			continue
+		}
+		if resume != nil && b.String() != resume.Branch {
+			br.Outcome, br.Reason = Skipped, fmt.Sprintf("the login answers a challenge of branch %q", resume.Branch)
 			continue
 		}
 		if ctx.Err() != nil {
@@ -176,7 +185,8 @@ func (e *Engine) Authenticate(ctx context.Context, serviceName string, cred Cred
 			continue
 		}
 		t0 := time.Now()
-		ev := &evaluation{engine: e, svc: s, branch: b, cred: cred, dryRun: o.dryRun}
+		ev := &evaluation{engine: e, svc: s, branch: b, cred: cred, dryRun: o.dryRun,
+			offerBackendChallenge: offer, resume: resume}
 		br.Outcome, br.Reason = ev.run(ctx)
 		br.Duration = time.Since(t0)
 		if br.Outcome == Rejected && res.MSCHAPError == 0 {
@@ -192,8 +202,14 @@ func (e *Engine) Authenticate(ctx context.Context, serviceName string, cred Cred
 			res.VerdictAttributes = ev.granted
 			break
 		}
+		if br.Outcome == Challenged {
+			// The back-end asked; the user's answer decides this branch,
+			// so no later branch is tried.
+			res.BackendChallenge = ev.challenged
+			break
+		}
 	}
-	if !res.Accepted && cred.Kind == Plaintext && challengeAllowed(ctx) {
+	if !res.Accepted && res.BackendChallenge == nil && resume == nil && cred.Kind == Plaintext && challengeAllowed(ctx) {
 		e.challenge(ctx, s, cred, res)
 	}
 	res.Duration = time.Since(start)

@@ -33,6 +33,13 @@ type evaluation struct {
 	// granted are the attributes of the verdicts (not of identity
 	// back-ends): Result.VerdictAttributes.
 	granted map[string][]string
+	// offerBackendChallenge: a back-end that is the branch's only factor
+	// may answer with a challenge (WithChallenge, Plaintext); resume is
+	// the challenge whose answer this login is (WithResume); challenged
+	// is the challenge a back-end answered with.
+	offerBackendChallenge bool
+	resume                *BackendChallenge
+	challenged            *BackendChallenge
 	// split is how a plaintext secret was cut between the factors, in
 	// bytes, when every part matched.
 	split []int
@@ -93,6 +100,11 @@ func (ev *evaluation) run(ctx context.Context) (Outcome, string) {
 	var rj *rejection
 	if errors.As(err, &rj) {
 		return Rejected, rj.reason
+	}
+	var ch *challenged
+	if errors.As(err, &ch) {
+		ev.challenged = ch.c
+		return Challenged, ch.reason
 	}
 	return Failed, err.Error()
 }
@@ -340,10 +352,15 @@ func (ev *evaluation) verifyPart(ctx context.Context, name string, part Secret, 
 	b := ev.backend(name)
 	if b.Info().Capabilities.Has(CapVerifyPlaintext) {
 		v, err := call(ctx, ev, name, func(ctx context.Context) (Verdict, error) {
-			return b.VerifyPlaintext(ctx, ev.cred.User, part)
+			return b.VerifyPlaintext(ev.backendCallContext(ctx, name), ev.cred.User, part)
 		})
 		if err != nil {
 			return err
+		}
+		if !v.OK && v.Challenge != nil && ev.offerBackendChallenge && len(ev.branch.Factors) == 1 {
+			c := *v.Challenge
+			c.Backend, c.Branch = name, ev.branch.String()
+			return &challenged{c: &c, reason: fmt.Sprintf("%s: %s", name, orDefault(v.Reason, "asked a second question"))}
 		}
 		if !v.OK {
 			if ev.mschapError == 0 {

@@ -22,6 +22,10 @@ const (
 	Failed
 	// Skipped: the branch cannot work for this kind of credential.
 	Skipped
+	// Challenged: the branch's back-end asked a second question (an
+	// upstream RADIUS Access-Challenge) that the front door passes on to
+	// the user (Result.BackendChallenge); nothing matched yet.
+	Challenged
 )
 
 func (o Outcome) String() string {
@@ -36,6 +40,8 @@ func (o Outcome) String() string {
 		return "failed"
 	case Skipped:
 		return "skipped"
+	case Challenged:
+		return "challenged"
 	}
 	return fmt.Sprintf("Outcome(%d)", uint8(o))
 }
@@ -87,6 +93,13 @@ type Result struct {
 	// the typed secret was right for every other factor of a branch.
 	Challenge *Challenge
 
+	// BackendChallenge, when rejected, says that a back-end (an upstream
+	// RADIUS server behind it) asked a second question the user may
+	// answer: the branch's outcome is Challenged. Set only when the caller
+	// allowed it (WithChallenge), for a Plaintext login, and when the
+	// back-end is its branch's only factor. See [BackendChallenge].
+	BackendChallenge *BackendChallenge
+
 	// MSCHAPError, when rejected, is the first MS-CHAP error code (RFC 2759
 	// section 6: 646, 647, 648, 649, 691, 709) that a back-end reported,
 	// in branch order, for the PPP layer's Failure packet; 0 when none did
@@ -130,6 +143,9 @@ func (r *Result) LogValue() slog.Value {
 	}
 	if r.Challenge != nil {
 		attrs = append(attrs, slog.String("challenge", r.Challenge.Branch))
+	}
+	if r.BackendChallenge != nil {
+		attrs = append(attrs, slog.String("challenged_by", r.BackendChallenge.Backend))
 	}
 	var bs []any
 	for _, b := range r.Branches {

@@ -47,10 +47,11 @@ func (g *gate) authenticate(ctx context.Context, frontDoor, service string, cred
 	}
 	res, err := run.engine.Authenticate(ctx, service, cred)
 	took := time.Since(start)
-	if err == nil && res != nil && !res.Accepted && res.Challenge != nil {
+	if err == nil && res != nil && !res.Accepted && (res.Challenge != nil || res.BackendChallenge != nil) {
 		// The password was right and the front door will ask for the
-		// code: not a decision yet, so no login event or metric, and
-		// nothing for the lockout. The second round is the login.
+		// code (or a back-end's upstream server asked a question): not a
+		// decision yet, so no login event or metric, and nothing for the
+		// lockout. The answer's round is the login.
 		return res, nil
 	}
 	g.metrics.login(frontDoor, service, res, err, took)

@@ -254,7 +254,8 @@ func attributesOf(attrs map[string]*pluginv2.StringList) map[string][]string {
 func (p *plugin) VerifyPlaintext(ctx context.Context, user string, secret authpolicy.Secret) (authpolicy.Verdict, error) {
 	const m = pluginv2.Method_METHOD_VERIFY_PLAINTEXT
 	r := &pluginv2.VerifyPlaintextResponse{}
-	req := &pluginv2.VerifyPlaintextRequest{User: user, Secret: []byte(secret.Reveal()), CallingStationId: authpolicy.CallingStation(ctx)}
+	req := &pluginv2.VerifyPlaintextRequest{User: user, Secret: []byte(secret.Reveal()), CallingStationId: authpolicy.CallingStation(ctx),
+		ChallengeOk: authpolicy.BackendChallengeAllowed(ctx), Continuation: authpolicy.Continuation(ctx)}
 	if err := p.call(ctx, m, user, secret.Reveal(), req, r); err != nil {
 		return authpolicy.Verdict{}, err
 	}
@@ -262,7 +263,28 @@ func (p *plugin) VerifyPlaintext(ctx context.Context, user string, secret authpo
 	if err != nil {
 		return authpolicy.Verdict{}, p.fail(m, user, err)
 	}
+	if out.Challenge, err = challengeOf(r.GetVerdict(), req.GetChallengeOk()); err != nil {
+		return authpolicy.Verdict{}, p.fail(m, user, err)
+	}
 	return out, nil
+}
+
+// challengeOf maps a verdict's challenge (a back-end's upstream
+// Access-Challenge). One the host did not allow (challenge_ok unset) is
+// dropped: the verdict stays the refusal its reason gives. One on an
+// accept, or with a continuation over authpolicy.MaxContinuation, is
+// malformed.
+func challengeOf(v *pluginv2.Verdict, allowed bool) (*authpolicy.BackendChallenge, error) {
+	c := v.GetChallenge()
+	switch {
+	case c == nil || !allowed:
+		return nil, nil
+	case v.GetOk():
+		return nil, malformed("an accept with a challenge")
+	case len(c.GetContinuation()) > authpolicy.MaxContinuation:
+		return nil, malformed("a challenge's continuation is %d bytes, more than %d", len(c.GetContinuation()), authpolicy.MaxContinuation)
+	}
+	return &authpolicy.BackendChallenge{Message: c.GetMessage(), Continuation: c.GetContinuation()}, nil
 }
 
 func (p *plugin) VerifyMSCHAPv2(ctx context.Context, user string, req *authpolicy.MSCHAPv2Response) (authpolicy.MSCHAPv2Verdict, error) {

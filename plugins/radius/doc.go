@@ -14,12 +14,40 @@
 // ("wrong user name or password (MS-CHAP error 691)", "account disabled
 // (647)", ...) and its MSCHAPError code, which reaches
 // authpolicy.Result.MSCHAPError for the PPP layer's Failure packet;
-// otherwise Reply-Message becomes the reason. An Access-Challenge (a
-// server asking for a second round, such as an OTP server's prompt) is a
-// reject whose reason says so: the back-end decides in one round and does
-// not pass the challenge, or its State, on to the NAS. Type the whole
-// secret at once; the RADIUS front door's own second prompt
-// (services.<name>.challenge) works with Gatehouse's OTP back-ends.
+// otherwise Reply-Message becomes the reason.
+//
+// # Upstream Access-Challenge
+//
+// An Access-Challenge (a server asking for a second round, such as an OTP
+// server's "Enter your code") is passed on where the user can answer it,
+// and refused with a reason that says so everywhere else:
+//
+//   - Passed on: when the call's context says the gateway can show a
+//     second prompt (sdk.ChallengeAllowed: a PAP login at the RADIUS front
+//     door whose service has challenge on, the back-end being its branch's
+//     only factor), the verdict is a refusal carrying an sdk.Challenge:
+//     the server's Reply-Message (printable, at most 200 bytes) as the
+//     prompt, and a continuation: a version byte (1), the length and
+//     address of the server that sent the challenge, and its State. The
+//     front door keeps the continuation under a State of its own, never
+//     sends the server's State to the NAS, and hands the continuation back
+//     (sdk.Continuation) with the user's answer as the secret. The
+//     back-end then sends an Access-Request to that server only (no
+//     failover: no other server knows the State) with the answer as
+//     User-Password and the server's State; the answer decides: Accept,
+//     Reject, or another Access-Challenge, passed on again (the front
+//     door bounds the rounds, radiusd.MaxUpstreamRounds). An
+//     Access-Challenge without a State cannot be answered: a refusal. A
+//     malformed continuation, or a server no longer configured, is an
+//     error (fail closed).
+//   - Refused: PPTP, MS-CHAPv2 and CHAP logins (the hash covers one
+//     secret; the PPP client cannot prompt twice), a RADIUS front door
+//     with challenge off, a branch where the back-end has other factors,
+//     and a gateway that speaks plugin protocol version 1. The reason:
+//     "RADIUS server ... sent an Access-Challenge (a second prompt), which
+//     this login cannot answer ...: refused".
+//
+// The answer is never logged; neither is the server's State.
 //
 // Every Access-Request carries Message-Authenticator, Calling-Station-Id
 // (when known), NAS-Identifier,

@@ -206,12 +206,57 @@ func (b *Backend) VerifyPlaintext(ctx context.Context, user, secret string) (sdk
 	if len(pw) == 0 {
 		pw = []byte{} // an empty User-Password, not none
 	}
-	resp, err := s.client.Exchange(ctx, &radclient.Request{Code: lr.CodeAccessRequest, Attributes: attrs, UserPassword: pw})
+	req := &radclient.Request{Code: lr.CodeAccessRequest, Attributes: attrs, UserPassword: pw}
+	var resp *radclient.Response
+	if c := sdk.Continuation(ctx); c != nil {
+		// The answer to an upstream Access-Challenge: to the server that
+		// sent it, with its State (RFC 2865 section 4.4).
+		server, state, ok := decodeContinuation(c)
+		if !ok {
+			clear(pw)
+			return sdk.Verdict{}, errors.New("the continuation of a challenge is malformed")
+		}
+		req.Attributes = append(req.Attributes, &lr.AVP{Type: rfc2865.State_Type, Attribute: state})
+		resp, err = s.client.ExchangeWith(ctx, server, req)
+	} else {
+		resp, err = s.client.Exchange(ctx, req)
+	}
 	clear(pw)
 	if err != nil {
 		return sdk.Verdict{}, err
 	}
-	return b.verdict(user, resp), nil
+	v := b.verdict(user, resp)
+	if resp.Code == lr.CodeAccessChallenge && sdk.ChallengeAllowed(ctx) {
+		state := rfc2865.State_Get(resp.Packet)
+		if len(state) == 0 {
+			v.Reason = fmt.Sprintf("RADIUS server %s sent an Access-Challenge without a State: refused", resp.Server)
+			return v, nil
+		}
+		b.log.Info("RADIUS challenge passed on", "user", user, "server", resp.Server)
+		v.Reason = fmt.Sprintf("RADIUS server %s sent an Access-Challenge (a second prompt), passed on to the user", resp.Server)
+		v.Challenge = &sdk.Challenge{Message: sanitize(rfc2865.ReplyMessage_GetString(resp.Packet)), Continuation: encodeContinuation(resp.Server, state)}
+	}
+	return v, nil
+}
+
+// continuationVersion is the first byte of a continuation.
+const continuationVersion = 1
+
+// encodeContinuation is what the back-end needs to resume a challenge:
+// version, the server's address (length, bytes), the server's State.
+func encodeContinuation(server string, state []byte) []byte {
+	out := make([]byte, 0, 2+len(server)+len(state))
+	out = append(out, continuationVersion, byte(len(server)))
+	out = append(out, server...)
+	return append(out, state...)
+}
+
+func decodeContinuation(b []byte) (server string, state []byte, ok bool) {
+	if len(b) < 2 || b[0] != continuationVersion || len(b) < 2+int(b[1])+1 || b[1] == 0 {
+		return "", nil, false
+	}
+	n := int(b[1])
+	return string(b[2 : 2+n]), b[2+n:], true
 }
 
 func (b *Backend) verdict(user string, resp *radclient.Response) sdk.Verdict {
@@ -231,10 +276,9 @@ func (b *Backend) verdict(user string, resp *radclient.Response) sdk.Verdict {
 		}
 		return sdk.Verdict{Reason: fmt.Sprintf("RADIUS server %s rejected the login", resp.Server)}
 	case lr.CodeAccessChallenge:
-		// Not passed on: the engine asks each back-end once per login, and
-		// the front door's own challenges (services.<name>.challenge)
-		// hold no upstream State. A reject, with a reason that says so.
-		return sdk.Verdict{Reason: fmt.Sprintf("RADIUS server %s sent an Access-Challenge (a second prompt); the radius back-end decides in one round and does not pass challenges on: refused", resp.Server)}
+		// A reject, with a reason that says so; VerifyPlaintext passes it
+		// on instead where the front door can show a second prompt.
+		return sdk.Verdict{Reason: fmt.Sprintf("RADIUS server %s sent an Access-Challenge (a second prompt), which this login cannot answer (only a PAP login at the RADIUS front door with services.<name>.challenge on can): refused", resp.Server)}
 	}
 	return sdk.Verdict{Reason: fmt.Sprintf("RADIUS server %s answered with %v", resp.Server, resp.Code)}
 }

@@ -246,6 +246,10 @@ func (s *server) Fragments(ctx context.Context, req *pluginv2.FragmentsRequest) 
 	return r, nil
 }
 
+// maxContinuation bounds Challenge.Continuation (the host's
+// authpolicy.MaxContinuation).
+const maxContinuation = 1024
+
 func verdictToProto(v Verdict) *pluginv2.Verdict {
 	out := &pluginv2.Verdict{Ok: v.OK, Reason: v.Reason, Token: v.Token}
 	if !v.OK && v.MSCHAPError > 0 && v.MSCHAPError < 1<<31 {
@@ -275,6 +279,7 @@ func (s *server) VerifyPlaintext(ctx context.Context, req *pluginv2.VerifyPlaint
 		return nil, unimplemented("VerifyPlaintext", CapVerifyPlaintext, "sdk.PlaintextVerifier")
 	}
 	ctx = withCallingStation(ctx, req.GetCallingStationId())
+	ctx = withChallenge(ctx, req.GetChallengeOk(), req.GetContinuation())
 	attach := s.identityFor(ctx, req.GetUser(), s.identityInVerdicts.Load())
 	v, err := s.plaintext.VerifyPlaintext(ctx, req.GetUser(), string(req.GetSecret()))
 	if err != nil {
@@ -282,6 +287,12 @@ func (s *server) VerifyPlaintext(ctx context.Context, req *pluginv2.VerifyPlaint
 		return nil, rpcError("VerifyPlaintext", err)
 	}
 	pv := verdictToProto(v)
+	if c := v.Challenge; c != nil && !v.OK && req.GetChallengeOk() {
+		if len(c.Continuation) > maxContinuation {
+			return nil, rpcError("VerifyPlaintext", fmt.Errorf("a challenge's continuation is %d bytes, more than %d", len(c.Continuation), maxContinuation))
+		}
+		pv.Challenge = &pluginv2.BackendChallenge{Message: c.Message, Continuation: c.Continuation}
+	}
 	if pv.Identity, err = attach(pv.GetOk()); err != nil {
 		return nil, rpcError("VerifyPlaintext", err)
 	}

@@ -61,6 +61,17 @@
 // several combinations before one succeeds, and only then calls Commit with
 // the token of the fragment or verdict that was used.
 //
+// A back-end that is asked a second question (a RADIUS server behind it
+// answering Access-Challenge) may refuse with a Verdict carrying a
+// [Challenge]: the prompt and an opaque continuation. Only when
+// [ChallengeAllowed] reports true (the gateway can show the user a second
+// prompt: a PAP login at the RADIUS front door with challenges on, the
+// back-end its branch's only factor); elsewhere the challenge is dropped
+// and Reason is the refusal, so say there why. The user's answer comes as
+// the secret of a later VerifyPlaintext whose [Continuation] is the one
+// returned; it may be answered with another Challenge. Protocol version 1
+// has no challenges.
+//
 // Every call to the plugin is a round trip between processes, so Serve
 // saves some on the back-end's behalf. A back-end without a Committer is
 // described as having nothing to commit (nothing_to_commit), and the

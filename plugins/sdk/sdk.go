@@ -125,6 +125,25 @@ type Verdict struct {
 	// server's MS-CHAP-Error), which the PPP layer sends in its Failure
 	// packet; 0 when unknown (the PPP layer sends 691).
 	MSCHAPError int
+	// Challenge, when OK is false, says that the back-end was asked a
+	// second question the user can answer (an upstream RADIUS server's
+	// Access-Challenge). Set it only when [ChallengeAllowed] reports
+	// true; otherwise, or over a gateway that does not pass challenges
+	// on, it is dropped and the verdict is the refusal Reason gives.
+	Challenge *Challenge
+}
+
+// Challenge is a back-end's second question (see Verdict.Challenge).
+type Challenge struct {
+	// Message is the prompt to show the user (printable text; may be
+	// empty, the front door then shows its own).
+	Message string
+	// Continuation is what the back-end needs to resume (an upstream
+	// State, the server that sent it), at most 1024 bytes, opaque to the
+	// gateway: it comes back, unchanged, from [Continuation] in the
+	// VerifyPlaintext call whose secret is the user's answer. It never
+	// leaves the gateway.
+	Continuation []byte
 }
 
 // MSCHAPv2Request is an MS-CHAPv2 response as RFC 2759 section 4 puts it on
@@ -231,6 +250,36 @@ type IdentitySource interface {
 // without HealthChecker is healthy while its process answers.
 type HealthChecker interface {
 	Health(ctx context.Context) error
+}
+
+type challengeOKKey struct{}
+
+type continuationKey struct{}
+
+// ChallengeAllowed reports, inside VerifyPlaintext, whether the gateway
+// can pass a [Challenge] on to the user (a RADIUS front door's PAP client
+// with challenges on). False for PPTP and MS-CHAPv2, and from a gateway
+// that does not know challenges.
+func ChallengeAllowed(ctx context.Context) bool {
+	on, _ := ctx.Value(challengeOKKey{}).(bool)
+	return on
+}
+
+// Continuation returns, inside VerifyPlaintext, the Challenge.Continuation
+// of the challenge whose answer the secret is; nil on a first round.
+func Continuation(ctx context.Context) []byte {
+	b, _ := ctx.Value(continuationKey{}).([]byte)
+	return b
+}
+
+func withChallenge(ctx context.Context, ok bool, cont []byte) context.Context {
+	if ok {
+		ctx = context.WithValue(ctx, challengeOKKey{}, true)
+	}
+	if len(cont) > 0 {
+		ctx = context.WithValue(ctx, continuationKey{}, cont)
+	}
+	return ctx
 }
 
 type callingStationKey struct{}

@@ -81,7 +81,7 @@ func TestCheckPoliciesChallengeNeverApplies(t *testing.T) {
 			got = append(got, p.String())
 		}
 	}
-	want := "gatehouse.yaml:5:46: warning: services.vpn.challenge: no branch of the policy combines a one-time-code back-end (oath, digipass) with another factor, so no login is ever challenged"
+	want := "gatehouse.yaml:5:46: warning: services.vpn.challenge: no branch of the policy combines a one-time-code back-end (oath, digipass) with another factor, nor has a radius back-end alone, so no login is ever challenged"
 	if strings.Join(got, "\n") != want {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}

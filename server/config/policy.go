@@ -98,15 +98,29 @@ func (c *Config) CheckPolicies() (map[string]*authpolicy.Policy, Problems) {
 			}
 			ps = append(ps, Problem{File: c.File, Line: s.PolicyPos.Line, Col: s.PolicyPos.Col, Msg: msg, Severity: sev})
 		}
-		if s.Challenge && len(p.ChallengeBranches()) == 0 && !c.namesPlugin(p) {
+		if s.Challenge && len(p.ChallengeBranches()) == 0 && !c.namesPlugin(p) && !c.radiusAlone(p) {
 			path := "services." + name + ".challenge"
 			pos := c.Pos(path)
 			ps = append(ps, Problem{File: c.File, Line: pos.Line, Col: pos.Col, Path: path, Severity: Warning,
-				Msg: "no branch of the policy combines a one-time-code back-end (oath, digipass) with another factor, so no login is ever challenged"})
+				Msg: "no branch of the policy combines a one-time-code back-end (oath, digipass) with another factor, nor has a radius back-end alone, so no login is ever challenged"})
 		}
 	}
 	ps.sort()
 	return policies, ps
+}
+
+// radiusAlone reports whether a branch of a policy is a radius back-end
+// alone: its upstream server's Access-Challenge is passed on.
+func (c *Config) radiusAlone(p *authpolicy.Policy) bool {
+	for _, b := range p.Branches {
+		if len(b.Factors) != 1 {
+			continue
+		}
+		if be, ok := c.Backends.Get(b.Factors[0]); ok && be != nil && be.Type == BackendRADIUS {
+			return true
+		}
+	}
+	return false
 }
 
 // namesPlugin reports whether a policy names a plugin back-end: whether

@@ -57,6 +57,13 @@ type Options struct {
 	// Gatehouse front door under test) and its answer, Access-Challenge
 	// included, goes back to the client. Users are then not consulted.
 	Proxy *Proxy
+	// Authorize is unlang put first in the authorize section (after the
+	// auth-detail log), such as a second prompt: `if (&State) { ... }
+	// else { update reply { ... } update control {
+	// &Response-Packet-Type := Access-Challenge } handled }`. A reply
+	// that must pass a client requiring Message-Authenticator sets
+	// `&Message-Authenticator := 0x00` in it. Not with Proxy.
+	Authorize string
 }
 
 // Proxy is the home server of a FreeRADIUS in proxy mode.
@@ -318,6 +325,9 @@ func (s *Server) write(opts Options, ports []int) error {
 	site := fmt.Sprintf(siteConf, ports[0], ports[1])
 	if opts.NoAuthDetail {
 		site = strings.Replace(site, "\t\tauth_log\n", "", 1)
+	}
+	if opts.Authorize != "" {
+		site = strings.Replace(site, "\t\tchap\n\t\tmschap\n", opts.Authorize+"\n\t\tchap\n\t\tmschap\n", 1)
 	}
 	proxy, radiusd := "", radiusdConf
 	if p := opts.Proxy; p != nil {

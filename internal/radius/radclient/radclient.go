@@ -188,6 +188,18 @@ func (c *Client) Exchange(ctx context.Context, req *Request) (*Response, error) 
 	return nil, fmt.Errorf("%w: %w", ErrNoServer, errors.Join(errs...))
 }
 
+// ExchangeWith sends req to the server at addr only, without failover,
+// dead or not: the second round of an upstream Access-Challenge, whose
+// State only that server knows. An error means it did not answer in time.
+func (c *Client) ExchangeWith(ctx context.Context, addr string, req *Request) (*Response, error) {
+	for _, s := range c.servers {
+		if s.Addr == addr {
+			return c.exchangeWith(ctx, s, req)
+		}
+	}
+	return nil, fmt.Errorf("%w: %s is not a configured server (the configuration changed)", ErrNoServer, addr)
+}
+
 func (c *Client) isDead(s *serverState) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()

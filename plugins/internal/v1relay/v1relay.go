@@ -83,6 +83,20 @@ func (c *Client) Call(ctx context.Context, deadline time.Time, m pluginv2.Method
 	if !ok {
 		return &channel.RemoteError{Code: pluginv2.Code_CODE_UNIMPLEMENTED, Message: fmt.Sprintf("protocol version 1 has no method %s", m)}
 	}
+	if r, ok := req.(*pluginv2.VerifyPlaintextRequest); ok && len(r.GetContinuation()) > 0 {
+		// A version 1 plugin never challenges, so this answer is not for
+		// it: it would take the answer for a password. Refused here.
+		if out, ok := resp.(*pluginv2.VerifyPlaintextResponse); ok {
+			out.Verdict = &pluginv2.Verdict{Reason: ErrNoChallenges}
+			return nil
+		}
+	}
+	if r, ok := req.(*pluginv2.VerifyPlaintextRequest); ok && (r.GetChallengeOk() || r.GetContinuation() != nil) {
+		// Not fields of version 1: do not send them as unknown fields.
+		c := proto.CloneOf(r)
+		c.ChallengeOk, c.Continuation = false, nil
+		req = c
+	}
 	in, out := spec.req(), spec.resp()
 	if err := Recode(req, in); err != nil {
 		return fmt.Errorf("%s: re-encoding the request: %w", m, err)
@@ -95,6 +109,11 @@ func (c *Client) Call(ctx context.Context, deadline time.Time, m pluginv2.Method
 	}
 	return nil
 }
+
+// ErrNoChallenges is the reason of the refusal the relay answers for a
+// version 1 plugin asked to resume a challenge, and of the verdict a
+// version 2 plugin's challenge becomes for a version 1 gateway.
+const ErrNoChallenges = "the plugin or the gateway speaks protocol version 1, which has no challenges (a second prompt): refused"
 
 // fromStatus maps a gRPC error to the channel's errors.
 func fromStatus(err error) error {
@@ -135,6 +154,15 @@ func (s *server) relay(ctx context.Context, m pluginv2.Method, in, out proto.Mes
 	resp, err := s.h.Serve(ctx, m, req)
 	if err != nil {
 		return toStatus(err)
+	}
+	if r, ok := resp.(*pluginv2.VerifyPlaintextResponse); ok && r.GetVerdict().GetChallenge() != nil {
+		// Version 1 has no challenges: a refusal that says so.
+		v := proto.CloneOf(r.GetVerdict())
+		v.Challenge, v.Ok = nil, false
+		if v.Reason == "" {
+			v.Reason = ErrNoChallenges
+		}
+		resp = &pluginv2.VerifyPlaintextResponse{Verdict: v}
 	}
 	if err := Recode(resp, out); err != nil {
 		return status.Errorf(codes.Internal, "%s: %v", m, err)

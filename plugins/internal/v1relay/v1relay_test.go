@@ -1,9 +1,11 @@
 package v1relay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -102,5 +104,36 @@ func TestServer(t *testing.T) {
 	}
 	if _, err := s.Lookup(ctx, &pluginv1.LookupRequest{User: "alice"}); status.Code(err) != codes.Unimplemented {
 		t.Errorf("an unserved method: %v", err)
+	}
+}
+
+// challenger answers VerifyPlaintext with a challenge, as a version 2
+// plugin behind which a RADIUS server challenges.
+type challenger struct{ handler }
+
+func (challenger) Serve(context.Context, pluginv2.Method, proto.Message) (proto.Message, error) {
+	return &pluginv2.VerifyPlaintextResponse{Verdict: &pluginv2.Verdict{
+		Challenge: &pluginv2.BackendChallenge{Message: "Code?", Continuation: []byte("up-state")}}}, nil
+}
+
+// TestChallengeToVersion1: a version 1 gateway gets a challenge as a
+// refusal that says why, without the continuation; a version 1 plugin is
+// never sent an answer to resume: the relay refuses it itself.
+func TestChallengeToVersion1(t *testing.T) {
+	r, err := NewServer(challenger{}).VerifyPlaintext(context.Background(), &pluginv1.VerifyPlaintextRequest{User: "carol", Secret: []byte("pw")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := proto.Marshal(r)
+	if r.GetVerdict().GetOk() || r.GetVerdict().GetReason() != ErrNoChallenges || bytes.Contains(b, []byte("up-state")) {
+		t.Errorf("version 1 answer %v", r)
+	}
+
+	c := NewClient(nil) // no connection: the relay must not call
+	resp := &pluginv2.VerifyPlaintextResponse{}
+	err = c.Call(context.Background(), time.Time{}, pluginv2.Method_METHOD_VERIFY_PLAINTEXT,
+		&pluginv2.VerifyPlaintextRequest{User: "carol", Secret: []byte("424242"), Continuation: []byte("up-state")}, resp)
+	if err != nil || resp.GetVerdict().GetOk() || resp.GetVerdict().GetReason() != ErrNoChallenges {
+		t.Errorf("an answer to a version 1 plugin: %v %v", resp, err)
 	}
 }

@@ -135,7 +135,24 @@ func (c *Client) Fragments(ctx context.Context, user string) ([]sdk.Fragment, er
 }
 
 func verdict(v *pluginv2.Verdict) sdk.Verdict {
-	return sdk.Verdict{OK: v.GetOk(), Reason: v.GetReason(), Token: v.GetToken()}
+	out := sdk.Verdict{OK: v.GetOk(), Reason: v.GetReason(), Token: v.GetToken()}
+	if c := v.GetChallenge(); c != nil {
+		out.Challenge = &sdk.Challenge{Message: c.GetMessage(), Continuation: c.GetContinuation()}
+	}
+	return out
+}
+
+// VerifyPlaintextChallenge calls VerifyPlaintext as the RADIUS front door
+// does for a PAP login with challenges on: the back-end may answer with a
+// Challenge (sdk.ChallengeAllowed), and cont, when not nil, is the
+// continuation of the challenge whose answer secret is (sdk.Continuation).
+func (c *Client) VerifyPlaintextChallenge(ctx context.Context, user, secret string, cont []byte) (sdk.Verdict, error) {
+	r := &pluginv2.VerifyPlaintextResponse{}
+	req := &pluginv2.VerifyPlaintextRequest{User: user, Secret: []byte(secret), ChallengeOk: true, Continuation: cont}
+	if err := c.call(ctx, pluginv2.Method_METHOD_VERIFY_PLAINTEXT, req, r); err != nil {
+		return sdk.Verdict{}, err
+	}
+	return verdict(r.GetVerdict()), nil
 }
 
 // VerifyPlaintext calls VerifyPlaintext.

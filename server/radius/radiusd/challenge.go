@@ -23,6 +23,10 @@ const (
 	DefaultChallengeTimeout  = 2 * time.Minute
 	DefaultMaxChallenges     = 10000
 	DefaultMaxUserChallenges = 3
+	// MaxUpstreamRounds bounds the Access-Challenges of a back-end (an
+	// upstream RADIUS server) passed on for one login: past it, the
+	// back-end's next challenge is a refusal.
+	MaxUpstreamRounds = 3
 	// StateLen is the length of the State attribute of an
 	// Access-Challenge, in bytes, all from crypto/rand.
 	StateLen = 16
@@ -83,8 +87,13 @@ func (*heldSecret) Format(f fmt.State, _ rune)   { _, _ = f.Write([]byte(redacte
 func (*heldSecret) LogValue() slog.Value         { return slog.StringValue(redacted) }
 func (*heldSecret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
 func (*heldSecret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
-func (h *heldSecret) wipe()                      { clear(h.b); h.b = nil }
-func newHeldSecret(b []byte) *heldSecret         { return &heldSecret{b: slices.Clone(b)} }
+func (h *heldSecret) wipe() {
+	if h != nil {
+		clear(h.b)
+		h.b = nil
+	}
+}
+func newHeldSecret(b []byte) *heldSecret { return &heldSecret{b: slices.Clone(b)} }
 
 // pending is a challenge waiting for its answer.
 type pending struct {
@@ -94,8 +103,14 @@ type pending struct {
 	first *heldSecret
 	// challenge is the engine's: the branch and where the code goes.
 	challenge *authpolicy.Challenge
-	expires   time.Time
-	timer     *time.Timer
+	// upstream, instead of first and challenge, is a back-end's challenge
+	// (an upstream RADIUS server's Access-Challenge): the back-end, its
+	// branch and its continuation (the upstream State, never sent to the
+	// NAS); round counts the challenges of the login passed on so far.
+	upstream *authpolicy.BackendChallenge
+	round    int
+	expires  time.Time
+	timer    *time.Timer
 }
 
 // complete is the secret of the second round: the held password with code
@@ -183,8 +198,22 @@ func newChallenges(cfg ChallengeConfig) *challenges {
 // maxPerUser (replaced names it) and refuses a new one (errFull) past
 // maxTotal.
 func (t *challenges) add(user string, nas nasBinding, first []byte, ch *authpolicy.Challenge) (state []byte, replaced string, err error) {
+	return t.insert(&pending{user: user, nas: nas, first: newHeldSecret(first), challenge: ch})
+}
+
+// addUpstream stores a back-end's challenge for user at nas, its round-th
+// of the login, as add does; the table holds up (its continuation is wiped
+// with the entry) and no secret.
+func (t *challenges) addUpstream(user string, nas nasBinding, up *authpolicy.BackendChallenge, round int) (state []byte, replaced string, err error) {
+	return t.insert(&pending{user: user, nas: nas, upstream: up, round: round})
+}
+
+func (t *challenges) insert(p *pending) (state []byte, replaced string, err error) {
+	user := p.user
 	state = make([]byte, StateLen)
 	if _, err := rand.Read(state); err != nil {
+		p.first.wipe()
+		p.upstream.Wipe()
 		return nil, "", err
 	}
 	t.mu.Lock()
@@ -198,10 +227,11 @@ func (t *challenges) add(user string, nas nasBinding, first []byte, ch *authpoli
 		replaced = stateRef(old.state)
 	}
 	if len(t.live) >= t.maxTotal {
+		p.first.wipe()
+		p.upstream.Wipe()
 		return nil, replaced, errFull
 	}
-	p := &pending{state: string(state), user: user, nas: nas, first: newHeldSecret(first), challenge: ch,
-		expires: now.Add(t.ttl)}
+	p.state, p.expires = string(state), now.Add(t.ttl)
 	p.timer = time.AfterFunc(t.ttl, func() { t.expire(p.state) })
 	t.live[p.state] = p
 	t.byUser[user] = append(t.byUser[user], p)
@@ -252,6 +282,7 @@ func (t *challenges) expire(state string) {
 func (t *challenges) retire(p *pending, why stateCheck, now time.Time) {
 	t.unlink(p)
 	p.first.wipe()
+	p.upstream.Wipe()
 	t.bury(p.state, why, now)
 }
 

@@ -107,6 +107,24 @@
 //     second round is a login like any other (an event, a lockout count
 //     when rejected); answers rejected for their State are log lines.
 //
+// # Access-Challenge from a back-end
+//
+// A back-end may ask its own question: the radius back-end passes on its
+// upstream server's Access-Challenge (authpolicy.Result.BackendChallenge,
+// the branch "challenged" by that back-end). With the service's challenge
+// on, a PAP login so answered gets an Access-Challenge carrying the
+// back-end's prompt (made printable, at most 253 bytes; Message when
+// empty) and a State of this server's own, issued and checked exactly as
+// above (random, bound to the user and the NAS, single use, the same
+// lifetime, table and limits); the table's entry holds the back-end's
+// continuation (the upstream State, the upstream server) instead of a
+// password. The upstream State never reaches the NAS. The answer (the
+// User-Password of the request that carries the State) is decided by the
+// same back-end in the same branch with the continuation
+// (authpolicy.WithResume); another challenge is passed on again, up to
+// MaxUpstreamRounds in all, after which the back-end is told it cannot
+// ask and refuses. The answer is never logged, nor is the continuation.
+//
 // Where the settings live: whether a login may be challenged is the
 // service's (services.<name>.challenge), as it depends on its policy; the
 // prompt, the lifetime and the limits are the front door's

@@ -13,9 +13,11 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	lr "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
@@ -478,6 +480,7 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 		case check == stateOK:
 			answer = p
 			defer p.first.wipe()
+			defer p.upstream.Wipe()
 			s.st.challengeAnswers.Add(1)
 		case check == stateUnknown && !s.challengeOn():
 			// Not ours, and no challenges here: the State means nothing
@@ -546,6 +549,17 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 		}
 		typed = pw
 		defer clear(typed)
+		if answer != nil && answer.upstream != nil {
+			// The answer to a back-end's challenge: the user's answer
+			// alone, to that back-end with its continuation. It may
+			// challenge again, MaxUpstreamRounds in all.
+			cred.Kind, cred.Secret = authpolicy.Plaintext, authpolicy.NewSecret(string(pw))
+			ctx = authpolicy.WithResume(ctx, answer.upstream)
+			if offer = answer.round < MaxUpstreamRounds && s.challengeOn(); offer {
+				ctx = authpolicy.WithChallenge(ctx)
+			}
+			break
+		}
 		if answer != nil {
 			// The second round: the password of the first with the code
 			// where the policy writes it, as if typed on one line.
@@ -573,6 +587,13 @@ func (s *Server) decide(ctx context.Context, req *lr.Packet, cl *Client, from ne
 		ref := newRef()
 		s.log.Warn("RADIUS login could not be decided: rejected", append(logArgs, "ref", ref, "err", err)...)
 		return s.reject(req, fmt.Sprintf("Gatehouse could not decide the login (ref %s; the gateway log says why)", ref), mschapError(cred, ident, 0))
+	}
+	if !res.Accepted && offer && res.BackendChallenge != nil {
+		round := 1
+		if answer != nil && answer.upstream != nil {
+			round = answer.round + 1
+		}
+		return s.sendUpstreamChallenge(ctx, req, from, user, round, res, logArgs)
 	}
 	if !res.Accepted && offer && res.Challenge != nil {
 		return s.sendChallenge(ctx, req, from, user, typed, res, logArgs)
@@ -640,6 +661,56 @@ func (s *Server) sendChallenge(ctx context.Context, req *lr.Packet, from netip.A
 		{Type: rfc2865.State_Type, Attribute: state},
 		{Type: rfc2865.ReplyMessage_Type, Attribute: lr.Attribute(s.cfg.Challenge.Message)},
 	})
+}
+
+// sendUpstreamChallenge passes a back-end's challenge on: the back-end's
+// continuation is held under a new State of this server's own (the
+// upstream State never reaches the NAS), and the NAS gets an
+// Access-Challenge with that State and the back-end's prompt.
+func (s *Server) sendUpstreamChallenge(ctx context.Context, req *lr.Packet, from netip.AddrPort, user string, round int, res *authpolicy.Result, logArgs []any) []byte {
+	up := res.BackendChallenge
+	msg := promptOf(up.Message, s.cfg.Challenge.Message)
+	state, replaced, err := s.ch.addUpstream(user, bindingOf(req, from), up, round)
+	if replaced != "" {
+		s.log.Info("RADIUS challenge dropped for a newer one of the same user (radius_server.max_challenges_per_user)",
+			"user", user, "challenge", replaced)
+	}
+	if err != nil {
+		if errors.Is(err, errFull) {
+			s.st.challengesFull.Add(1)
+		}
+		s.st.rejects.Add(1)
+		ref := newRef()
+		s.log.Warn("RADIUS login rejected: no challenge could be sent", append(logArgs, "ref", ref, "reason", err.Error())...)
+		return s.reject(req, fmt.Sprintf("Gatehouse rejected the login (ref %s; the gateway log says why)", ref), nil)
+	}
+	s.st.challenges.Add(1)
+	s.log.Info("RADIUS login challenged by a back-end: Access-Challenge sent",
+		append(logArgs, "branch", up.Branch, "backend", up.Backend, "round", round,
+			"challenge", stateRef(string(state)), "expires_in", s.cfg.Challenge.Timeout.String())...)
+	return s.encode(req, lr.CodeAccessChallenge, lr.Attributes{
+		{Type: rfc2865.State_Type, Attribute: state},
+		{Type: rfc2865.ReplyMessage_Type, Attribute: lr.Attribute(msg)},
+	})
+}
+
+// promptOf is a back-end's prompt made fit for a Reply-Message: printable,
+// at most 253 bytes, def when empty.
+func promptOf(msg, def string) string {
+	msg = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, msg))
+	if msg == "" {
+		return def
+	}
+	for len(msg) > 253 {
+		_, n := utf8.DecodeLastRuneInString(msg)
+		msg = msg[:len(msg)-n]
+	}
+	return msg
 }
 
 // newRef is a short reference that the Reply-Message and the log line of a

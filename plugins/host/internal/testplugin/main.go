@@ -199,6 +199,9 @@ func (b *backend) Fragments(ctx context.Context, user string) ([]sdk.Fragment, e
 }
 
 func (b *backend) VerifyPlaintext(ctx context.Context, user, secret string) (sdk.Verdict, error) {
+	if user == "challenged" {
+		return challenged(ctx, secret), nil
+	}
 	b.behave(ctx, user)
 	pw, ok := b.password(user)
 	switch {
@@ -208,6 +211,28 @@ func (b *backend) VerifyPlaintext(ctx context.Context, user, secret string) (sdk
 		return sdk.Verdict{Reason: "wrong password"}, nil
 	}
 	return sdk.Verdict{OK: true, Token: "pw"}, nil
+}
+
+// challenged is user "challenged": a back-end behind which a server asks
+// for a code (an upstream Access-Challenge). The password "pw" gets a
+// challenge (set even where not allowed: the SDK must drop it) with
+// continuation "cont-1"; its answer "424242" is accepted.
+func challenged(ctx context.Context, secret string) sdk.Verdict {
+	switch cont := string(sdk.Continuation(ctx)); {
+	case cont == "" && secret == "pw":
+		reason := "asks for a code, which this login cannot answer"
+		if sdk.ChallengeAllowed(ctx) {
+			reason = "asks for a code"
+		}
+		return sdk.Verdict{Reason: reason, Challenge: &sdk.Challenge{Message: "Code?", Continuation: []byte("cont-1")}}
+	case cont == "":
+		return sdk.Verdict{Reason: "wrong password"}
+	case cont != "cont-1":
+		return sdk.Verdict{Reason: "unknown continuation " + strconv.Quote(cont)}
+	case secret == "424242":
+		return sdk.Verdict{OK: true, Token: "code"}
+	}
+	return sdk.Verdict{Reason: "wrong answer"}
 }
 
 func (b *backend) VerifyMSCHAPv2(ctx context.Context, user string, r sdk.MSCHAPv2Request) (sdk.MSCHAPv2Verdict, error) {

@@ -864,7 +864,14 @@ type Verdict struct {
 	MschapError uint32 `protobuf:"varint,5,opt,name=mschap_error,json=mschapError,proto3" json:"mschap_error,omitempty"`
 	// When ok and the plugin declares identity_in_verdicts: what Lookup
 	// would answer for the user now.
-	Identity      *LookupResponse `protobuf:"bytes,6,opt,name=identity,proto3" json:"identity,omitempty"`
+	Identity *LookupResponse `protobuf:"bytes,6,opt,name=identity,proto3" json:"identity,omitempty"`
+	// When ok is false: the back-end was asked a second question (an
+	// upstream RADIUS server's Access-Challenge) that the user can answer.
+	// Only in a VerifyPlaintextResponse to a request with challenge_ok set;
+	// reason still says, in words, why the login is not accepted now. New
+	// in version 2: a version 1 host never sets challenge_ok, and the host's
+	// relay to a version 1 plugin never sees one.
+	Challenge     *BackendChallenge `protobuf:"bytes,7,opt,name=challenge,proto3" json:"challenge,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -941,6 +948,73 @@ func (x *Verdict) GetIdentity() *LookupResponse {
 	return nil
 }
 
+func (x *Verdict) GetChallenge() *BackendChallenge {
+	if x != nil {
+		return x.Challenge
+	}
+	return nil
+}
+
+// BackendChallenge is a back-end's "challenged" verdict: what to show the
+// user, and what the back-end needs to resume when the answer comes.
+type BackendChallenge struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The prompt to show (an upstream Reply-Message), printable text; may be
+	// empty (the front door then shows its own).
+	Message string `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	// Opaque to the host: handed back, unchanged, in the
+	// VerifyPlaintextRequest that carries the user's answer (the upstream
+	// State, the upstream server chosen). At most 1024 bytes. It never
+	// leaves the gateway: the front door maps it to a State of its own.
+	Continuation  []byte `protobuf:"bytes,2,opt,name=continuation,proto3" json:"continuation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackendChallenge) Reset() {
+	*x = BackendChallenge{}
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackendChallenge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackendChallenge) ProtoMessage() {}
+
+func (x *BackendChallenge) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackendChallenge.ProtoReflect.Descriptor instead.
+func (*BackendChallenge) Descriptor() ([]byte, []int) {
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *BackendChallenge) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *BackendChallenge) GetContinuation() []byte {
+	if x != nil {
+		return x.Continuation
+	}
+	return nil
+}
+
 type VerifyPlaintextRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	User   string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
@@ -949,13 +1023,22 @@ type VerifyPlaintextRequest struct {
 	// (RADIUS front door), when known: a back-end that forwards the login
 	// (RADIUS) passes it on.
 	CallingStationId string `protobuf:"bytes,3,opt,name=calling_station_id,json=callingStationId,proto3" json:"calling_station_id,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The front door can show a second prompt (RADIUS Access-Challenge to a
+	// PAP client): the back-end may answer with a Verdict carrying a
+	// challenge instead of refusing. Never set for PPTP, MS-CHAPv2, or a
+	// RADIUS front door with challenges off.
+	ChallengeOk bool `protobuf:"varint,4,opt,name=challenge_ok,json=challengeOk,proto3" json:"challenge_ok,omitempty"`
+	// Set on the second (or later) round of a challenge: the continuation of
+	// the back-end's last BackendChallenge, unchanged; secret is then the
+	// user's answer to its prompt.
+	Continuation  []byte `protobuf:"bytes,5,opt,name=continuation,proto3" json:"continuation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VerifyPlaintextRequest) Reset() {
 	*x = VerifyPlaintextRequest{}
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[12]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1050,7 @@ func (x *VerifyPlaintextRequest) String() string {
 func (*VerifyPlaintextRequest) ProtoMessage() {}
 
 func (x *VerifyPlaintextRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[12]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1063,7 @@ func (x *VerifyPlaintextRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyPlaintextRequest.ProtoReflect.Descriptor instead.
 func (*VerifyPlaintextRequest) Descriptor() ([]byte, []int) {
-	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{12}
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *VerifyPlaintextRequest) GetUser() string {
@@ -1004,6 +1087,20 @@ func (x *VerifyPlaintextRequest) GetCallingStationId() string {
 	return ""
 }
 
+func (x *VerifyPlaintextRequest) GetChallengeOk() bool {
+	if x != nil {
+		return x.ChallengeOk
+	}
+	return false
+}
+
+func (x *VerifyPlaintextRequest) GetContinuation() []byte {
+	if x != nil {
+		return x.Continuation
+	}
+	return nil
+}
+
 type VerifyPlaintextResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Verdict       *Verdict               `protobuf:"bytes,1,opt,name=verdict,proto3" json:"verdict,omitempty"`
@@ -1013,7 +1110,7 @@ type VerifyPlaintextResponse struct {
 
 func (x *VerifyPlaintextResponse) Reset() {
 	*x = VerifyPlaintextResponse{}
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[13]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1122,7 @@ func (x *VerifyPlaintextResponse) String() string {
 func (*VerifyPlaintextResponse) ProtoMessage() {}
 
 func (x *VerifyPlaintextResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[13]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1135,7 @@ func (x *VerifyPlaintextResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyPlaintextResponse.ProtoReflect.Descriptor instead.
 func (*VerifyPlaintextResponse) Descriptor() ([]byte, []int) {
-	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{13}
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *VerifyPlaintextResponse) GetVerdict() *Verdict {
@@ -1071,7 +1168,7 @@ type VerifyMSCHAPv2Request struct {
 
 func (x *VerifyMSCHAPv2Request) Reset() {
 	*x = VerifyMSCHAPv2Request{}
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[14]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1083,7 +1180,7 @@ func (x *VerifyMSCHAPv2Request) String() string {
 func (*VerifyMSCHAPv2Request) ProtoMessage() {}
 
 func (x *VerifyMSCHAPv2Request) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[14]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1096,7 +1193,7 @@ func (x *VerifyMSCHAPv2Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyMSCHAPv2Request.ProtoReflect.Descriptor instead.
 func (*VerifyMSCHAPv2Request) Descriptor() ([]byte, []int) {
-	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{14}
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *VerifyMSCHAPv2Request) GetUser() string {
@@ -1157,7 +1254,7 @@ type VerifyMSCHAPv2Response struct {
 
 func (x *VerifyMSCHAPv2Response) Reset() {
 	*x = VerifyMSCHAPv2Response{}
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[15]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1266,7 @@ func (x *VerifyMSCHAPv2Response) String() string {
 func (*VerifyMSCHAPv2Response) ProtoMessage() {}
 
 func (x *VerifyMSCHAPv2Response) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[15]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1279,7 @@ func (x *VerifyMSCHAPv2Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyMSCHAPv2Response.ProtoReflect.Descriptor instead.
 func (*VerifyMSCHAPv2Response) Descriptor() ([]byte, []int) {
-	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{15}
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *VerifyMSCHAPv2Response) GetVerdict() *Verdict {
@@ -1250,7 +1347,7 @@ type AuthenticatorResult struct {
 
 func (x *AuthenticatorResult) Reset() {
 	*x = AuthenticatorResult{}
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[16]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1359,7 @@ func (x *AuthenticatorResult) String() string {
 func (*AuthenticatorResult) ProtoMessage() {}
 
 func (x *AuthenticatorResult) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[16]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1372,7 @@ func (x *AuthenticatorResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticatorResult.ProtoReflect.Descriptor instead.
 func (*AuthenticatorResult) Descriptor() ([]byte, []int) {
-	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{16}
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AuthenticatorResult) GetAuthenticatorResponse() string {
@@ -1309,7 +1406,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[17]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1321,7 +1418,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[17]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1334,7 +1431,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{17}
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CommitRequest) GetUser() string {
@@ -1359,7 +1456,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[18]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1468,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[18]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1481,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{18}
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 type LookupRequest struct {
@@ -1396,7 +1493,7 @@ type LookupRequest struct {
 
 func (x *LookupRequest) Reset() {
 	*x = LookupRequest{}
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[19]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1505,7 @@ func (x *LookupRequest) String() string {
 func (*LookupRequest) ProtoMessage() {}
 
 func (x *LookupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[19]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1518,7 @@ func (x *LookupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupRequest.ProtoReflect.Descriptor instead.
 func (*LookupRequest) Descriptor() ([]byte, []int) {
-	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{19}
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LookupRequest) GetUser() string {
@@ -1445,7 +1542,7 @@ type LookupResponse struct {
 
 func (x *LookupResponse) Reset() {
 	*x = LookupResponse{}
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[20]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1457,7 +1554,7 @@ func (x *LookupResponse) String() string {
 func (*LookupResponse) ProtoMessage() {}
 
 func (x *LookupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[20]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1470,7 +1567,7 @@ func (x *LookupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupResponse.ProtoReflect.Descriptor instead.
 func (*LookupResponse) Descriptor() ([]byte, []int) {
-	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{20}
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LookupResponse) GetFound() bool {
@@ -1517,7 +1614,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[21]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1529,7 +1626,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[21]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1542,7 +1639,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{21}
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StringList) GetValues() []string {
@@ -1560,7 +1657,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[22]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1572,7 +1669,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[22]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1585,7 +1682,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{22}
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 type HealthResponse struct {
@@ -1600,7 +1697,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[23]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1612,7 +1709,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[23]
+	mi := &file_gatehouse_plugin_v2_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1625,7 +1722,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{23}
+	return file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *HealthResponse) GetOk() bool {
@@ -1683,7 +1780,7 @@ const file_gatehouse_plugin_v2_plugin_proto_rawDesc = "" +
 	"\bidentity\x18\x02 \x01(\v2#.gatehouse.plugin.v2.LookupResponseR\bidentity\"8\n" +
 	"\bFragment\x12\x16\n" +
 	"\x06secret\x18\x01 \x01(\fR\x06secret\x12\x14\n" +
-	"\x05token\x18\x02 \x01(\tR\x05token\"\xd9\x02\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"\x9e\x03\n" +
 	"\aVerdict\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
@@ -1692,14 +1789,20 @@ const file_gatehouse_plugin_v2_plugin_proto_rawDesc = "" +
 	"attributes\x18\x04 \x03(\v2,.gatehouse.plugin.v2.Verdict.AttributesEntryR\n" +
 	"attributes\x12!\n" +
 	"\fmschap_error\x18\x05 \x01(\rR\vmschapError\x12?\n" +
-	"\bidentity\x18\x06 \x01(\v2#.gatehouse.plugin.v2.LookupResponseR\bidentity\x1a^\n" +
+	"\bidentity\x18\x06 \x01(\v2#.gatehouse.plugin.v2.LookupResponseR\bidentity\x12C\n" +
+	"\tchallenge\x18\a \x01(\v2%.gatehouse.plugin.v2.BackendChallengeR\tchallenge\x1a^\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
-	"\x05value\x18\x02 \x01(\v2\x1f.gatehouse.plugin.v2.StringListR\x05value:\x028\x01\"r\n" +
+	"\x05value\x18\x02 \x01(\v2\x1f.gatehouse.plugin.v2.StringListR\x05value:\x028\x01\"P\n" +
+	"\x10BackendChallenge\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\x12\"\n" +
+	"\fcontinuation\x18\x02 \x01(\fR\fcontinuation\"\xb9\x01\n" +
 	"\x16VerifyPlaintextRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06secret\x18\x02 \x01(\fR\x06secret\x12,\n" +
-	"\x12calling_station_id\x18\x03 \x01(\tR\x10callingStationId\"Q\n" +
+	"\x12calling_station_id\x18\x03 \x01(\tR\x10callingStationId\x12!\n" +
+	"\fchallenge_ok\x18\x04 \x01(\bR\vchallengeOk\x12\"\n" +
+	"\fcontinuation\x18\x05 \x01(\fR\fcontinuation\"Q\n" +
 	"\x17VerifyPlaintextResponse\x126\n" +
 	"\averdict\x18\x01 \x01(\v2\x1c.gatehouse.plugin.v2.VerdictR\averdict\"\xf7\x01\n" +
 	"\x15VerifyMSCHAPv2Request\x12\x12\n" +
@@ -1784,7 +1887,7 @@ func file_gatehouse_plugin_v2_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_gatehouse_plugin_v2_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_gatehouse_plugin_v2_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_gatehouse_plugin_v2_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_gatehouse_plugin_v2_plugin_proto_goTypes = []any{
 	(Method)(0),                     // 0: gatehouse.plugin.v2.Method
 	(Code)(0),                       // 1: gatehouse.plugin.v2.Code
@@ -1801,42 +1904,44 @@ var file_gatehouse_plugin_v2_plugin_proto_goTypes = []any{
 	(*FragmentsResponse)(nil),       // 12: gatehouse.plugin.v2.FragmentsResponse
 	(*Fragment)(nil),                // 13: gatehouse.plugin.v2.Fragment
 	(*Verdict)(nil),                 // 14: gatehouse.plugin.v2.Verdict
-	(*VerifyPlaintextRequest)(nil),  // 15: gatehouse.plugin.v2.VerifyPlaintextRequest
-	(*VerifyPlaintextResponse)(nil), // 16: gatehouse.plugin.v2.VerifyPlaintextResponse
-	(*VerifyMSCHAPv2Request)(nil),   // 17: gatehouse.plugin.v2.VerifyMSCHAPv2Request
-	(*VerifyMSCHAPv2Response)(nil),  // 18: gatehouse.plugin.v2.VerifyMSCHAPv2Response
-	(*AuthenticatorResult)(nil),     // 19: gatehouse.plugin.v2.AuthenticatorResult
-	(*CommitRequest)(nil),           // 20: gatehouse.plugin.v2.CommitRequest
-	(*CommitResponse)(nil),          // 21: gatehouse.plugin.v2.CommitResponse
-	(*LookupRequest)(nil),           // 22: gatehouse.plugin.v2.LookupRequest
-	(*LookupResponse)(nil),          // 23: gatehouse.plugin.v2.LookupResponse
-	(*StringList)(nil),              // 24: gatehouse.plugin.v2.StringList
-	(*HealthRequest)(nil),           // 25: gatehouse.plugin.v2.HealthRequest
-	(*HealthResponse)(nil),          // 26: gatehouse.plugin.v2.HealthResponse
-	nil,                             // 27: gatehouse.plugin.v2.ConfigureRequest.OptionsEntry
-	nil,                             // 28: gatehouse.plugin.v2.Verdict.AttributesEntry
-	nil,                             // 29: gatehouse.plugin.v2.LookupResponse.AttributesEntry
+	(*BackendChallenge)(nil),        // 15: gatehouse.plugin.v2.BackendChallenge
+	(*VerifyPlaintextRequest)(nil),  // 16: gatehouse.plugin.v2.VerifyPlaintextRequest
+	(*VerifyPlaintextResponse)(nil), // 17: gatehouse.plugin.v2.VerifyPlaintextResponse
+	(*VerifyMSCHAPv2Request)(nil),   // 18: gatehouse.plugin.v2.VerifyMSCHAPv2Request
+	(*VerifyMSCHAPv2Response)(nil),  // 19: gatehouse.plugin.v2.VerifyMSCHAPv2Response
+	(*AuthenticatorResult)(nil),     // 20: gatehouse.plugin.v2.AuthenticatorResult
+	(*CommitRequest)(nil),           // 21: gatehouse.plugin.v2.CommitRequest
+	(*CommitResponse)(nil),          // 22: gatehouse.plugin.v2.CommitResponse
+	(*LookupRequest)(nil),           // 23: gatehouse.plugin.v2.LookupRequest
+	(*LookupResponse)(nil),          // 24: gatehouse.plugin.v2.LookupResponse
+	(*StringList)(nil),              // 25: gatehouse.plugin.v2.StringList
+	(*HealthRequest)(nil),           // 26: gatehouse.plugin.v2.HealthRequest
+	(*HealthResponse)(nil),          // 27: gatehouse.plugin.v2.HealthResponse
+	nil,                             // 28: gatehouse.plugin.v2.ConfigureRequest.OptionsEntry
+	nil,                             // 29: gatehouse.plugin.v2.Verdict.AttributesEntry
+	nil,                             // 30: gatehouse.plugin.v2.LookupResponse.AttributesEntry
 }
 var file_gatehouse_plugin_v2_plugin_proto_depIdxs = []int32{
 	1,  // 0: gatehouse.plugin.v2.Error.code:type_name -> gatehouse.plugin.v2.Code
 	2,  // 1: gatehouse.plugin.v2.DescribeResponse.capabilities:type_name -> gatehouse.plugin.v2.Capability
 	8,  // 2: gatehouse.plugin.v2.DescribeResponse.config_keys:type_name -> gatehouse.plugin.v2.ConfigKey
-	27, // 3: gatehouse.plugin.v2.ConfigureRequest.options:type_name -> gatehouse.plugin.v2.ConfigureRequest.OptionsEntry
+	28, // 3: gatehouse.plugin.v2.ConfigureRequest.options:type_name -> gatehouse.plugin.v2.ConfigureRequest.OptionsEntry
 	13, // 4: gatehouse.plugin.v2.FragmentsResponse.fragments:type_name -> gatehouse.plugin.v2.Fragment
-	23, // 5: gatehouse.plugin.v2.FragmentsResponse.identity:type_name -> gatehouse.plugin.v2.LookupResponse
-	28, // 6: gatehouse.plugin.v2.Verdict.attributes:type_name -> gatehouse.plugin.v2.Verdict.AttributesEntry
-	23, // 7: gatehouse.plugin.v2.Verdict.identity:type_name -> gatehouse.plugin.v2.LookupResponse
-	14, // 8: gatehouse.plugin.v2.VerifyPlaintextResponse.verdict:type_name -> gatehouse.plugin.v2.Verdict
-	14, // 9: gatehouse.plugin.v2.VerifyMSCHAPv2Response.verdict:type_name -> gatehouse.plugin.v2.Verdict
-	19, // 10: gatehouse.plugin.v2.VerifyMSCHAPv2Response.authenticator:type_name -> gatehouse.plugin.v2.AuthenticatorResult
-	29, // 11: gatehouse.plugin.v2.LookupResponse.attributes:type_name -> gatehouse.plugin.v2.LookupResponse.AttributesEntry
-	24, // 12: gatehouse.plugin.v2.Verdict.AttributesEntry.value:type_name -> gatehouse.plugin.v2.StringList
-	24, // 13: gatehouse.plugin.v2.LookupResponse.AttributesEntry.value:type_name -> gatehouse.plugin.v2.StringList
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	24, // 5: gatehouse.plugin.v2.FragmentsResponse.identity:type_name -> gatehouse.plugin.v2.LookupResponse
+	29, // 6: gatehouse.plugin.v2.Verdict.attributes:type_name -> gatehouse.plugin.v2.Verdict.AttributesEntry
+	24, // 7: gatehouse.plugin.v2.Verdict.identity:type_name -> gatehouse.plugin.v2.LookupResponse
+	15, // 8: gatehouse.plugin.v2.Verdict.challenge:type_name -> gatehouse.plugin.v2.BackendChallenge
+	14, // 9: gatehouse.plugin.v2.VerifyPlaintextResponse.verdict:type_name -> gatehouse.plugin.v2.Verdict
+	14, // 10: gatehouse.plugin.v2.VerifyMSCHAPv2Response.verdict:type_name -> gatehouse.plugin.v2.Verdict
+	20, // 11: gatehouse.plugin.v2.VerifyMSCHAPv2Response.authenticator:type_name -> gatehouse.plugin.v2.AuthenticatorResult
+	30, // 12: gatehouse.plugin.v2.LookupResponse.attributes:type_name -> gatehouse.plugin.v2.LookupResponse.AttributesEntry
+	25, // 13: gatehouse.plugin.v2.Verdict.AttributesEntry.value:type_name -> gatehouse.plugin.v2.StringList
+	25, // 14: gatehouse.plugin.v2.LookupResponse.AttributesEntry.value:type_name -> gatehouse.plugin.v2.StringList
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_gatehouse_plugin_v2_plugin_proto_init() }
@@ -1844,7 +1949,7 @@ func file_gatehouse_plugin_v2_plugin_proto_init() {
 	if File_gatehouse_plugin_v2_plugin_proto != nil {
 		return
 	}
-	file_gatehouse_plugin_v2_plugin_proto_msgTypes[15].OneofWrappers = []any{
+	file_gatehouse_plugin_v2_plugin_proto_msgTypes[16].OneofWrappers = []any{
 		(*VerifyMSCHAPv2Response_PasswordHashHash)(nil),
 		(*VerifyMSCHAPv2Response_Authenticator)(nil),
 	}
@@ -1854,7 +1959,7 @@ func file_gatehouse_plugin_v2_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gatehouse_plugin_v2_plugin_proto_rawDesc), len(file_gatehouse_plugin_v2_plugin_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
