@@ -3,7 +3,9 @@ package interop
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +41,9 @@ import (
 //   - dave, locked in the domain by three wrong passwords (given to the
 //     DC through the member's winbind before the batch), is refused with
 //     his right password: E=647, "account locked".
+//   - PAP over the RADIUS front door (on the same service) as alice with her
+//     AD password is accepted and with a wrong one rejected: plaintext is an
+//     LDAP bind as the user.
 func TestGatehouseActiveDirectory(t *testing.T) {
 	tp := Up(t, "ad")
 	winbind.Require(t) // skips or fails here, not inside the namespace
@@ -67,6 +72,19 @@ func TestGatehouseActiveDirectory(t *testing.T) {
 		t.Fatalf("dave is not locked after three wrong passwords: ntlm_auth says %q", out)
 	}
 
+	// The RADIUS front door on the same service: a PAP login as the same
+	// AD user (an LDAP bind as the user, the documented plaintext rule).
+	nasSecret := filepath.Join(t.TempDir(), "nas.secret")
+	if err := os.WriteFile(nasSecret, []byte("nas-secret-ad-0x1812\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	radiusFront := fmt.Sprintf(`radius_server:
+  enabled: true
+  listen: 127.0.0.1:1812
+  service: pptp
+  clients: [{prefix: 127.0.0.0/8, secret_file: %q}]
+`, nasSecret)
+
 	g := startGatehouse(t, tp, gatehouseOptions{
 		Backends: fmt.Sprintf(`  DirectoryService:
     type: ldap
@@ -82,7 +100,7 @@ func TestGatehouseActiveDirectory(t *testing.T) {
 `, dc.URL, dc.BaseDN, dc.BindDN, dc.BindPassword, m.Domain, m.SMBConf),
 		Policy: "DirectoryService",
 		// ntlm_auth, winbindd and the DC share two TCG-loaded cores.
-		Extra:   "plugins: {call_timeout: 30s}\n",
+		Extra:   "plugins: {call_timeout: 30s}\n" + radiusFront,
 		Command: m.Command,
 	})
 
@@ -190,14 +208,29 @@ func TestGatehouseActiveDirectory(t *testing.T) {
 		}
 	})
 
+	t.Run("PAP over the RADIUS front door", func(t *testing.T) {
+		pap := func(user, password string) string {
+			cmd := tp.Exec(tp.GatewayNS, "radclient", "-x", "-r", "1", "-t", "20", "127.0.0.1:1812", "auth", "nas-secret-ad-0x1812")
+			cmd.Stdin = strings.NewReader(fmt.Sprintf("User-Name = %q\nUser-Password = %q\nMessage-Authenticator = 0x00\n", user, password))
+			out, _ := cmd.CombinedOutput()
+			return string(out)
+		}
+		if out := pap("alice", sambaad.Users["alice"]); !strings.Contains(out, "Received Access-Accept") {
+			t.Errorf("PAP as alice with her AD password: want Access-Accept\n%s", out)
+		}
+		if out := pap("alice", wrongPassword); !strings.Contains(out, "Received Access-Reject") {
+			t.Errorf("PAP as alice with a wrong password: want Access-Reject\n%s", out)
+		}
+	})
+
 	accepted := map[string]string{}
 	for _, e := range g.log.Entries("login accepted") {
 		u, _ := e["user"].(string)
 		b, _ := e["branch"].(string)
 		accepted[u] = b
 	}
-	if len(accepted) != 2 || accepted["alice"] != "DirectoryService" {
-		t.Errorf("logins accepted (user: branch) %v; want alice and bob by DirectoryService", accepted)
+	if len(accepted) != 2 || accepted["alice"] != "DirectoryService" || accepted[`EXAMPLE\bob`] != "DirectoryService" {
+		t.Errorf("logins accepted (user: branch) %v; want alice and EXAMPLE\\bob by DirectoryService (PPTP)", accepted)
 	}
 	l := g.log.String()
 	for _, secret := range []string{sambaad.Users["alice"], sambaad.Users["bob"], sambaad.Users["dave"], wrongPassword, dc.BindPassword} {
