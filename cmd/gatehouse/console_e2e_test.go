@@ -282,15 +282,21 @@ pptp:
 		if err := client.WaitDataReady(30 * time.Second); err != nil {
 			t.Fatal(err)
 		}
+		// A call's row shows from its set-up on, before the login has
+		// decided (no user, no address yet): wait for the live update
+		// that carries the established session.
+		addr, _ := client.PPP.Addresses()
 		t0 := time.Now()
-		ops.do(t, "wait for the session's row", chromedp.WaitVisible(chromedp.CSS("tr.session[data-session-id]")))
-		t.Logf("the row appeared %v after the data phase", time.Since(t0).Round(time.Millisecond))
+		uiRun(t, ops, "wait for the session's row with its user", chromedp.Poll[bool](fmt.Sprintf(
+			`(function(){var u=document.querySelector('tr.session[data-session-id] .user'), a=document.querySelector('tr.session[data-session-id] .address');`+
+				` return !!u && !!a && u.textContent.trim() === %q && a.textContent.trim() === %q})()`, uiUser, addr.String()),
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+		t.Logf("the row showed the user %v after the data phase", time.Since(t0).Round(time.Millisecond))
 		if !uiJS[bool](t, ops, `window.ghNoReload === true`) {
 			t.Error("the page was reloaded: the row came with a new page, not the live update")
 		}
 		sessionID = ops.attr(t, "tr.session[data-session-id]", "data-session-id")
 		row := fmt.Sprintf(`tr.session[data-session-id=%q]`, sessionID)
-		addr, _ := client.PPP.Addresses()
 		if u, c, a := ops.text(t, row+" .user"), ops.text(t, row+" .client"), ops.text(t, row+" .address"); u != uiUser || c != "127.0.0.2" || a != addr.String() {
 			t.Errorf("row: user %q client %q address %q; want %s, 127.0.0.2, %v", u, c, a, uiUser, addr)
 		}
