@@ -219,21 +219,7 @@ func TestRADIUSProxyChain(t *testing.T) {
 	srv := radiuspeer.Start(t, radiuspeer.Options{Users: []radiuspeer.User{{Name: "bob", Password: "bobpass",
 		Reply: []string{`Filter-Id := "from-freeradius"`, `Framed-IP-Address := 10.8.0.2`}},
 		{Name: "dora", Password: "dorapass", Check: []string{`SMB-Account-CTRL-TEXT := "[UL]"`}}}})
-	dir := worldDir(t)
-	path := filepath.Join(dir, "gatehouse.yaml")
-	text := fmt.Sprintf("state_dir: ./state\nadmin: {listen: \"\"}\nbackends:\n  RADIUS:\n    type: radius\n    options: {servers: %q, secret_file: %q}\nservices:\n  pptp: {policy: RADIUS}\npptp: {enabled: false}\n", srv.AuthAddr, srv.SecretFile)
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, ps, err := config.Load(path)
-	if err != nil || len(ps.Errors()) > 0 {
-		t.Fatalf("config: %v %v", err, ps)
-	}
-	engine, bs, err := buildEngine(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bs.close()
+	cfg, engine := radiusBackendEngine(t, srv, "")
 	addr, secret, _ := frontDoorReply(t, cfg, engine, "127.0.0.0/8", nil, nil)
 
 	out := runRadclient(t, addr, secret, "User-Name = \"bob\"\nUser-Password = \"bobpass\"\nMessage-Authenticator = 0x00\n")
@@ -270,4 +256,27 @@ func TestRADIUSProxyChain(t *testing.T) {
 	if !strings.Contains(out, "Received Access-Reject") || !strings.Contains(out, "E=647 R=0") {
 		t.Errorf("locked account through the chain: want Access-Reject with E=647:\n%s", out)
 	}
+}
+
+// radiusBackendEngine is the engine of a configuration whose service pptp
+// has the policy RADIUS, the radius back-end forwarding to srv; service
+// holds more of the service's settings (", challenge: true"). The plugin
+// processes end with the test.
+func radiusBackendEngine(t *testing.T, srv *radiuspeer.Server, service string) (*config.Config, *authpolicy.Engine) {
+	t.Helper()
+	path := filepath.Join(worldDir(t), "gatehouse.yaml")
+	text := fmt.Sprintf("state_dir: ./state\nadmin: {listen: \"\"}\nbackends:\n  RADIUS:\n    type: radius\n    options: {servers: %q, secret_file: %q}\nservices:\n  pptp: {policy: RADIUS%s}\npptp: {enabled: false}\n", srv.AuthAddr, srv.SecretFile, service)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, ps, err := config.Load(path)
+	if err != nil || len(ps.Errors()) > 0 {
+		t.Fatalf("config: %v %v", err, ps)
+	}
+	engine, bs, err := buildEngine(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bs.close)
+	return cfg, engine
 }

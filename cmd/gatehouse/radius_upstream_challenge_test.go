@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -137,21 +135,7 @@ func upstreamChallengeState(t *testing.T, out, prompt string) string {
 func TestRADIUSUpstreamChallenge(t *testing.T) {
 	radiuspeer.RequireTool(t, "radclient")
 	srv := radiuspeer.Start(t, radiuspeer.Options{Users: []radiuspeer.User{{Name: "alice", Password: "password"}}, Authorize: upstreamChallenge})
-	dir := worldDir(t)
-	path := filepath.Join(dir, "gatehouse.yaml")
-	text := fmt.Sprintf("state_dir: ./state\nadmin: {listen: \"\"}\nbackends:\n  RADIUS:\n    type: radius\n    options: {servers: %q, secret_file: %q}\nservices:\n  pptp: {policy: RADIUS, challenge: true}\npptp: {enabled: false}\n", srv.AuthAddr, srv.SecretFile)
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, ps, err := config.Load(path)
-	if err != nil || len(ps.Errors()) > 0 {
-		t.Fatalf("config: %v %v", err, ps)
-	}
-	engine, bs, err := buildEngine(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bs.close()
+	cfg, engine := radiusBackendEngine(t, srv, ", challenge: true")
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	addr, secret, _ := frontDoorReply(t, cfg, engine, "127.0.0.0/8", log, nil)
@@ -202,7 +186,7 @@ func TestRADIUSUpstreamChallenge(t *testing.T) {
 		t.Errorf("a fourth round:\n%s", out)
 	}
 
-	text = logs.String()
+	text := logs.String()
 	for _, want := range []string{
 		`"msg":"RADIUS login challenged by a back-end: Access-Challenge sent"`,
 		`"backend":"RADIUS"`,

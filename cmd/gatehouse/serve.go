@@ -468,13 +468,13 @@ func adminHandler(current *atomic.Pointer[running], pptp *pptpFront, m *metrics,
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	started := time.Now()
+	started, build := time.Now(), buildInfo()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, struct {
 			Build         BuildInfo `json:"build"`
 			Started       time.Time `json:"started"`
 			UptimeSeconds int64     `json:"uptime_seconds"`
-		}{buildInfo(), started, int64(time.Since(started).Seconds())})
+		}{build, started, int64(time.Since(started).Seconds())})
 	})
 	mux.HandleFunc("GET /v1/services", func(w http.ResponseWriter, _ *http.Request) {
 		gw := current.Load()

@@ -43,12 +43,12 @@ func TestInstalledServicesStayOff(t *testing.T) {
 					continue
 				}
 				checked++
-				if links, _ := filepath.Glob("/etc/systemd/system/*.wants/" + name); len(links) > 0 {
+				if links := enabledLinks("/", name); len(links) > 0 {
 					t.Errorf("%s (from %s) is enabled: %v", name, pkg, links)
 				}
 			case strings.HasPrefix(f, "/etc/init.d/") && name != "init.d":
 				checked++
-				if links, _ := filepath.Glob("/etc/rc[2-5].d/S*" + name); len(links) > 0 {
+				if links := bootLinks("/", name); len(links) > 0 {
 					t.Errorf("init script %s (from %s) starts at boot: %v", name, pkg, links)
 				}
 			}
@@ -57,17 +57,45 @@ func TestInstalledServicesStayOff(t *testing.T) {
 	t.Logf("%d units and init scripts of packages install-deps added: none enabled", checked)
 }
 
-// TestCheckSeesEnabledUnit proves the check can fail: a unit the host
-// enables (any at all under /etc/systemd/system/*.wants) is found by the
-// same glob.
+// enabledLinks are the symlinks under root that enable the systemd unit
+// name for some target.
+func enabledLinks(root, name string) []string {
+	links, _ := filepath.Glob(filepath.Join(root, "etc/systemd/system/*.wants", name))
+	return links
+}
+
+// bootLinks are the SysV start links under root for the init script name.
+func bootLinks(root, name string) []string {
+	links, _ := filepath.Glob(filepath.Join(root, "etc/rc[2-5].d", "S??"+name))
+	return links
+}
+
+// TestCheckSeesEnabledUnit proves the checks can fail: in a scratch root
+// with freeradius.service wanted by multi-user.target and a start link
+// for its init script, both are found; a disabled (K) link is not.
 func TestCheckSeesEnabledUnit(t *testing.T) {
-	links, _ := filepath.Glob("/etc/systemd/system/*.wants/*")
-	if len(links) == 0 {
-		t.Log("no enabled unit on this host to prove the glob against")
-		return
+	root := t.TempDir()
+	for _, d := range []string{"etc/systemd/system/multi-user.target.wants", "etc/rc2.d", "etc/rc3.d"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
-	name := filepath.Base(links[0])
-	if found, _ := filepath.Glob("/etc/systemd/system/*.wants/" + name); len(found) == 0 {
-		t.Fatalf("glob misses %s", links[0])
+	for link, target := range map[string]string{
+		"etc/systemd/system/multi-user.target.wants/freeradius.service": "/lib/systemd/system/freeradius.service",
+		"etc/rc2.d/S01freeradius": "../init.d/freeradius",
+		"etc/rc3.d/K01slapd":      "../init.d/slapd",
+	} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := enabledLinks(root, "freeradius.service"); len(got) != 1 {
+		t.Errorf("enabled unit not found: %v", got)
+	}
+	if got := bootLinks(root, "freeradius"); len(got) != 1 {
+		t.Errorf("start link not found: %v", got)
+	}
+	if got := bootLinks(root, "slapd"); len(got) != 0 {
+		t.Errorf("a disabled (K) link counted as enabled: %v", got)
 	}
 }

@@ -641,26 +641,8 @@ func (s *Server) challengeOn() bool {
 // challenges are pending, the login is rejected instead.
 func (s *Server) sendChallenge(ctx context.Context, req *lr.Packet, from netip.AddrPort, user string, typed []byte, res *authpolicy.Result, logArgs []any) []byte {
 	state, replaced, err := s.ch.add(user, bindingOf(req, from), typed, res.Challenge)
-	if replaced != "" {
-		s.log.Info("RADIUS challenge dropped for a newer one of the same user (radius_server.max_challenges_per_user)",
-			"user", user, "challenge", replaced)
-	}
-	if err != nil {
-		if errors.Is(err, errFull) {
-			s.st.challengesFull.Add(1)
-		}
-		s.st.rejects.Add(1)
-		ref := newRef()
-		s.log.Warn("RADIUS login rejected: no challenge could be sent", append(logArgs, "ref", ref, "reason", err.Error())...)
-		return s.reject(req, fmt.Sprintf("Gatehouse rejected the login (ref %s; the gateway log says why)", ref), nil)
-	}
-	s.st.challenges.Add(1)
-	s.log.Info("RADIUS login needs a one-time code: Access-Challenge sent",
-		append(logArgs, "branch", res.Challenge.Branch, "challenge", stateRef(string(state)), "expires_in", s.cfg.Challenge.Timeout.String())...)
-	return s.encode(req, lr.CodeAccessChallenge, lr.Attributes{
-		{Type: rfc2865.State_Type, Attribute: state},
-		{Type: rfc2865.ReplyMessage_Type, Attribute: lr.Attribute(s.cfg.Challenge.Message)},
-	})
+	return s.challengeReply(req, user, state, replaced, err, s.cfg.Challenge.Message, logArgs,
+		"RADIUS login needs a one-time code: Access-Challenge sent", "branch", res.Challenge.Branch)
 }
 
 // sendUpstreamChallenge passes a back-end's challenge on: the back-end's
@@ -669,8 +651,15 @@ func (s *Server) sendChallenge(ctx context.Context, req *lr.Packet, from netip.A
 // Access-Challenge with that State and the back-end's prompt.
 func (s *Server) sendUpstreamChallenge(ctx context.Context, req *lr.Packet, from netip.AddrPort, user string, round int, res *authpolicy.Result, logArgs []any) []byte {
 	up := res.BackendChallenge
-	msg := promptOf(up.Message, s.cfg.Challenge.Message)
 	state, replaced, err := s.ch.addUpstream(user, bindingOf(req, from), up, round)
+	return s.challengeReply(req, user, state, replaced, err, promptOf(up.Message, s.cfg.Challenge.Message), logArgs,
+		"RADIUS login challenged by a back-end: Access-Challenge sent", "branch", up.Branch, "backend", up.Backend, "round", round)
+}
+
+// challengeReply is the answer once a challenge was added to the table
+// (or not: err): an Access-Challenge with the new State and prompt, or a
+// reject when the table had no room. sent and sentArgs say what was sent.
+func (s *Server) challengeReply(req *lr.Packet, user string, state []byte, replaced string, err error, prompt string, logArgs []any, sent string, sentArgs ...any) []byte {
 	if replaced != "" {
 		s.log.Info("RADIUS challenge dropped for a newer one of the same user (radius_server.max_challenges_per_user)",
 			"user", user, "challenge", replaced)
@@ -685,12 +674,10 @@ func (s *Server) sendUpstreamChallenge(ctx context.Context, req *lr.Packet, from
 		return s.reject(req, fmt.Sprintf("Gatehouse rejected the login (ref %s; the gateway log says why)", ref), nil)
 	}
 	s.st.challenges.Add(1)
-	s.log.Info("RADIUS login challenged by a back-end: Access-Challenge sent",
-		append(logArgs, "branch", up.Branch, "backend", up.Backend, "round", round,
-			"challenge", stateRef(string(state)), "expires_in", s.cfg.Challenge.Timeout.String())...)
+	s.log.Info(sent, append(append(logArgs, sentArgs...), "challenge", stateRef(string(state)), "expires_in", s.cfg.Challenge.Timeout.String())...)
 	return s.encode(req, lr.CodeAccessChallenge, lr.Attributes{
 		{Type: rfc2865.State_Type, Attribute: state},
-		{Type: rfc2865.ReplyMessage_Type, Attribute: lr.Attribute(msg)},
+		{Type: rfc2865.ReplyMessage_Type, Attribute: lr.Attribute(prompt)},
 	})
 }
 
