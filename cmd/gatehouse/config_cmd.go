@@ -64,7 +64,7 @@ func loadChecked(path string) (*config.Config, map[string]*authpolicy.Policy, co
 		return nil, nil, nil, err
 	}
 	policies, pps := cfg.CheckPolicies()
-	all := append(append(append(ps, pps...), checkPluginBinaries(cfg)...), unbuiltProblems(cfg)...)
+	all := append(append(append(append(ps, pps...), checkPluginBinaries(cfg)...), unbuiltProblems(cfg)...), checkStoreFiles(cfg)...)
 	sortProblems(all)
 	return cfg, policies, all, nil
 }
@@ -103,6 +103,26 @@ func checkPluginBinaries(cfg *config.Config) config.Problems {
 		}
 	}
 	return ps
+}
+
+// checkStoreFiles checks the PostgreSQL store's dsn_file: that it
+// exists, holds one connection string that parses, and that group and
+// others cannot read the password it usually carries. The configuration
+// package reads no files; this check runs in "config check" and at start.
+func checkStoreFiles(cfg *config.Config) config.Problems {
+	s := cfg.Store
+	if s.Driver != config.StorePostgres || s.DSNFile == "" {
+		return nil
+	}
+	pos := cfg.Pos("store.dsn_file")
+	if !cfg.Has("store.dsn_file") {
+		pos = cfg.Pos("store")
+	}
+	if _, err := readDSN(s.DSNFile); err != nil {
+		return config.Problems{{File: cfg.File, Line: pos.Line, Col: pos.Col, Path: "store.dsn_file",
+			Msg: strings.TrimPrefix(err.Error(), "store: "), Severity: config.Error}}
+	}
+	return nil
 }
 
 func sortProblems(ps config.Problems) {

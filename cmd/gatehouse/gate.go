@@ -223,7 +223,7 @@ func watchStore(ctx context.Context, st *store.Store, rc *rechecker, lo *lockout
 				log.Warn("cannot reload the lockouts", slog.Any("err", err))
 				continue
 			}
-			log.Info("lockouts reloaded: an operator unlocked a user")
+			log.Info("lockouts reloaded: an operator unlocked a user, or another gateway sharing the store locked one")
 			still := map[string]bool{}
 			for _, l := range lo.Locked(t) {
 				still[l.Name] = true

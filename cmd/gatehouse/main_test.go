@@ -335,6 +335,10 @@ func TestServeQuickstart(t *testing.T) {
 	if strings.Contains(logs.String(), "correct horse") || strings.Contains(logs.String(), "123456") {
 		t.Errorf("a secret appears in the logs:\n%s", logs.String())
 	}
+	// The open files limit is said at start, and is what getrlimit says.
+	if want := fmt.Sprintf(`"open_files_limit":%d`, openFilesLimit()); openFilesLimit() == 0 || !strings.Contains(logs.String(), want) {
+		t.Errorf("the start line lacks %s:\n%s", want, logs.String())
+	}
 }
 
 // TestServeRefusesUnbuiltSettings: settings the PPTP server cannot honour

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
 	"github.com/gatehouse-vpn/gatehouse/plugins/builtin"
 	"github.com/gatehouse-vpn/gatehouse/plugins/host"
 	"github.com/gatehouse-vpn/gatehouse/server/lockout"
@@ -40,6 +41,7 @@ type metrics struct {
 	// Set before the admin listener starts.
 	lockout   *lockout.Tracker
 	rechecker *rechecker
+	store     *store.Store // the gateway's own connection pool
 }
 
 func newMetrics(current *atomic.Pointer[running]) *metrics {
@@ -169,6 +171,11 @@ var (
 	descLockouts       = prometheus.NewDesc("gatehouse_lockouts_total", "User names locked out after lockout.threshold failed logins.", nil, nil)
 	descLockedOut      = prometheus.NewDesc("gatehouse_logins_locked_out_total", "Logins refused because the user name was locked out.", nil, nil)
 	descLockedNow      = prometheus.NewDesc("gatehouse_users_locked_out", "User names locked out now.", nil, nil)
+	descStoreConns     = prometheus.NewDesc("gatehouse_store_connections", "The gateway process's connections to its store, by state (in_use, idle); the built-in plugin processes keep pools of their own (store.max_conns each).", []string{"driver", "state"}, nil)
+	descStoreMaxConns  = prometheus.NewDesc("gatehouse_store_connections_max", "The most connections the gateway process keeps to its store.", []string{"driver"}, nil)
+	descStoreWaits     = prometheus.NewDesc("gatehouse_store_connection_waits_total", "Statements that waited for a free connection of the pool.", []string{"driver"}, nil)
+	descStoreWaited    = prometheus.NewDesc("gatehouse_store_connection_wait_seconds_total", "Time statements spent waiting for a free connection.", []string{"driver"}, nil)
+	descStoreErrors    = prometheus.NewDesc("gatehouse_store_errors_total", "Statements of the gateway process that failed (PostgreSQL), by kind: unavailable (the server could not be reached), other.", []string{"driver", "kind"}, nil)
 	descDAE            = prometheus.NewDesc("gatehouse_radius_dae_requests_total", "RFC 5176 requests to radius_dae, by outcome (disconnect_ack, disconnect_nak, coa_ack, coa_nak, duplicate, handler_error, and the drops: unknown_client, malformed, unsupported_code, bad_authenticator, missing_message_authenticator, bad_message_authenticator, missing_event_timestamp, stale_event_timestamp, overloaded).", []string{"outcome"}, nil)
 )
 
@@ -176,7 +183,8 @@ var (
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPluginUp, descPluginRestarts, descPluginWaited, descPluginRefused, descSessions,
 		descPoolInUse, descPoolFree, descGREPackets, descGREBytes, descTUNPackets, descTUNBytes, descGRESendErrors, descDropped, descRADIUS,
-		descGREBlocked, descCallsLimited, descRevoked, descLockouts, descLockedOut, descLockedNow, descDAE, descChallenges, descChallengesNow} {
+		descGREBlocked, descCallsLimited, descRevoked, descLockouts, descLockedOut, descLockedNow, descDAE, descChallenges, descChallengesNow,
+		descStoreConns, descStoreMaxConns, descStoreWaits, descStoreWaited, descStoreErrors} {
 		ch <- d
 	}
 }
@@ -257,6 +265,17 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	if r := m.rechecker; r != nil {
 		counter(descRevoked, r.revoked.Load())
+	}
+	if st := m.store; st != nil {
+		s := st.Stats()
+		d := string(s.Driver)
+		gauge(descStoreConns, s.InUse, d, "in_use")
+		gauge(descStoreConns, s.Idle, d, "idle")
+		gauge(descStoreMaxConns, s.MaxOpenConnections, d)
+		counter(descStoreWaits, uint64(s.WaitCount), d)
+		ch <- prometheus.MustNewConstMetric(descStoreWaited, prometheus.CounterValue, s.WaitDuration.Seconds(), d)
+		counter(descStoreErrors, s.Unavailable, d, "unavailable")
+		counter(descStoreErrors, s.Errors-s.Unavailable, d, "other")
 	}
 	if lo := m.lockout; lo != nil {
 		st := lo.Stats()

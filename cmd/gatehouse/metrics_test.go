@@ -91,6 +91,9 @@ lockout: {threshold: 1, window: 1m, duration: 1h}
 		// threshold 1: the wrong password locked alice out.
 		"gatehouse_lockouts_total 1\n",
 		"gatehouse_users_locked_out 1\n",
+		// The gateway's own store pool (SQLite: 8 connections at most).
+		`gatehouse_store_connections_max{driver="sqlite"} 8`,
+		`gatehouse_store_errors_total{driver="sqlite",kind="unavailable"} 0`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy"
+	"github.com/gatehouse-vpn/gatehouse/internal/store"
 	"github.com/gatehouse-vpn/gatehouse/server/access"
 	"github.com/gatehouse-vpn/gatehouse/server/config"
 	"github.com/gatehouse-vpn/gatehouse/server/events"
@@ -220,6 +221,21 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	var background sync.WaitGroup
 	defer func() { stopBackground(); background.Wait() }()
 	lo := lockout.New(lockoutSettings(cfg.Lockout), st, log)
+	if st.Driver() == store.Postgres {
+		// Gateways sharing the database count failures together: a name
+		// is locked when all of them together saw enough.
+		lo.Share(st, func(l store.Lockout) {
+			s := lo.Settings()
+			e := events.Event{Kind: events.KindLockout, User: l.Name,
+				Reason:  fmt.Sprintf("%d failed logins within %s, counted by every gateway sharing the store", s.Threshold, s.Window),
+				Message: "refused until " + l.LockedUntil.UTC().Format(time.RFC3339) + " (gatehouse user unlock " + l.Name + ")"}
+			if ev != nil {
+				ev.recordAndLog(e)
+			} else {
+				e.Log(ctx, log)
+			}
+		})
+	}
 	if err := lo.Load(ctx); err != nil {
 		return fmt.Errorf("lockouts: %w", err)
 	}
@@ -228,6 +244,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	g := &gate{current: &current, metrics: m, lockout: lo, events: ev, log: log}
 	ev.plugins(gw.backends.host)
 	m.lockout = lo
+	m.store = st
 
 	var pptp *pptpFront
 	var rc *rechecker
@@ -325,9 +342,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	go func() { defer background.Done(); watchStore(bg, st, rc, lo, ev, log) }()
 	ev.record(events.Event{Kind: events.KindGatewayStart, Message: "version " + Version + ", config " + path})
 	defer ev.record(events.Event{Kind: events.KindGatewayStop})
+	nofile := openFilesLimit()
 	log.Info("gateway started",
 		slog.String("config", path), slog.String("state_dir", cfg.StateDir),
-		slog.Any("services", cfg.Services.Keys()), slog.String("version", Version))
+		slog.Any("services", cfg.Services.Keys()), slog.String("version", Version),
+		slog.Uint64("open_files_limit", nofile))
+	if need := filesNeeded(cfg); nofile < need {
+		log.Warn("the open files limit is below what pptp.max_connections needs: each PPTP call holds a TCP connection; raise LimitNOFILE (systemd) or ulimit -n",
+			slog.Uint64("open_files_limit", nofile), slog.Uint64("needed", need), slog.Int("max_connections", cfg.PPTP.MaxConnections))
+	}
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -618,4 +641,28 @@ func sessionsJSON(ss []gateway.SessionInfo, service string) []sessionJSON {
 		out = append(out, j)
 	}
 	return out
+}
+
+// openFilesLimit is the process's soft RLIMIT_NOFILE. The Go runtime
+// raises the soft limit to the hard one when the program starts (Go 1.19
+// and later), so this is what systemd's LimitNOFILE or ulimit -Hn
+// allowed; the gateway logs it at start.
+func openFilesLimit() uint64 {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		return 0
+	}
+	return r.Cur
+}
+
+// filesNeeded is what the gateway needs open at most: one TCP connection
+// per PPTP call, and a margin for the listeners, the GRE socket and the
+// TUN device, the plugin processes' pipes, the store's connections, the
+// admin clients.
+func filesNeeded(cfg *config.Config) uint64 {
+	const margin = 512
+	if !cfg.PPTP.Enabled {
+		return margin
+	}
+	return uint64(cfg.PPTP.MaxConnections) + margin
 }

@@ -21,7 +21,7 @@ func newStoreCmd() *cobra.Command {
 	var sf storeFlags
 	c := &cobra.Command{
 		Use:   "store",
-		Short: "Back up, restore and re-key the local store",
+		Short: "Back up, restore, re-key and migrate the local store",
 		Long: `The local store is two files: the SQLite database (store.path) and the key
 that seals its passwords and token secrets (store.key_file). Without the key
 the sealed secrets are lost, so these commands keep the two together:
@@ -29,14 +29,16 @@ the sealed secrets are lost, so these commands keep the two together:
   backup   copies both into one file, online: the gateway may keep running
   restore  puts a backup back in place: stop the gateway first
   rekey    replaces the key and reseals every secret: stop the gateway first
+  migrate  copies a SQLite store into PostgreSQL, for several gateways
 
-A backup file holds the key: keep it as secret as the key itself.`,
+A backup file holds the key: keep it as secret as the key itself. On
+PostgreSQL, back up with pg_dump and keep the key file with the dump.`,
 		Example: `  gatehouse store backup --out /var/backups/gatehouse.backup
   gatehouse store restore --from /var/backups/gatehouse.backup --dry-run
   systemctl stop gatehouse && gatehouse store rekey && systemctl start gatehouse`,
 	}
 	sf.register(c)
-	c.AddCommand(newStoreBackupCmd(&sf), newStoreRestoreCmd(&sf), newStoreRekeyCmd(&sf))
+	c.AddCommand(newStoreBackupCmd(&sf), newStoreRestoreCmd(&sf), newStoreRekeyCmd(&sf), newStoreMigrateCmd(&sf))
 	return c
 }
 
@@ -79,6 +81,9 @@ The file holds the key: whoever reads it has every password and token seed.`,
 			}
 			cfg, err := sf.load()
 			if err != nil {
+				return err
+			}
+			if err := sqliteOnly(cfg, "backup"); err != nil {
 				return err
 			}
 			if err := notStoreFile(cfg, out); err != nil {
@@ -266,8 +271,8 @@ the tokens concerned.`,
 			if err != nil {
 				return err
 			}
-			if cfg.Store.Driver != config.StoreSQLite {
-				return fmt.Errorf("store driver %s is not available in this release; use sqlite", cfg.Store.Driver)
+			if err := sqliteOnly(cfg, "rekey"); err != nil {
+				return err
 			}
 			if _, err := os.Stat(cfg.Store.Path); err != nil {
 				return fmt.Errorf("no store to re-key: %w", err)
@@ -300,8 +305,8 @@ the tokens concerned.`,
 // (store.ErrInUse); this catches a gateway on the same configuration a
 // little earlier, with a clearer message.
 func storeIdle(cfg *config.Config) error {
-	if cfg.Store.Driver != config.StoreSQLite {
-		return fmt.Errorf("store driver %s is not available in this release; use sqlite", cfg.Store.Driver)
+	if err := sqliteOnly(cfg, "restore"); err != nil {
+		return err
 	}
 	if cfg.Admin.Socket == "" {
 		return nil
@@ -312,6 +317,23 @@ func storeIdle(cfg *config.Config) error {
 	}
 	conn.Close()
 	return fmt.Errorf("%w: the gateway is running (its admin socket %s answers): stop it first", store.ErrInUse, cfg.Admin.Socket)
+}
+
+// sqliteOnly refuses the SQLite store's file operations on PostgreSQL,
+// saying what to do instead.
+func sqliteOnly(cfg *config.Config, op string) error {
+	if cfg.Store.Driver == config.StoreSQLite {
+		return nil
+	}
+	switch op {
+	case "backup", "restore":
+		return fmt.Errorf("store %s works on the SQLite store; this one is on PostgreSQL: back it up with pg_dump "+
+			"(restore with pg_restore), and keep a copy of the key file %s with it: without the key the database's passwords and token secrets are lost",
+			op, cfg.Store.KeyFile)
+	default:
+		return fmt.Errorf("store %s works on the SQLite store only in this release: on PostgreSQL every gateway holds the key, "+
+			"so a rotation needs them all stopped and the new key copied to each; it is not built yet", op)
+	}
 }
 
 // settleStore opens and closes the store once, as every gatehouse command

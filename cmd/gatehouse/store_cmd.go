@@ -52,8 +52,8 @@ func (f *storeFlags) load() (*config.Config, error) {
 // handed to plugins.user: the built-in back-ends run as that user and keep
 // their state (token counters, replay state) there.
 func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
-	if cfg.Store.Driver != config.StoreSQLite {
-		return nil, fmt.Errorf("store driver %s is not available in this release; use sqlite", cfg.Store.Driver)
+	if cfg.Store.Driver == config.StorePostgres {
+		return openPostgres(ctx, cfg)
 	}
 	dirs := []string{filepath.Dir(cfg.Store.Path), filepath.Dir(cfg.Store.KeyFile)}
 	for _, d := range dirs {
@@ -101,6 +101,58 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 	}
 	return st, nil
 }
+
+// openPostgres opens the PostgreSQL store of cfg. Every gateway sharing
+// the database must hold the same key file: a missing one is created
+// here, and then the database's key check refuses it, saying so.
+func openPostgres(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	dsn, err := readDSN(cfg.Store.DSNFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Store.KeyFile), 0o700); err != nil {
+		return nil, fmt.Errorf("key directory: %w", err)
+	}
+	key, err := seal.LoadOrCreateKey(cfg.Store.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	s, err := seal.New(key)
+	clear(key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.OpenPostgres(ctx, dsn, s, store.PostgresOptions{MaxConns: cfg.Store.MaxConns})
+	if errors.Is(err, store.ErrWrongKey) {
+		return nil, fmt.Errorf("%w\nevery gateway sharing this database needs the same key file: copy %s from the gateway that first opened it", err, cfg.Store.KeyFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if os.Geteuid() == 0 {
+		// The built-in back-ends read the key as plugins.user; they get
+		// the connection string from the gateway, not from the file.
+		uid, gid, err := lookupUser(cfg.Plugins.User)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if err := addMode(cfg.StateDir, 0o011); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("state directory: %w", err)
+		}
+		for _, p := range []string{filepath.Dir(cfg.Store.KeyFile), cfg.Store.KeyFile} {
+			if err := os.Lchown(p, uid, gid); err != nil {
+				st.Close()
+				return nil, fmt.Errorf("hand the key to plugins.user %s: %w", cfg.Plugins.User, err)
+			}
+		}
+	}
+	return st, nil
+}
+
+// readDSN reads and checks store.dsn_file.
+func readDSN(path string) (string, error) { return store.ReadDSNFile(path) }
 
 // lookupUser resolves a user name (or numeric id) to its uid and gid.
 func lookupUser(name string) (uid, gid int, err error) {

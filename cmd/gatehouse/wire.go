@@ -61,7 +61,10 @@ func buildBackends(ctx context.Context, cfg *config.Config, log *slog.Logger) (*
 				return nil, fmt.Errorf("back-end %s: find the gatehouse binary: %w", name, err)
 			}
 			spec.Path, spec.Args = self, []string{"plugin", "run", string(b.Type)}
-			spec.Config = map[string]string{"store_path": cfg.Store.Path, "key_file": cfg.Store.KeyFile}
+			spec.Config, err = storeOptions(cfg)
+			if err != nil {
+				return nil, fmt.Errorf("back-end %s: %w", name, err)
+			}
 			switch b.Type {
 			case config.BackendOATH:
 				spec.Config["digits"] = strconv.Itoa(b.OATH.Digits)
@@ -242,4 +245,23 @@ func ldapConfig(opts map[string]string, dir string) (map[string]string, error) {
 		out["ca_pem"] = string(b)
 	}
 	return out, nil
+}
+
+// storeOptions are the built-in back-ends' options naming the store. On
+// PostgreSQL the connection string is read here and handed over in
+// memory: the plugin processes run as plugins.user, which cannot read
+// the 0600 dsn_file, and nothing logs a plugin's options.
+func storeOptions(cfg *config.Config) (map[string]string, error) {
+	opts := map[string]string{"store_driver": string(cfg.Store.Driver), "key_file": cfg.Store.KeyFile}
+	if cfg.Store.Driver != config.StorePostgres {
+		opts["store_path"] = cfg.Store.Path
+		return opts, nil
+	}
+	dsn, err := readDSN(cfg.Store.DSNFile)
+	if err != nil {
+		return nil, err
+	}
+	opts["store_dsn"] = dsn
+	opts["store_max_conns"] = strconv.Itoa(cfg.Store.MaxConns)
+	return opts, nil
 }

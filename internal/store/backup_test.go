@@ -200,7 +200,7 @@ func TestBackupWhileWriting(t *testing.T) {
 				return
 			default:
 			}
-			err := st.write(ctx, func(tx *sql.Tx) error {
+			err := st.write(ctx, func(tx *txn) error {
 				ts := unixNano(now())
 				if _, err := tx.Exec(`INSERT INTO users (name, created_at, updated_at) VALUES (?, ?, ?)`, fmt.Sprintf("w%d", i), ts, ts); err != nil {
 					return err

@@ -78,6 +78,18 @@ type sealedToken struct{ Token }
 // NewCache returns a cache of st's reads. Close it before st.
 func NewCache(ctx context.Context, st *Store) (*Cache, error) {
 	c := &Cache{st: st}
+	c.dv = -1
+	c.reset()
+	if st.db.driver == Postgres {
+		// No wal-index and no per-connection counter: the 'data'
+		// revision, which the schema's triggers move with every change,
+		// read through the pool (a connection of its own would break
+		// with every restart of the server).
+		if _, err := c.dataVersion(ctx); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 	conn, err := st.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: cache: %w", err)
@@ -88,8 +100,6 @@ func NewCache(ctx context.Context, st *Store) (*Cache, error) {
 		return nil, fmt.Errorf("store: cache: %w", err)
 	}
 	c.version.conn, c.version.stmt = conn, stmt
-	c.dv = -1
-	c.reset()
 	// The first read of the connection creates the -shm file if no other
 	// connection has.
 	if _, err := c.dataVersion(ctx); err != nil {
@@ -110,6 +120,9 @@ func (c *Cache) Close() error {
 	if c.wal != nil {
 		c.wal.close()
 	}
+	if c.version.conn == nil {
+		return nil
+	}
 	c.version.stmt.Close()
 	return c.version.conn.Close()
 }
@@ -122,6 +135,13 @@ func (c *Cache) reset() {
 }
 
 func (c *Cache) dataVersion(ctx context.Context) (int64, error) {
+	if c.version.conn == nil {
+		var v int64
+		if err := c.st.db.QueryRowContext(ctx, `SELECT value FROM revisions WHERE name = 'data'`).Scan(&v); err != nil {
+			return 0, fmt.Errorf("store: data version: %w", err)
+		}
+		return v, nil
+	}
 	c.version.Lock()
 	defer c.version.Unlock()
 	var v int64
@@ -357,7 +377,7 @@ func (c *Cache) Misses() uint64 { return c.misses.Load() }
 // snapshot; a user the database does not have is missing, not an error.
 func (st *Store) loginUser(ctx context.Context, name string) (*cachedUser, error) {
 	u := &cachedUser{}
-	err := st.read(ctx, func(tx *sql.Tx) error {
+	err := st.read(ctx, func(tx *txn) error {
 		row := tx.QueryRowContext(ctx, `
 SELECT id, name, disabled, vpn_access, password_hash IS NOT NULL, created_at, updated_at, password_sealed
 FROM users WHERE name = ?`, name)

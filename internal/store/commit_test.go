@@ -198,7 +198,7 @@ func TestResyncTOTP(t *testing.T) {
 // same code from many goroutines: exactly one wins each round.
 func TestCommitRaceTwoHandles(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	path := newLocation(t)
 	a, b := openAt(t, path), openAt(t, path)
 	if err := a.AddToken(ctx, totpToken("T1")); err != nil {
 		t.Fatal(err)
@@ -272,7 +272,7 @@ func TestCommitRaceProcesses(t *testing.T) {
 		t.Skip("SKIP: starts processes; not in -short")
 	}
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	path := newLocation(t)
 	st := openAt(t, path)
 	const workers, n = 4, 200
 	for k := range n {
@@ -355,7 +355,7 @@ func TestCommitWorkerProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := Open(ctx, path, s)
+	st, err := openLocation(ctx, path, s)
 	if err != nil {
 		t.Fatal(err)
 	}

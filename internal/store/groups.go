@@ -35,7 +35,7 @@ func (st *Store) AddGroup(ctx context.Context, name string) error {
 
 // DeleteGroup deletes a group, with its memberships if it has members.
 func (st *Store) DeleteGroup(ctx context.Context, name string) error {
-	return st.write(ctx, func(tx *sql.Tx) error {
+	return st.write(ctx, func(tx *txn) error {
 		id, err := groupID(ctx, tx, name)
 		if err != nil {
 			return err
@@ -55,7 +55,7 @@ UPDATE users SET updated_at = ? WHERE id IN (SELECT user_id FROM group_members W
 // Group returns one group with its members.
 func (st *Store) Group(ctx context.Context, name string) (Group, error) {
 	g := Group{Name: name}
-	err := st.read(ctx, func(tx *sql.Tx) error {
+	err := st.read(ctx, func(tx *txn) error {
 		id, err := groupID(ctx, tx, name)
 		if err != nil {
 			return err
@@ -88,7 +88,7 @@ WHERE m.group_id = ? ORDER BY u.name`, id)
 // Groups returns every group with its members, sorted by name.
 func (st *Store) Groups(ctx context.Context) ([]Group, error) {
 	var groups []Group
-	err := st.read(ctx, func(tx *sql.Tx) error {
+	err := st.read(ctx, func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `
 SELECT g.name, u.name
 FROM groups g
@@ -126,7 +126,7 @@ ORDER BY g.name, u.name`)
 // AddMember puts a user in a group. Both must exist; if the user is
 // already a member the error wraps ErrExists.
 func (st *Store) AddMember(ctx context.Context, group, user string) error {
-	return st.write(ctx, func(tx *sql.Tx) error {
+	return st.write(ctx, func(tx *txn) error {
 		gid, err := groupID(ctx, tx, group)
 		if err != nil {
 			return err
@@ -152,7 +152,7 @@ func (st *Store) AddMember(ctx context.Context, group, user string) error {
 // RemoveMember takes a user out of a group. If the user is not a member
 // the error wraps ErrNotFound.
 func (st *Store) RemoveMember(ctx context.Context, group, user string) error {
-	return st.write(ctx, func(tx *sql.Tx) error {
+	return st.write(ctx, func(tx *txn) error {
 		gid, err := groupID(ctx, tx, group)
 		if err != nil {
 			return err
@@ -178,7 +178,7 @@ func (st *Store) RemoveMember(ctx context.Context, group, user string) error {
 // UserGroups returns the sorted names of a user's groups.
 func (st *Store) UserGroups(ctx context.Context, user string) ([]string, error) {
 	var groups []string
-	err := st.read(ctx, func(tx *sql.Tx) error {
+	err := st.read(ctx, func(tx *txn) error {
 		uid, err := userID(ctx, tx, user)
 		if err != nil {
 			return err
@@ -193,7 +193,7 @@ func (st *Store) UserGroups(ctx context.Context, user string) ([]string, error) 
 }
 
 // touchUser records that a user's group memberships changed.
-func touchUser(ctx context.Context, tx *sql.Tx, uid int64) error {
+func touchUser(ctx context.Context, tx *txn, uid int64) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ? WHERE id = ?`, unixNano(now()), uid); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}

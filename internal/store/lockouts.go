@@ -20,6 +20,78 @@ type Lockout struct {
 	LockedUntil time.Time
 }
 
+// Fail counts one failed login at now under a lockout policy: threshold
+// failures within window lock the name for duration. A failure while the
+// name is locked (a login let through before the lockout began) changes
+// nothing; the first failure, one after the window passed, and one after
+// a lockout ended start a new window. It reports whether this failure
+// locked the name. The gateway's memory (server/lockout) and
+// [Store.RecordFailure] count with it alike.
+func (l *Lockout) Fail(now time.Time, threshold int, window, duration time.Duration) (lockedNow bool) {
+	if now.Before(l.LockedUntil) {
+		return false
+	}
+	if l.Failures == 0 || now.Sub(l.WindowStart) > window || !l.LockedUntil.IsZero() {
+		*l = Lockout{Name: l.Name, WindowStart: now}
+	}
+	l.Failures++
+	if l.Failures >= threshold {
+		l.LockedUntil = now.Add(duration)
+		return true
+	}
+	return false
+}
+
+// RecordFailure counts one failed login of name in the store, where
+// every gateway sharing the database counts, and returns the name's
+// state after it: the sum of every gateway's failures. When this failure
+// locks the name it also moves Revisions.Lockouts, so the other gateways
+// reload their lockouts and refuse the name within a poll. The row is
+// read and written in one transaction under its lock, so failures
+// counted at once by several gateways are all counted.
+func (st *Store) RecordFailure(ctx context.Context, name string, now time.Time, threshold int, window, duration time.Duration) (l Lockout, lockedNow bool, err error) {
+	if name == "" || len(name) > 256 {
+		return Lockout{}, false, fmt.Errorf("store: lockout: name of %d bytes: %w", len(name), ErrInvalid)
+	}
+	err = st.write(ctx, func(tx *txn) error {
+		t := unixNano(now)
+		if _, err := tx.ExecContext(ctx, `
+INSERT INTO lockouts (name, failures, window_start, locked_until, updated_at) VALUES (?, 0, ?, 0, ?)
+ON CONFLICT (name) DO NOTHING`, name, t, t); err != nil {
+			return err
+		}
+		// An UPDATE takes the row's lock (PostgreSQL; SQLite's write
+		// transaction holds the database's) before the row is read.
+		if _, err := tx.ExecContext(ctx, `UPDATE lockouts SET updated_at = ? WHERE name = ?`, t, name); err != nil {
+			return err
+		}
+		if l, err = scanLockout(tx.QueryRowContext(ctx,
+			`SELECT name, failures, window_start, locked_until FROM lockouts WHERE name = ?`, name)); err != nil {
+			return err
+		}
+		if l.Failures == 0 {
+			l.WindowStart = time.Time{}
+		}
+		lockedNow = l.Fail(now, threshold, window, duration)
+		var until int64
+		if !l.LockedUntil.IsZero() {
+			until = unixNano(l.LockedUntil)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE lockouts SET failures = ?, window_start = ?, locked_until = ? WHERE name = ?`,
+			l.Failures, unixNano(l.WindowStart), until, name); err != nil {
+			return err
+		}
+		if lockedNow {
+			_, err = tx.ExecContext(ctx, `UPDATE revisions SET value = value + 1 WHERE name = 'lockouts'`)
+		}
+		return err
+	})
+	if err != nil {
+		return Lockout{}, false, fmt.Errorf("store: record failure of %q: %w", name, err)
+	}
+	return l, lockedNow, nil
+}
+
 // Revisions are counters that move when something a running gateway acts
 // on changes in the store (see the schema in the package documentation).
 type Revisions struct {
@@ -128,7 +200,7 @@ func (st *Store) ClearLockout(ctx context.Context, name string) error {
 // recorded.
 func (st *Store) Unlock(ctx context.Context, name string) (bool, error) {
 	var found bool
-	err := st.write(ctx, func(tx *sql.Tx) error {
+	err := st.write(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM lockouts WHERE name = ?`, name)
 		if err != nil {
 			return err

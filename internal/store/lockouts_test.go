@@ -2,14 +2,14 @@ package store
 
 import (
 	"context"
-	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
 
 func TestRevisionsMoveOnIdentityChanges(t *testing.T) {
 	ctx := context.Background()
-	st := openAt(t, filepath.Join(t.TempDir(), "gatehouse.db"))
+	st := openAt(t, newLocation(t))
 	rev := func() Revisions {
 		t.Helper()
 		r, err := st.Revisions(ctx)
@@ -56,7 +56,7 @@ func TestRevisionsMoveOnIdentityChanges(t *testing.T) {
 
 func TestLockoutsPersist(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	path := newLocation(t)
 	st := openAt(t, path)
 	t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	locked := Lockout{Name: "bob", Failures: 10, WindowStart: t0, LockedUntil: t0.Add(15 * time.Minute)}
@@ -98,5 +98,61 @@ func TestLockoutsPersist(t *testing.T) {
 	}
 	if err := st.SaveLockout(ctx, Lockout{Name: "", WindowStart: t0}); err == nil {
 		t.Error("a lockout without a name was saved")
+	}
+}
+
+// TestLockoutRecordFailure: gateways sharing a store (two handles) count
+// failures together. Ten failures at once, five from each, lock the name
+// exactly once, and the lock moves the lockouts revision.
+func TestLockoutRecordFailure(t *testing.T) {
+	ctx := context.Background()
+	loc := newLocation(t)
+	a, b := openAt(t, loc), openAt(t, loc)
+	before, err := a.Revisions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var wg sync.WaitGroup
+	locks := make(chan Lockout, 10)
+	for i := range 10 {
+		st := a
+		if i%2 == 1 {
+			st = b
+		}
+		wg.Go(func() {
+			l, lockedNow, err := st.RecordFailure(ctx, "mallory", now, 10, time.Minute, time.Hour)
+			if err != nil {
+				t.Error(err)
+			}
+			if lockedNow {
+				locks <- l
+			}
+		})
+	}
+	wg.Wait()
+	close(locks)
+	if n := len(locks); n != 1 {
+		t.Fatalf("%d failures locked the name, want exactly 1", n)
+	}
+	if l := <-locks; l.Failures != 10 || l.LockedUntil.Sub(now.Add(time.Hour)).Abs() > time.Microsecond {
+		t.Errorf("state after the lock: %+v", l)
+	}
+	after, err := b.Revisions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Lockouts == before.Lockouts {
+		t.Error("the lock did not move the lockouts revision")
+	}
+	// A failure while locked changes nothing; after the lock ends a new
+	// window starts.
+	l, lockedNow, err := b.RecordFailure(ctx, "mallory", now.Add(time.Minute), 10, time.Minute, time.Hour)
+	if err != nil || lockedNow || l.Failures != 10 {
+		t.Errorf("failure while locked: %+v %v %v", l, lockedNow, err)
+	}
+	l, lockedNow, err = a.RecordFailure(ctx, "mallory", now.Add(2*time.Hour), 10, time.Minute, time.Hour)
+	if err != nil || lockedNow || l.Failures != 1 || !l.LockedUntil.IsZero() {
+		t.Errorf("failure after the lock ended: %+v %v %v", l, lockedNow, err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -198,7 +197,7 @@ func TestOperatorsAcrossRekeyAndRestore(t *testing.T) {
 // the operators table at the next open, its users intact.
 func TestMigrateToOperators(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	path := newLocation(t)
 	st := openAt(t, path)
 	must(t, st.AddUser(ctx, "alice"))
 	for _, q := range []string{`DROP TABLE operators`, `DELETE FROM schema_migrations WHERE version >= 3`} {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -279,7 +278,7 @@ func TestArgon2ParamsCheck(t *testing.T) {
 // passes, a wrong one still fails.
 func TestCheckPasswordSealedAndHash(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	path := newLocation(t)
 	st := openAt(t, path)
 	for _, u := range []string{"alice", "bob"} {
 		if err := st.AddUser(ctx, u); err != nil {

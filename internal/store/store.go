@@ -55,9 +55,9 @@ const maxOpenConns = 8
 // Store is the embedded local store. It is safe for concurrent use, and
 // several processes may open the same file at once.
 type Store struct {
-	db   *sql.DB
+	db   *db
 	seal *seal.Sealer
-	path string
+	path string // SQLite: the database file; PostgreSQL: ""
 }
 
 // Open opens, creating if needed, the SQLite database at path, applies any
@@ -78,15 +78,15 @@ func Open(ctx context.Context, path string, s *seal.Sealer) (*Store, error) {
 	if err := createPrivate(abs); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
-	db, err := sql.Open("sqlite", dsn(abs))
+	sqldb, err := sql.Open("sqlite", dsn(abs))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
-	db.SetMaxOpenConns(maxOpenConns)
-	st := &Store{db: db, seal: s, path: abs}
+	sqldb.SetMaxOpenConns(maxOpenConns)
+	st := &Store{db: &db{DB: sqldb, driver: SQLite}, seal: s, path: abs}
 	for _, step := range []func(context.Context) error{st.migrate, st.checkKey} {
 		if err := retryBusy(ctx, step); err != nil {
-			db.Close()
+			sqldb.Close()
 			return nil, fmt.Errorf("store: open %s: %w", abs, err)
 		}
 	}
@@ -130,8 +130,11 @@ func (st *Store) Close() error {
 	return st.db.Close()
 }
 
-// Path is the absolute path of the database file.
+// Path is the absolute path of the database file; "" on PostgreSQL.
 func (st *Store) Path() string { return st.path }
+
+// Driver is the database the store runs on.
+func (st *Store) Driver() Driver { return st.db.driver }
 
 // dsn builds the modernc.org/sqlite data source name. Every connection of
 // the pool runs the pragmas:

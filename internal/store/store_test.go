@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-vpn/gatehouse/internal/store/seal"
+	"github.com/gatehouse-vpn/gatehouse/test/peers/postgres"
 )
 
 // defaultHashParams keeps the production argon2id parameters for the
@@ -34,11 +35,11 @@ func testSealer(t testing.TB, key []byte) *seal.Sealer {
 	return s
 }
 
-// openAt opens the store at path with testKey and closes it at the end of
+// openAt opens the store at path (or DSN) with testKey and closes it at the end of
 // the test.
 func openAt(t testing.TB, path string) *Store {
 	t.Helper()
-	st, err := Open(context.Background(), path, testSealer(t, testKey))
+	st, err := openLocation(context.Background(), path, testSealer(t, testKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,15 +47,15 @@ func openAt(t testing.TB, path string) *Store {
 	return st
 }
 
-// newStore opens a fresh store in a temporary directory.
+// newStore opens a fresh store of testDriver.
 func newStore(t testing.TB) *Store {
 	t.Helper()
-	return openAt(t, filepath.Join(t.TempDir(), "gatehouse.db"))
+	return openAt(t, newLocation(t))
 }
 
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	path := newLocation(t)
 	st := openAt(t, path)
 
 	fi, err := os.Stat(path)
@@ -104,19 +105,19 @@ func TestOpenPathWithURIChars(t *testing.T) {
 }
 
 func TestOpenNilSealer(t *testing.T) {
-	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "g.db"), nil); err == nil {
+	if _, err := openLocation(context.Background(), newLocation(t), nil); err == nil {
 		t.Fatal("Open with a nil sealer succeeded")
 	}
 }
 
 func TestOpenWrongKey(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	path := newLocation(t)
 	st := openAt(t, path)
 	st.Close()
 
 	other := bytes.Repeat([]byte{0x17}, seal.KeySize)
-	_, err := Open(ctx, path, testSealer(t, other))
+	_, err := openLocation(ctx, path, testSealer(t, other))
 	if !errors.Is(err, ErrWrongKey) {
 		t.Fatalf("Open with another key: err = %v, want ErrWrongKey", err)
 	}
@@ -147,7 +148,7 @@ func migrationRows(t *testing.T, st *Store) []int {
 
 func TestMigrationsIdempotent(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	path := newLocation(t)
 	st := openAt(t, path)
 	if err := st.AddUser(ctx, "alice"); err != nil {
 		t.Fatal(err)
@@ -179,7 +180,7 @@ func TestMigrationVersionsContiguous(t *testing.T) {
 
 func TestMigrationAppliesPending(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	path := newLocation(t)
 	st := openAt(t, path)
 	if err := st.AddUser(ctx, "alice"); err != nil {
 		t.Fatal(err)
@@ -205,7 +206,7 @@ func TestMigrationAppliesPending(t *testing.T) {
 
 func TestMigrationFailureRollsBack(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	path := newLocation(t)
 	openAt(t, path).Close()
 
 	saved := migrations
@@ -214,7 +215,7 @@ func TestMigrationFailureRollsBack(t *testing.T) {
 		migration{SchemaVersion() + 1, "test: good", `CREATE TABLE test_good (x INTEGER);`},
 		migration{SchemaVersion() + 2, "test: bad", `CREATE TABLE test_bad (x INTEGER); SELECT * FROM no_such_table;`},
 	)
-	_, err := Open(ctx, path, testSealer(t, testKey))
+	_, err := openLocation(ctx, path, testSealer(t, testKey))
 	if err == nil || !strings.Contains(err.Error(), "test: bad") {
 		t.Fatalf("Open = %v, want the failing migration named", err)
 	}
@@ -231,7 +232,7 @@ func TestMigrationFailureRollsBack(t *testing.T) {
 
 func TestNewerSchemaRefused(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	path := newLocation(t)
 	st := openAt(t, path)
 	if _, err := st.db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from the future', 0)`,
 		SchemaVersion()+1); err != nil {
@@ -239,11 +240,20 @@ func TestNewerSchemaRefused(t *testing.T) {
 	}
 	st.Close()
 
-	_, err := Open(ctx, path, testSealer(t, testKey))
+	_, err := openLocation(ctx, path, testSealer(t, testKey))
 	if !errors.Is(err, ErrSchemaTooNew) {
 		t.Fatalf("err = %v, want ErrSchemaTooNew", err)
 	}
-	for _, want := range []string{path, fmt.Sprintf("schema version %d", SchemaVersion()+1), fmt.Sprintf("up to %d", SchemaVersion())} {
+	where := path
+	if testDriver == Postgres {
+		// The database is named by host, port and name; the DSN, which
+		// holds the password, never appears.
+		where = "postgres 127.0.0.1:"
+		if strings.Contains(err.Error(), postgres.RolePassword) {
+			t.Errorf("error %q holds the password", err)
+		}
+	}
+	for _, want := range []string{where, fmt.Sprintf("schema version %d", SchemaVersion()+1), fmt.Sprintf("up to %d", SchemaVersion())} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
@@ -253,13 +263,13 @@ func TestNewerSchemaRefused(t *testing.T) {
 // Several processes starting at once on a new file: one migrates, the
 // others wait and find it done.
 func TestConcurrentOpen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	path := newLocation(t)
 	const n = 8
 	stores := make([]*Store, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = Open(context.Background(), path, testSealer(t, testKey)) })
+		wg.Go(func() { stores[i], errs[i] = openLocation(context.Background(), path, testSealer(t, testKey)) })
 	}
 	wg.Wait()
 	for i := range n {

@@ -82,7 +82,7 @@ func (st *Store) AddToken(ctx context.Context, t Token) error {
 		return err
 	}
 	sealed := st.seal.Seal(t.Secret, tokenAAD(t.Serial))
-	return st.write(ctx, func(tx *sql.Tx) error {
+	return st.write(ctx, func(tx *txn) error {
 		var uid sql.NullInt64
 		if t.User != "" {
 			id, err := userID(ctx, tx, t.User)
@@ -167,7 +167,7 @@ func (st *Store) UserTokens(ctx context.Context, user, source string) ([]Token, 
 // sealedUserTokens is UserTokens with the secrets still sealed.
 func (st *Store) sealedUserTokens(ctx context.Context, user, source string) ([]sealedToken, error) {
 	var ts []sealedToken
-	err := st.read(ctx, func(tx *sql.Tx) error {
+	err := st.read(ctx, func(tx *txn) error {
 		uid, err := userID(ctx, tx, user)
 		if err != nil {
 			return err
@@ -194,7 +194,7 @@ func (st *Store) sealedUserTokens(ctx context.Context, user, source string) ([]s
 // UPDATE, so two operators assigning the same token at once cannot both
 // succeed.
 func (st *Store) AssignToken(ctx context.Context, serial, user string) error {
-	return st.write(ctx, func(tx *sql.Tx) error {
+	return st.write(ctx, func(tx *txn) error {
 		uid, err := userID(ctx, tx, user)
 		if err != nil {
 			return fmt.Errorf("assign token %q: %w", serial, err)

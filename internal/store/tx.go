@@ -17,8 +17,14 @@ type querier interface {
 
 // read runs fn in a read-only (deferred) transaction: one consistent
 // snapshot, and no write lock.
-func (st *Store) read(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := st.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+func (st *Store) read(ctx context.Context, fn func(*txn) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if st.db.driver == Postgres {
+		// One snapshot for the whole transaction, as SQLite's read
+		// transactions have; READ COMMITTED takes one per statement.
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := st.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
@@ -29,9 +35,10 @@ func (st *Store) read(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// write runs fn in an IMMEDIATE transaction (see dsn) and commits if fn
-// returns nil.
-func (st *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+// write runs fn in a writing transaction and commits if fn returns nil:
+// on SQLite an IMMEDIATE one (see dsn), on PostgreSQL READ COMMITTED
+// (the package documentation says why that is enough).
+func (st *Store) write(ctx context.Context, fn func(*txn) error) error {
 	tx, err := st.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)

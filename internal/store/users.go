@@ -74,7 +74,7 @@ func (st *Store) DeleteUser(ctx context.Context, name string) error {
 // User returns one user.
 func (st *Store) User(ctx context.Context, name string) (User, error) {
 	var u User
-	err := st.read(ctx, func(tx *sql.Tx) error {
+	err := st.read(ctx, func(tx *txn) error {
 		row := tx.QueryRowContext(ctx, `
 SELECT id, name, disabled, vpn_access, password_hash IS NOT NULL, created_at, updated_at
 FROM users WHERE name = ?`, name)
@@ -98,7 +98,7 @@ FROM users WHERE name = ?`, name)
 // Users returns every user, sorted by name.
 func (st *Store) Users(ctx context.Context) ([]User, error) {
 	var users []User
-	err := st.read(ctx, func(tx *sql.Tx) error {
+	err := st.read(ctx, func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `
 SELECT id, name, disabled, vpn_access, password_hash IS NOT NULL, created_at, updated_at
 FROM users ORDER BY name`)

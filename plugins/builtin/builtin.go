@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/gatehouse-vpn/gatehouse/internal/store"
@@ -54,7 +55,10 @@ func Serve(name string) error {
 }
 
 var storeKeys = []sdk.ConfigKey{
-	{Name: "store_path", Required: true, Description: "the local store's SQLite file"},
+	{Name: "store_driver", Description: "sqlite (default) or postgres"},
+	{Name: "store_path", Description: "the local store's SQLite file (sqlite)"},
+	{Name: "store_dsn", Description: "the PostgreSQL connection string (postgres); the gateway reads it from store.dsn_file"},
+	{Name: "store_max_conns", Description: "the PostgreSQL connections of this process at most (postgres)"},
 	{Name: "key_file", Required: true, Description: "the key that seals secrets in the store"},
 }
 
@@ -77,7 +81,7 @@ func (h *storeHandle) configure(ctx context.Context, opts map[string]string) err
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, opts["store_path"], s)
+	st, err := openStore(ctx, opts, s)
 	if err != nil {
 		return err
 	}
@@ -95,6 +99,41 @@ func (h *storeHandle) configure(ctx context.Context, opts map[string]string) err
 		oldSt.Close()
 	}
 	return nil
+}
+
+// openStore opens the store the options name.
+func openStore(ctx context.Context, opts map[string]string, s *seal.Sealer) (*store.Store, error) {
+	switch opts["store_driver"] {
+	case "", string(store.SQLite):
+		if opts["store_path"] == "" {
+			return nil, fmt.Errorf("option store_path is required with store_driver sqlite")
+		}
+		return store.Open(ctx, opts["store_path"], s)
+	case string(store.Postgres):
+		if opts["store_dsn"] == "" {
+			return nil, fmt.Errorf("option store_dsn is required with store_driver postgres")
+		}
+		n := 0
+		if v := opts["store_max_conns"]; v != "" {
+			var err error
+			if n, err = strconv.Atoi(v); err != nil || n < 1 {
+				return nil, fmt.Errorf("option store_max_conns: %q is not a positive number", v)
+			}
+		}
+		return store.OpenPostgres(ctx, opts["store_dsn"], s, store.PostgresOptions{MaxConns: n})
+	default:
+		return nil, fmt.Errorf("option store_driver: %q is neither sqlite nor postgres", opts["store_driver"])
+	}
+}
+
+// storeErr rewrites *err, when it means the store's database could not be
+// reached (PostgreSQL down or restarting: store.IsUnavailable), into one
+// that says so first: the back-end's error fails the login closed, and
+// this is the reason the gateway's log and login event show.
+func storeErr(err *error) {
+	if *err != nil && store.IsUnavailable(*err) {
+		*err = fmt.Errorf("the store's database is unreachable, login refused: %w", *err)
+	}
 }
 
 // get returns the store, for writes, and its cache, for reads.

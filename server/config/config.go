@@ -135,6 +135,9 @@ type Store struct {
 	// DSNFile holds the PostgreSQL connection string (it carries a
 	// password, so it is not written in this file). Required for postgres.
 	DSNFile string `yaml:"dsn_file"`
+	// MaxConns bounds the PostgreSQL connections of each process (the
+	// gateway and each built-in plugin process has its own pool).
+	MaxConns int `yaml:"max_conns" min:"1"`
 	// KeyFile holds the key that seals local passwords (AES-GCM).
 	KeyFile string `yaml:"key_file"`
 }

@@ -31,9 +31,10 @@ func Default() *Config {
 			SocketMode: 0o660,
 		},
 		Store: Store{
-			Driver:  StoreSQLite,
-			Path:    "store/gatehouse.db",
-			KeyFile: "store/secret.key",
+			Driver:   StoreSQLite,
+			Path:     "store/gatehouse.db",
+			KeyFile:  "store/secret.key",
+			MaxConns: 8,
 		},
 		Plugins: Plugins{
 			Dir:                "/usr/lib/gatehouse/plugins",

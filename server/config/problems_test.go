@@ -298,6 +298,9 @@ var warningCases = []problemCase{
 	{"memory back-end", "backends:\n  Demo: {type: memory, users: {alice: [x]}}\nservices:\n  pptp: {policy: Demo}\n  radius: {policy: Demo}\n", []string{
 		`gatehouse.yaml:2:3: warning: backends.Demo: secrets in plaintext in the config, for tests and demos only`,
 	}},
+	{"dsn_file with sqlite", base + "store: {dsn_file: pg.dsn}\n", []string{
+		`gatehouse.yaml:6:19: warning: store.dsn_file: is read only with driver postgres; this store is SQLite (store/gatehouse.db)`,
+	}},
 	{"small pool", base + "pptp:\n  pool: {first: 10.99.0.10, last: 10.99.0.19}\n", []string{
 		`gatehouse.yaml:6:1: warning: pptp.max_connections: the pool 10.99.0.10-10.99.0.19 holds 10 addresses, fewer than max_connections 100`,
 	}},

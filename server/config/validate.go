@@ -199,6 +199,9 @@ func (v *validator) store() {
 		if s.Path == "" {
 			v.errorf(v.at("store.path"), "store.path", "driver sqlite needs the path of the database file")
 		}
+		if v.c.Has("store.dsn_file") && s.DSNFile != "" {
+			v.warnf(v.at("store.dsn_file"), "store.dsn_file", "is read only with driver postgres; this store is SQLite (%s)", s.Path)
+		}
 	}
 	if s.KeyFile == "" {
 		v.errorf(v.at("store.key_file"), "store.key_file", "must not be empty: the key seals the local passwords")

@@ -34,6 +34,20 @@
 // when an operator's "gatehouse user unlock" moved the store's lockouts
 // revision.
 //
+// # Several gateways
+//
+// Gateways that share a store (PostgreSQL) count together once
+// [Tracker.Share] is called: each failure is counted in memory as above
+// and also added, by the writer, to the name's row in the store
+// (store.Store.RecordFailure), which sums every gateway's failures. When
+// that sum reaches Threshold, the name is locked in the store, in this
+// gateway's memory (reported through Share's callback, for the lockout
+// event), and, through the store's lockouts revision, in every other
+// gateway's memory within a poll (Load). So a guesser who spreads tries
+// over the gateways behind one address is locked after Threshold in all,
+// not Threshold at each. A gateway's own memory still decides at once:
+// the store only adds what the others counted.
+//
 // Memory is bounded by [MaxNames] names; past it, names whose window has
 // passed are forgotten first, then unlocked names at random. The
 // per-source rate limits of the front doors bound how fast names can be

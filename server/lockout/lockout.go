@@ -31,6 +31,13 @@ type Store interface {
 	PruneLockouts(ctx context.Context, t, windowStart time.Time) (int64, error)
 }
 
+// Recorder counts failures in a store that several gateways share
+// (*store.Store on PostgreSQL): the sum of every gateway's failures
+// decides, and a lockout moves the store's lockouts revision.
+type Recorder interface {
+	RecordFailure(ctx context.Context, name string, now time.Time, threshold int, window, duration time.Duration) (store.Lockout, bool, error)
+}
+
 // Backlog is how many store writes may wait for the writer.
 const Backlog = 4096
 
@@ -51,7 +58,9 @@ type Tracker struct {
 	settings atomic.Pointer[Settings]
 	st       Store // nil: memory only
 	log      *slog.Logger
-	writes   chan store.Lockout // Failures -1: clear
+	writes   chan change
+	shared   Recorder              // nil: each gateway counts alone
+	onLock   func(l store.Lockout) // a lockout decided by the shared count
 
 	mu    sync.Mutex
 	names map[string]*store.Lockout
@@ -65,9 +74,27 @@ func New(s Settings, st Store, log *slog.Logger) *Tracker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	t := &Tracker{st: st, log: log, writes: make(chan store.Lockout, Backlog), names: map[string]*store.Lockout{}}
+	t := &Tracker{st: st, log: log, writes: make(chan change, Backlog), names: map[string]*store.Lockout{}}
 	t.SetSettings(s)
 	return t
+}
+
+// change is one write for the store: the state of a name after a failure
+// at at, or (clear) a success.
+type change struct {
+	l     store.Lockout
+	at    time.Time
+	clear bool
+}
+
+// Share makes the tracker count with the other gateways of a shared
+// store: each failure is also added to the store's count (r), which sums
+// every gateway's, and when that sum locks a name this gateway's memory
+// had not, the name is locked here too and onLock is called (for the
+// lockout event). The other gateways learn of it through the store's
+// lockouts revision (Load). Call it before Run.
+func (t *Tracker) Share(r Recorder, onLock func(store.Lockout)) {
+	t.shared, t.onLock = r, onLock
 }
 
 // SetSettings changes the policy (a reload); counts are kept.
@@ -134,14 +161,7 @@ func (t *Tracker) Failed(name string, now time.Time) (lockedNow bool, until time
 		t.mu.Unlock()
 		return false, until
 	}
-	if l.Failures == 0 || now.Sub(l.WindowStart) > s.Window || !l.LockedUntil.IsZero() {
-		// A new window: the first failure, the old window passed, or a
-		// lockout that has ended.
-		*l = store.Lockout{Name: name, WindowStart: now}
-	}
-	l.Failures++
-	if l.Failures >= s.Threshold {
-		l.LockedUntil = now.Add(s.Duration)
+	if l.Fail(now, s.Threshold, s.Window, s.Duration) {
 		lockedNow, until = true, l.LockedUntil
 	}
 	saved := *l
@@ -149,7 +169,7 @@ func (t *Tracker) Failed(name string, now time.Time) (lockedNow bool, until time
 	if lockedNow {
 		t.lockouts.Add(1)
 	}
-	t.write(saved)
+	t.write(change{l: saved, at: now})
 	return lockedNow, until
 }
 
@@ -160,7 +180,7 @@ func (t *Tracker) Succeeded(name string) {
 	delete(t.names, name)
 	t.mu.Unlock()
 	if had {
-		t.write(store.Lockout{Name: name, Failures: -1})
+		t.write(change{l: store.Lockout{Name: name}, clear: true})
 	}
 }
 
@@ -207,12 +227,12 @@ func (t *Tracker) makeRoomLocked(now time.Time, s *Settings) {
 	}
 }
 
-func (t *Tracker) write(l store.Lockout) {
+func (t *Tracker) write(c change) {
 	if t.st == nil {
 		return
 	}
 	select {
-	case t.writes <- l:
+	case t.writes <- c:
 	default:
 		t.dropped.Add(1)
 	}
@@ -230,8 +250,8 @@ func (t *Tracker) Run(ctx context.Context, prune time.Duration) {
 	defer tick.Stop()
 	for {
 		select {
-		case l := <-t.writes:
-			t.save(l)
+		case c := <-t.writes:
+			t.save(c)
 		case now := <-tick.C:
 			s := t.settings.Load()
 			if _, err := t.st.PruneLockouts(ctx, now, now.Add(-s.Window)); err != nil {
@@ -240,8 +260,8 @@ func (t *Tracker) Run(ctx context.Context, prune time.Duration) {
 		case <-ctx.Done():
 			for {
 				select {
-				case l := <-t.writes:
-					t.save(l)
+				case c := <-t.writes:
+					t.save(c)
 				default:
 					return
 				}
@@ -250,21 +270,49 @@ func (t *Tracker) Run(ctx context.Context, prune time.Duration) {
 	}
 }
 
-func (t *Tracker) save(l store.Lockout) {
+func (t *Tracker) save(c change) {
 	// Not the caller's context: a write at shutdown still goes out.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var err error
-	if l.Failures < 0 {
-		err = t.st.ClearLockout(ctx, l.Name)
-	} else {
-		err = t.st.SaveLockout(ctx, l)
+	switch {
+	case c.clear:
+		err = t.st.ClearLockout(ctx, c.l.Name)
+	case t.shared != nil:
+		err = t.record(ctx, c)
+	default:
+		err = t.st.SaveLockout(ctx, c.l)
 	}
 	if err != nil {
 		if t.writeErrors.Add(1) == 1 {
 			t.log.Warn("lockout: the store refused a write; counts hold until a restart", slog.Any("err", err))
 		}
 	}
+}
+
+// record adds a failure to the shared count and takes the sum into
+// memory: a name the sum locks is locked here too.
+func (t *Tracker) record(ctx context.Context, c change) error {
+	s := t.settings.Load()
+	sum, lockedNow, err := t.shared.RecordFailure(ctx, c.l.Name, c.at, s.Threshold, s.Window, s.Duration)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	l := t.names[c.l.Name]
+	mine := l != nil && c.at.Before(l.LockedUntil)
+	if l != nil && (sum.Failures > l.Failures || sum.LockedUntil.After(l.LockedUntil)) {
+		*l = sum
+	}
+	t.mu.Unlock()
+	if lockedNow && !mine && l != nil {
+		// Locked by the failures of several gateways together.
+		t.lockouts.Add(1)
+		if t.onLock != nil {
+			t.onLock(sum)
+		}
+	}
+	return nil
 }
 
 // Stats returns the counters.

@@ -125,6 +125,56 @@ func TestSurvivesRestart(t *testing.T) {
 	}
 }
 
+// Two gateways sharing a store (two trackers on one database, as on
+// PostgreSQL; SQLite runs the same statements) lock a name when their
+// failures together reach the threshold, though neither saw enough
+// alone; the one whose failure locked it reports the lockout, and the
+// other learns of it by loading.
+func TestSharedCounts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s := Settings{Threshold: 4, Window: time.Hour, Duration: time.Hour}
+	now := time.Now()
+	var locked []store.Lockout
+	var mu sync.Mutex
+	trackers := make([]*Tracker, 2)
+	stores := make([]*store.Store, 2)
+	for i := range trackers {
+		stores[i] = openStore(t, path)
+		trackers[i] = New(s, stores[i], nil)
+		trackers[i].Share(stores[i], func(l store.Lockout) { mu.Lock(); locked = append(locked, l); mu.Unlock() })
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, tr := range trackers {
+		wg.Go(func() { tr.Run(ctx, time.Hour) })
+	}
+	for i := range 4 {
+		if l, _ := trackers[i%2].Failed("mallory", now.Add(time.Duration(i)*time.Second)); l {
+			t.Fatalf("failure %d locked in one tracker's memory; each saw only two", i)
+		}
+	}
+	cancel()
+	wg.Wait()
+	if len(locked) != 1 || locked[0].Name != "mallory" || locked[0].Failures != 4 {
+		t.Fatalf("onLock calls: %+v, want one for mallory with 4 failures", locked)
+	}
+	refused := 0
+	for _, tr := range trackers {
+		if err := tr.Load(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := tr.Check("mallory", now.Add(time.Minute)); ok {
+			refused++
+		}
+	}
+	if refused != 2 {
+		t.Errorf("%d of 2 gateways refuse mallory after the shared lockout", refused)
+	}
+	if st := trackers[0].Stats().Lockouts + trackers[1].Stats().Lockouts; st != 1 {
+		t.Errorf("lockouts counted %d times, want 1", st)
+	}
+}
+
 // stuckStore never finishes a write.
 type stuckStore struct {
 	once sync.Once

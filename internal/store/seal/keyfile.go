@@ -33,6 +33,10 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 	return loadKey(path)
 }
 
+// LoadKey reads an existing key file, with LoadOrCreateKey's checks; it
+// never creates one.
+func LoadKey(path string) ([]byte, error) { return loadKey(path) }
+
 func loadKey(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {

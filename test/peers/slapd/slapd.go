@@ -23,6 +23,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/gatehouse-vpn/gatehouse/authpolicy/mschapv2"
+	"github.com/gatehouse-vpn/gatehouse/test/peers/testca"
 )
 
 // Where Debian puts things.
@@ -150,10 +151,10 @@ func Start(t testing.TB, opts Options) *Server {
 	if err := os.WriteFile(s.BindPasswordFile, []byte(ServicePassword+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if s.CAFile, err = writeTLS(filepath.Join(dir, "tls"), ip); err != nil {
+	if s.CAFile, err = testca.WriteServer(filepath.Join(dir, "tls"), ip); err != nil {
 		t.Fatal(err)
 	}
-	if s.UntrustedCAFile, err = writeUntrustedCA(filepath.Join(dir, "tls")); err != nil {
+	if s.UntrustedCAFile, err = testca.WriteUntrustedCA(filepath.Join(dir, "tls")); err != nil {
 		t.Fatal(err)
 	}
 	if strings.HasSuffix(schema, ".gz") {

@@ -1,4 +1,8 @@
-package slapd
+// Package testca makes the throw-away certificates of the test peers
+// (slapd, PostgreSQL): a CA and a server certificate signed by it, with
+// Go's crypto packages, so that the peers can serve TLS that clients
+// verify (ldaps://, sslmode=verify-full) without any other tool.
+package testca
 
 import (
 	"crypto/ecdsa"
@@ -14,10 +18,10 @@ import (
 	"time"
 )
 
-// writeTLS makes a CA and a server certificate for 127.0.0.1, host and
-// localhost signed by it (ECDSA P-256), writes ca.crt, server.crt and
-// server.key into dir, and returns ca.crt's path.
-func writeTLS(dir string, host net.IP) (string, error) {
+// WriteServer makes a CA and a server certificate for 127.0.0.1, host
+// and localhost signed by it (ECDSA P-256), writes ca.crt, server.crt and
+// server.key (mode 0600) into dir, and returns ca.crt's path.
+func WriteServer(dir string, host net.IP) (string, error) {
 	caKey, caCert, caDER, err := newCA("gatehouse test CA")
 	if err != nil {
 		return "", err
@@ -61,8 +65,9 @@ func writeTLS(dir string, host net.IP) (string, error) {
 	return ca, nil
 }
 
-// writeUntrustedCA writes another CA, which signed nothing, as other-ca.crt.
-func writeUntrustedCA(dir string) (string, error) {
+// WriteUntrustedCA writes another CA, which signed nothing, as
+// other-ca.crt in dir, and returns its path.
+func WriteUntrustedCA(dir string) (string, error) {
 	_, _, der, err := newCA("gatehouse untrusted CA")
 	if err != nil {
 		return "", err
