@@ -50,20 +50,32 @@ func (f *storeFlags) load() (*config.Config, error) {
 // openStore opens the local store of cfg, creating its directory and key on
 // first use. When running as root, the store's directory and files are
 // handed to plugins.user: the built-in back-ends run as that user and keep
-// their state (token counters, replay state) there.
+// their state (token counters, replay state) there. On PostgreSQL only
+// the key is handed over (the plugins get the connection string from the
+// gateway, not from the file), and every gateway sharing the database
+// must hold the same key file: a missing one is created here, and then
+// the database's key check refuses it, saying so.
 func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
-	if cfg.Store.Driver == config.StorePostgres {
-		return openPostgres(ctx, cfg)
+	pg := cfg.Store.Driver == config.StorePostgres
+	dirs := []string{filepath.Dir(cfg.Store.KeyFile)}
+	if !pg {
+		dirs = append(dirs, filepath.Dir(cfg.Store.Path))
 	}
-	dirs := []string{filepath.Dir(cfg.Store.Path), filepath.Dir(cfg.Store.KeyFile)}
 	for _, d := range dirs {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("store directory: %w", err)
 		}
 	}
-	// A key change (store rekey, store restore) that was interrupted left
-	// secret.key.new: finish or undo it before the key is read.
-	if _, err := store.RecoverKey(ctx, cfg.Store.Path, cfg.Store.KeyFile, store.KeyOptions{}); err != nil {
+	var dsn string
+	var err error
+	if pg {
+		if dsn, err = readDSN(cfg.Store.DSNFile); err != nil {
+			return nil, err
+		}
+	} else if _, err := store.RecoverKey(ctx, cfg.Store.Path, cfg.Store.KeyFile, store.KeyOptions{}); err != nil {
+		// A key change (store rekey, store restore) that was interrupted
+		// left secret.key.new: it is finished or undone before the key is
+		// read.
 		return nil, err
 	}
 	key, err := seal.LoadOrCreateKey(cfg.Store.KeyFile)
@@ -75,7 +87,15 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.Store.Path, s)
+	var st *store.Store
+	if pg {
+		st, err = store.OpenPostgres(ctx, dsn, s, store.PostgresOptions{MaxConns: cfg.Store.MaxConns})
+		if errors.Is(err, store.ErrWrongKey) {
+			err = fmt.Errorf("%w\nevery gateway sharing this database needs the same key file: copy %s from the gateway that first opened it", err, cfg.Store.KeyFile)
+		}
+	} else {
+		st, err = store.Open(ctx, cfg.Store.Path, s)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -91,60 +111,14 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 			st.Close()
 			return nil, err
 		}
-		paths := append(dirs, cfg.Store.KeyFile, cfg.Store.Path, cfg.Store.Path+"-wal", cfg.Store.Path+"-shm")
+		paths := append(dirs, cfg.Store.KeyFile)
+		if !pg {
+			paths = append(paths, cfg.Store.Path, cfg.Store.Path+"-wal", cfg.Store.Path+"-shm")
+		}
 		for _, p := range paths {
 			if err := os.Lchown(p, uid, gid); err != nil && !errors.Is(err, os.ErrNotExist) {
 				st.Close()
 				return nil, fmt.Errorf("hand the store to plugins.user %s: %w", cfg.Plugins.User, err)
-			}
-		}
-	}
-	return st, nil
-}
-
-// openPostgres opens the PostgreSQL store of cfg. Every gateway sharing
-// the database must hold the same key file: a missing one is created
-// here, and then the database's key check refuses it, saying so.
-func openPostgres(ctx context.Context, cfg *config.Config) (*store.Store, error) {
-	dsn, err := readDSN(cfg.Store.DSNFile)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(cfg.Store.KeyFile), 0o700); err != nil {
-		return nil, fmt.Errorf("key directory: %w", err)
-	}
-	key, err := seal.LoadOrCreateKey(cfg.Store.KeyFile)
-	if err != nil {
-		return nil, err
-	}
-	s, err := seal.New(key)
-	clear(key)
-	if err != nil {
-		return nil, err
-	}
-	st, err := store.OpenPostgres(ctx, dsn, s, store.PostgresOptions{MaxConns: cfg.Store.MaxConns})
-	if errors.Is(err, store.ErrWrongKey) {
-		return nil, fmt.Errorf("%w\nevery gateway sharing this database needs the same key file: copy %s from the gateway that first opened it", err, cfg.Store.KeyFile)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if os.Geteuid() == 0 {
-		// The built-in back-ends read the key as plugins.user; they get
-		// the connection string from the gateway, not from the file.
-		uid, gid, err := lookupUser(cfg.Plugins.User)
-		if err != nil {
-			st.Close()
-			return nil, err
-		}
-		if err := addMode(cfg.StateDir, 0o011); err != nil {
-			st.Close()
-			return nil, fmt.Errorf("state directory: %w", err)
-		}
-		for _, p := range []string{filepath.Dir(cfg.Store.KeyFile), cfg.Store.KeyFile} {
-			if err := os.Lchown(p, uid, gid); err != nil {
-				st.Close()
-				return nil, fmt.Errorf("hand the key to plugins.user %s: %w", cfg.Plugins.User, err)
 			}
 		}
 	}

@@ -145,21 +145,35 @@ func (st *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if err := applyPending(ctx, tx, migrations, `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER PRIMARY KEY,
 	name       TEXT    NOT NULL,
 	applied_at INTEGER NOT NULL
 ) STRICT`); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	// Read again under the write lock: another process may have migrated.
+	return nil
+}
+
+// applyPending creates schema_migrations (with create) if needed, reads
+// the version again inside tx, which holds the write lock (SQLite) or
+// the advisory lock (PostgreSQL), so a process that migrated meanwhile
+// is seen, and applies the migrations of list above it.
+func applyPending(ctx context.Context, tx *txn, list []migration, create string) error {
+	if _, err := tx.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var cur int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if err := checkNotNewer(cur); err != nil {
 		return err
 	}
-	for _, m := range migrations {
+	for _, m := range list {
 		if m.version <= cur {
 			continue
 		}
@@ -171,9 +185,6 @@ func (st *Store) migrate(ctx context.Context) error {
 			m.version, m.name, unixNano(now())); err != nil {
 			return fmt.Errorf("migrate to version %d (%s): %w", m.version, m.name, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
 }

@@ -151,31 +151,12 @@ func (st *Store) migratePostgres(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(migrationLock)); err != nil {
 		return fmt.Errorf("migrate: advisory lock: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if err := applyPending(ctx, tx, postgresMigrations, `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER PRIMARY KEY,
 	name       TEXT    NOT NULL,
 	applied_at BIGINT  NOT NULL
 )`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if err := checkNotNewer(cur); err != nil {
 		return err
-	}
-	for _, m := range postgresMigrations {
-		if m.version <= cur {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("migrate to version %d (%s): %w", m.version, m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, unixNano(now())); err != nil {
-			return fmt.Errorf("migrate to version %d (%s): %w", m.version, m.name, err)
-		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
