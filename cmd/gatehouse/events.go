@@ -36,22 +36,43 @@ func newEventLog(index *events.Index, log *slog.Logger) *eventLog {
 	return &eventLog{index: index, indexed: events.Recorder{Index: index}, logged: events.Recorder{Log: log, Index: index}}
 }
 
-// openEventIndex opens log.index; a failure is logged and the gateway runs
+// openEventIndex opens the event index: the file log.index, or, with
+// store.driver postgres, the index in the store's database, which every
+// gateway sharing it writes and reads (log.index is then only "" or not:
+// "" still turns the index off). A failure is logged and the gateway runs
 // without an index (the log still has every line).
-func openEventIndex(cfg config.Log, log *slog.Logger) *events.Index {
-	if cfg.Index == "" {
+func openEventIndex(ctx context.Context, cfg *config.Config, log *slog.Logger) *events.Index {
+	lc := cfg.Log
+	if lc.Index == "" {
 		return nil
+	}
+	opts := events.Options{Retention: lc.Retention, MaxBytes: int64(lc.IndexMaxSize), Log: log}
+	if cfg.Store.Driver == config.StorePostgres {
+		dsn, err := readDSN(cfg.Store.DSNFile)
+		if err != nil {
+			log.Warn("the event index cannot be opened; the gateway runs without it (gatehouse logs and /v1/events will not answer)", slog.Any("err", err))
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		ix, err := events.OpenPostgres(ctx, dsn, opts)
+		if err != nil {
+			log.Warn("the event index in the PostgreSQL database cannot be opened; the gateway runs without it (gatehouse logs and /v1/events will not answer)",
+				slog.Any("err", err))
+			return nil
+		}
+		return ix
 	}
 	// On a first start the state directory (where the index lives by
 	// default) may not exist yet.
-	if err := os.MkdirAll(filepath.Dir(cfg.Index), 0o700); err != nil {
-		log.Warn("the event index's directory cannot be made; the gateway runs without the index", slog.String("index", cfg.Index), slog.Any("err", err))
+	if err := os.MkdirAll(filepath.Dir(lc.Index), 0o700); err != nil {
+		log.Warn("the event index's directory cannot be made; the gateway runs without the index", slog.String("index", lc.Index), slog.Any("err", err))
 		return nil
 	}
-	ix, err := events.Open(cfg.Index, events.Options{Retention: cfg.Retention, MaxBytes: int64(cfg.IndexMaxSize), Log: log})
+	ix, err := events.Open(lc.Index, opts)
 	if err != nil {
 		log.Warn("the event index cannot be opened; the gateway runs without it (gatehouse logs and /v1/events will not answer): move the file aside and restart to start a new one",
-			slog.String("index", cfg.Index), slog.Any("err", err))
+			slog.String("index", lc.Index), slog.Any("err", err))
 		return nil
 	}
 	return ix

@@ -197,7 +197,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		return err
 	}
 	defer logOut.close()
-	index := openEventIndex(cfg.Log, log)
+	index := openEventIndex(ctx, cfg, log)
 	defer index.Close() // after the front doors (deferred later, run earlier) recorded their last events
 	ev := newEventLog(index, log)
 	gw, err := start(ctx, cfg, policies, log)

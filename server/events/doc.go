@@ -121,4 +121,83 @@
 // Another process (the CLI while the gateway is stopped) may open the same
 // file; SQLite's locks keep it consistent. Follow sees only the events
 // appended through the same *Index.
+//
+// # PostgreSQL
+//
+// With store.driver postgres the gateway opens the index with
+// [OpenPostgres] in the store's database instead of a file (log.index is
+// then unused; "" still turns the index off). The Index is the same, and
+// so are Append, Query, Follow, Prune, Stats and Close; only a few
+// statements differ. Every gateway sharing the database writes to the
+// same table, so Query (gatehouse logs, the console's Logs page) on any
+// of them answers for all of them. The index has a connection pool of its
+// own, beside the store's: up to 6 connections per gateway, to count in
+// the server's max_connections.
+//
+// The tables are the index's own, beside the store's: events, with the
+// SQLite schema's columns and indexes (time as BIGINT Unix nanoseconds,
+// client as BYTEA, body the event's JSON as TEXT) and a gateway column,
+// the host name of the gateway that wrote the row, for an operator's SQL
+// (the Event model has no field for it, so Query does not return it); and
+// event_schema, the schema version. OpenPostgres creates or upgrades them
+// in one transaction under an advisory lock of its own (not the store's),
+// so that gateways starting together migrate once; a database whose index
+// schema is newer than the program knows is refused with
+// [ErrSchemaTooNew], naming both versions, and left as it is. Strings
+// PostgreSQL's TEXT refuses (NUL, invalid UTF-8, which a RADIUS
+// User-Name may hold) are stored in the columns, and matched in filters,
+// with U+FFFD in their place; the body keeps the event as json.Marshal
+// wrote it.
+//
+// Follow sees only the events appended through the same Index: the new
+// events of the other gateways are in Query, not in this gateway's
+// stream. With Filter.Since, the stored part of the stream has every
+// gateway's events, then the new ones are this gateway's alone. (Two
+// gateways with the same host name count as one for that stored part:
+// the other's events committed after the Follow began are left out of
+// it.)
+//
+// Every gateway prunes, on its own schedule, and that is safe: a prune
+// first takes an advisory lock with pg_try_advisory_xact_lock, and a
+// gateway that finds another one pruning skips its turn (its
+// Stats.Bytes stays as it was); the deletes pick their rows once, FOR
+// UPDATE SKIP LOCKED, so that even two deletes at once take each row
+// once and never wait for each other. Retention works as with SQLite.
+// Size is pg_total_relation_size('events'): the table, its TOAST and its
+// indexes as the server's disk holds them. PostgreSQL does not give the
+// space of deleted rows back to the file system; it keeps it for new
+// rows. So once that size is over MaxBytes, what is compared with the
+// bound is the part of it that live rows fill: the total times the sum
+// of the rows' sizes (pg_column_size, one sequential scan, run only then)
+// over pg_table_size; Stats.Bytes is that figure. The oldest events are
+// deleted until it is 90% of MaxBytes, and a VACUUM (SKIP_LOCKED, never
+// waited for) lets new rows reuse the space. So the bound keeps the
+// files from growing, but they do not shrink to it: VACUUM gives back
+// only empty pages at their end, and an operator who wants the rest back
+// runs VACUUM FULL events (which locks the table while it runs). In the
+// tests, 5000 events of 1 KiB with a bound of 1 MiB took 6.9 MB; the
+// first prune left 751 of them in files of that size, and four rounds of
+// appending and pruning later the files had come down to 2.5 MB, as new
+// rows filled the space at the start and the emptied end was given back.
+//
+// When the database is down, Append still never waits: events queue as
+// always. When a write fails with an error that says the server cannot
+// be reached (a refused or broken connection, a timeout), the batch is
+// not thrown away: the writer holds it, pauses writes with a back-off
+// (half a second, doubling to two seconds, between tries: it neither
+// waits on a dead server for every batch nor spins), holds the batches
+// that come during the pause behind it, and logs the error (once a minute
+// at most, like any write error). Held events count in Stats.Queued. When
+// a try succeeds the held events are written, oldest first, before the
+// new ones, and followers receive them; the recovery is logged ("writing
+// events again"); no restart is needed. What cannot be held — past
+// Options.Buffer held events, or still held when the Index closes (Close
+// tries once more, and then gives up at once) — is counted Lost and
+// logged, and so is a batch refused for any other reason, as with SQLite.
+// A write is bounded by a timeout (30 s), connecting by the DSN's
+// connect_timeout (5 s when it sets none). Query, and the stored part of
+// Follow, fail while the database is down; Prune fails and runs again
+// five minutes later. OpenPostgres itself fails when the server cannot
+// be reached; the gateway then runs without an index, as it does when a
+// file cannot be opened.
 package events

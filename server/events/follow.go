@@ -20,7 +20,9 @@ type follower struct {
 // them), then the new ones, with no gap and no repeat between the two.
 // Without Since it carries new events only. f.Limit does not bound the new
 // events; f.Until does (a follower with an Until in the past receives no
-// new events).
+// new events). The new events are those appended through this Index; in
+// a PostgreSQL index that gateways share, the stored ones are every
+// gateway's (see the package documentation).
 //
 // The channel closes when ctx ends, when the index closes, when the
 // stored events cannot be read (the error is logged), or when the
@@ -65,7 +67,7 @@ func (ix *Index) routineFollow(ctx context.Context, fl *follower, start int64, o
 		}
 		return false
 	}
-	if !fl.filter.Since.IsZero() && start > 0 { // start 0: nothing was stored yet
+	if !fl.filter.Since.IsZero() {
 		qctx, cancel := context.WithCancel(ctx)
 		stop := context.AfterFunc(ix.ctx, cancel)
 		backlog, err := ix.query(qctx, fl.filter, start)

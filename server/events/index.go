@@ -7,7 +7,9 @@ package events
 //     and sends the event into the queue without waiting; when the queue
 //     is full the event is dropped and counted (Stats.Dropped).
 //  2. RoutineWrite (one goroutine per Index): takes what is queued, up to
-//     maxBatch events, and inserts it in one transaction.
+//     maxBatch events, and inserts it in one transaction. A batch the
+//     database refuses is lost, unless the database cannot be reached
+//     (PostgreSQL down): then it is held and written after a pause.
 //  3. After the commit, publish hands each event to the followers whose
 //     filter it matches, without waiting; a follower whose buffer is full
 //     is cut off (its channel closes).
@@ -57,6 +59,12 @@ const (
 	schemaVersion = 1
 )
 
+const (
+	writeTimeout = 30 * time.Second       // bounds one batch's transaction
+	minBackoff   = 500 * time.Millisecond // first pause of writes when the database cannot be reached
+	maxBackoff   = 2 * time.Second        // longest pause
+)
+
 // Errors.
 var (
 	// ErrCorrupt: the index file is not a SQLite database or is damaged.
@@ -84,7 +92,8 @@ type Options struct {
 	// exceeded the oldest events are deleted until they take 90% of it. 0
 	// means DefaultMaxBytes (256 MiB); a negative value means no bound;
 	// otherwise it must be at least MinMaxBytes. The write-ahead log adds
-	// up to a few MiB while the gateway runs.
+	// up to a few MiB while the gateway runs. In PostgreSQL the size is
+	// measured differently: see the package documentation, "PostgreSQL".
 	MaxBytes int64
 	// Buffer is how many events may wait for the writer before Append
 	// drops them. 0 means DefaultBuffer.
@@ -99,6 +108,9 @@ type Options struct {
 	// beforeBatch, when set (by tests), runs at the top of every turn of
 	// RoutineWrite's loop: blocking in it stalls the writer.
 	beforeBatch func()
+	// gateway, when set (by tests), is the name OpenPostgres writes with
+	// each event instead of the host name.
+	gateway string
 }
 
 // Stats counts what happened to appended events since Open.
@@ -123,17 +135,20 @@ type Stats struct {
 	FollowersCut uint64
 	// Bytes is the space the events took at the last prune.
 	Bytes int64
-	// Queued is how many events wait for the writer now.
+	// Queued is how many events wait for the writer now: in the queue,
+	// and held for a retry while the database cannot be reached.
 	Queued int
 }
 
-// Index is the local, append-only, searchable store of events, in its own
-// SQLite file. Its methods are safe for concurrent use. A nil *Index is an
+// Index is the append-only, searchable store of events, in its own
+// SQLite file (Open) or in a PostgreSQL database that gateways share
+// (OpenPostgres). Its methods are safe for concurrent use. A nil *Index is an
 // index that is not there: Append discards, Query returns ErrNoIndex,
 // Follow returns a closed channel, Close returns nil; so a gateway whose
 // index failed to open keeps running without one.
 type Index struct {
 	db    *sql.DB
+	be    backend // what differs between SQLite and PostgreSQL
 	path  string
 	opts  Options
 	log   *slog.Logger
@@ -162,12 +177,17 @@ type Index struct {
 	stats struct {
 		appended, dropped, invalid, written, lost, pruned, cut atomic.Uint64
 		bytes                                                  atomic.Int64
+		held                                                   atomic.Int64
 	}
 
 	// Used by RoutineWrite only.
 	lastErrWarn  time.Time
 	lastDropWarn time.Time
 	warnDropped  uint64
+	failing      bool          // the last write failed
+	retryAt      time.Time     // the database is down: no write before then (real time)
+	backoff      time.Duration // the last wait before retryAt
+	held         []Event       // events of batches the unreachable database refused, for a retry
 }
 
 type request struct {
@@ -183,25 +203,9 @@ type request struct {
 // wraps ErrCorrupt. The caller logs the error and runs without an index:
 // a nil *Index is safe to use.
 func Open(path string, opts Options) (*Index, error) {
-	if opts.Retention == 0 {
-		opts.Retention = DefaultRetention
-	}
-	if opts.MaxBytes == 0 {
-		opts.MaxBytes = DefaultMaxBytes
-	}
-	if opts.MaxBytes > 0 && opts.MaxBytes < MinMaxBytes {
-		return nil, fmt.Errorf("events: open %s: size bound %d bytes is below the minimum of %d", path, opts.MaxBytes, MinMaxBytes)
-	}
-	if opts.Buffer <= 0 {
-		opts.Buffer = DefaultBuffer
-	}
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("events: open %s: %w", path, err)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -221,17 +225,48 @@ func Open(path string, opts Options) (*Index, error) {
 		db.Close()
 		return nil, fmt.Errorf("events: open %s: %w", abs, classify(err))
 	}
-	var lastID int64
-	if err := db.QueryRow(`SELECT coalesce(max(id), 0) FROM events`).Scan(&lastID); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("events: open %s: %w", abs, classify(err))
+	return start(context.Background(), db, sqliteBackend{}, abs, abs, opts)
+}
+
+// withDefaults fills in the zero fields of o and checks the size bound.
+func (o Options) withDefaults() (Options, error) {
+	if o.Retention == 0 {
+		o.Retention = DefaultRetention
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxBytes > 0 && o.MaxBytes < MinMaxBytes {
+		return o, fmt.Errorf("size bound %d bytes is below the minimum of %d", o.MaxBytes, MinMaxBytes)
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = DefaultBuffer
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
+
+// start is the end of Open and OpenPostgres: db holds a current schema.
+// It reads the last id and starts the writer; on an error it closes db.
+// path is what Path returns, where names the index in errors and in the
+// index's log lines.
+func start(ctx context.Context, db *sql.DB, be backend, path, where string, opts Options) (*Index, error) {
+	var lastID int64
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&lastID); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("events: open %s: %w", where, be.classify(err))
+	}
+	ictx, cancel := context.WithCancel(context.Background())
 	ix := &Index{
-		db: db, path: abs, opts: opts, log: log.With(slog.String("index", abs)), now: now,
+		db: db, be: be, path: path, opts: opts, log: opts.Log.With(slog.String("index", where)), now: opts.Now,
 		queue: make(chan Event, opts.Buffer), reqs: make(chan request),
 		done: make(chan struct{}), exited: make(chan struct{}),
-		ctx: ctx, cancel: cancel,
+		ctx: ictx, cancel: cancel,
 	}
 	ix.followers.m = make(map[*follower]struct{})
 	ix.followers.lastID = lastID
@@ -329,7 +364,8 @@ func classify(err error) error {
 	return err
 }
 
-// Path is the absolute path of the index file.
+// Path is the absolute path of the index file; "" for an index in
+// PostgreSQL.
 func (ix *Index) Path() string {
 	if ix == nil {
 		return ""
@@ -382,12 +418,13 @@ func (ix *Index) Stats() Stats {
 		Pruned:       ix.stats.pruned.Load(),
 		FollowersCut: ix.stats.cut.Load(),
 		Bytes:        ix.stats.bytes.Load(),
-		Queued:       len(ix.queue),
+		Queued:       len(ix.queue) + int(ix.stats.held.Load()),
 	}
 }
 
-// Flush waits until every event appended before the call is written (or
-// counted as lost).
+// Flush waits until every event appended before the call is written,
+// counted as lost, or held for a retry while the database cannot be
+// reached (PostgreSQL).
 func (ix *Index) Flush(ctx context.Context) error {
 	return ix.ask(ctx, false)
 }
@@ -477,10 +514,13 @@ func (ix *Index) RoutineWrite() {
 			if err := ix.prune(); err != nil {
 				ix.log.Warn("event index: pruning failed", slog.Any("error", err))
 			}
+		case <-ix.retryTimer():
+			ix.retryHeld(false)
 		case <-ix.done:
-			// Append queues nothing more: write the rest, then let the
-			// followers go.
+			// Append queues nothing more: write the rest (held events
+			// get one more try), then let the followers go.
 			ix.writeQueued(batch)
+			ix.retryHeld(true)
 			ix.closeFollowers()
 			return
 		}
@@ -505,35 +545,125 @@ func (ix *Index) writeQueued(batch []Event) {
 const insertEvent = `INSERT INTO events (time, kind, result, front_door, service, user, client, session_id, body)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
+// insertColumns is how many values each event gives the INSERT.
+const insertColumns = 9
+
 // write inserts batch in one transaction and publishes it. On an error
-// the batch is counted as lost.
+// the batch is counted as lost, except when the error says the database
+// cannot be reached (PostgreSQL down): then writes pause with a back-off
+// (minBackoff doubling up to maxBackoff), and the batch is held with
+// those that come during the pause, up to Options.Buffer events (what
+// does not fit is lost), to be written when a try succeeds. So the
+// writer neither waits on a dead server for each batch nor spins, and a
+// short outage costs the index nothing.
 func (ix *Index) write(batch []Event) {
 	if len(batch) == 0 {
 		return
 	}
-	ids, err := ix.insert(batch)
-	if err != nil {
-		ix.stats.lost.Add(uint64(len(batch)))
-		ix.warnErr(err)
+	if len(ix.held) > 0 || ix.paused() {
+		ix.hold(batch)
+		ix.retryHeld(false)
 		return
 	}
-	ix.stats.written.Add(uint64(len(batch)))
-	ix.publish(batch, ids)
+	if err := ix.commit(batch); err != nil {
+		if ix.be.unavailable(err) {
+			ix.hold(batch)
+		} else {
+			ix.stats.lost.Add(uint64(len(batch)))
+		}
+	}
+}
+
+// commit inserts evs and publishes them. On an error it logs it, and
+// pauses writes when the database cannot be reached; the caller counts or
+// holds evs.
+func (ix *Index) commit(evs []Event) error {
+	ids, err := ix.insert(evs)
+	if err != nil {
+		ix.failing = true
+		if ix.be.unavailable(err) {
+			ix.backoff = min(max(2*ix.backoff, minBackoff), maxBackoff)
+			ix.retryAt = time.Now().Add(ix.backoff)
+		}
+		ix.warnErr(err)
+		return err
+	}
+	if ix.failing {
+		ix.failing, ix.retryAt, ix.backoff = false, time.Time{}, 0
+		ix.log.Info("event index: writing events again", slog.Uint64("lost_total", ix.stats.lost.Load()))
+	}
+	ix.stats.written.Add(uint64(len(evs)))
+	ix.publish(evs, ids)
+	return nil
+}
+
+// paused reports whether writes wait for the database to come back.
+func (ix *Index) paused() bool {
+	return !ix.retryAt.IsZero() && time.Now().Before(ix.retryAt)
+}
+
+// hold keeps a copy of batch for retryHeld, as much as fits in
+// Options.Buffer events; the rest is lost.
+func (ix *Index) hold(batch []Event) {
+	n := min(len(batch), max(ix.opts.Buffer-len(ix.held), 0))
+	ix.held = append(ix.held, batch[:n]...)
+	ix.stats.held.Store(int64(len(ix.held)))
+	if n < len(batch) {
+		ix.stats.lost.Add(uint64(len(batch) - n))
+		ix.warnErr(fmt.Errorf("the database is unreachable and %d events wait for it already", len(ix.held)))
+	}
+}
+
+// retryHeld writes the held events, oldest first, unless writes are
+// paused. final (at Close) tries once even in a pause, and counts as lost
+// what it cannot write.
+func (ix *Index) retryHeld(final bool) {
+	for len(ix.held) > 0 {
+		if ix.paused() && !final {
+			return
+		}
+		n := min(len(ix.held), maxBatch)
+		err := ix.commit(ix.held[:n])
+		switch {
+		case err != nil && final && ix.be.unavailable(err):
+			n = len(ix.held) // no more tries
+			fallthrough
+		case err != nil && (final || !ix.be.unavailable(err)):
+			ix.stats.lost.Add(uint64(n))
+		case err != nil:
+			return // still held; commit set the pause
+		}
+		rest := copy(ix.held, ix.held[n:])
+		clear(ix.held[rest:])
+		ix.held = ix.held[:rest]
+		ix.stats.held.Store(int64(len(ix.held)))
+	}
+	ix.held = nil
+}
+
+// retryTimer fires when held events may be tried again; nil (never)
+// when none are held.
+func (ix *Index) retryTimer() <-chan time.Time {
+	if len(ix.held) == 0 {
+		return nil
+	}
+	return time.After(max(time.Until(ix.retryAt), 0))
 }
 
 func (ix *Index) insert(batch []Event) ([]int64, error) {
-	tx, err := ix.db.Begin()
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	tx, err := ix.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
 	// Many rows per statement: in this pure-Go SQLite each Exec costs
-	// more than the rows it writes, so a statement carries up to
-	// rowsPerInsert events. The ids of one statement's rows are
-	// consecutive (one writer, in one transaction), ending at
-	// last_insert_rowid.
+	// more than the rows it writes, and each is a round trip to
+	// PostgreSQL, so a statement carries up to rowsPerInsert events.
 	ids := make([]int64, 0, len(batch))
-	args := make([]any, 0, 9*rowsPerInsert)
+	args := make([]any, 0, insertColumns*rowsPerInsert+1)
+	text := ix.be.text
 	for start := 0; start < len(batch); start += rowsPerInsert {
 		rows := batch[start:min(start+rowsPerInsert, len(batch))]
 		args = args[:0]
@@ -543,29 +673,22 @@ func (ix *Index) insert(batch []Event) ([]int64, error) {
 			if err != nil {
 				return nil, err
 			}
-			args = append(args, unixNano(e.Time), e.Kind.String(), string(e.Result), e.FrontDoor, e.Service,
-				e.User, clientKey(e.Client), e.SessionID, string(body))
+			args = append(args, unixNano(e.Time), e.Kind.String(), text(string(e.Result)), text(e.FrontDoor), text(e.Service),
+				text(e.User), clientKey(e.Client), text(e.SessionID), string(body))
 		}
-		res, err := tx.Exec(insertStatement(len(rows)), args...)
-		if err != nil {
+		if ids, err = ix.be.insert(ctx, tx, len(rows), args, ids); err != nil {
 			return nil, err
-		}
-		last, err := res.LastInsertId()
-		if err != nil {
-			return nil, err
-		}
-		for i := range rows {
-			ids = append(ids, last-int64(len(rows)-1-i))
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, classify(err)
+		return nil, ix.be.classify(err)
 	}
 	return ids, nil
 }
 
 // rowsPerInsert is how many events one INSERT statement carries (9 values
-// each, well under SQLite's limit of 32766 variables).
+// each, well under SQLite's limit of 32766 variables and PostgreSQL's of
+// 65535 parameters).
 const rowsPerInsert = 64
 
 // insertStatements holds the INSERT of n rows, for n up to rowsPerInsert.
@@ -584,7 +707,7 @@ func (ix *Index) warnErr(err error) {
 	if t := ix.now(); t.Sub(ix.lastErrWarn) >= errorLogEvery || ix.lastErrWarn.IsZero() {
 		ix.lastErrWarn = t
 		ix.log.Warn("event index: cannot write events; they are in the log but not in the index",
-			slog.Any("error", err), slog.Uint64("lost_total", ix.stats.lost.Load()))
+			slog.Any("error", err), slog.Uint64("lost_total", ix.stats.lost.Load()), slog.Int("held", len(ix.held)))
 	}
 }
 
@@ -604,17 +727,28 @@ func (ix *Index) warn() {
 }
 
 // prune enforces retention, then the size bound, in chunks; between
-// chunks it writes what was queued meanwhile.
+// chunks it writes what was queued meanwhile. On PostgreSQL one gateway
+// prunes at a time: one that finds another pruning skips its turn.
 func (ix *Index) prune() error {
+	ctx := context.Background()
+	unlock, ok, err := ix.be.lockPrune(ctx, ix.db)
+	if err != nil {
+		return ix.be.classify(err)
+	}
+	if !ok {
+		return nil
+	}
+	defer unlock()
+	var deleted int64
 	if ix.opts.Retention > 0 {
 		cut := unixNano(ix.now().Add(-ix.opts.Retention))
 		for {
-			res, err := ix.db.Exec(`DELETE FROM events WHERE id IN
-				(SELECT id FROM events WHERE time < ? ORDER BY time LIMIT ?)`, cut, pruneChunk)
+			res, err := ix.db.ExecContext(ctx, ix.be.deleteBefore(), cut, pruneChunk)
 			if err != nil {
-				return fmt.Errorf("retention: %w", classify(err))
+				return fmt.Errorf("retention: %w", ix.be.classify(err))
 			}
 			n, _ := res.RowsAffected()
+			deleted += n
 			ix.stats.pruned.Add(uint64(n))
 			ix.writeQueued(nil)
 			if n < pruneChunk {
@@ -622,63 +756,155 @@ func (ix *Index) prune() error {
 			}
 		}
 	}
-	used, err := ix.usedBytes()
+	used, rows, err := ix.be.usedBytes(ctx, ix.db, ix.opts.MaxBytes)
 	if err != nil {
-		return fmt.Errorf("size: %w", err)
+		return fmt.Errorf("size: %w", ix.be.classify(err))
 	}
 	if ix.opts.MaxBytes > 0 && used > ix.opts.MaxBytes {
 		target := ix.opts.MaxBytes / 10 * 9
 		for range 1000 {
-			var lo, hi sql.NullInt64
-			if err := ix.db.QueryRow(`SELECT min(id), max(id) FROM events`).Scan(&lo, &hi); err != nil {
-				return fmt.Errorf("size: %w", classify(err))
-			}
-			if !lo.Valid || used <= target {
+			if rows <= 0 || used <= target {
 				break
 			}
-			rows := hi.Int64 - lo.Int64 + 1
 			per := max(used/rows, 1)
 			n := min(max((used-target)/per+1, 1), pruneChunk)
-			res, err := ix.db.Exec(`DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)`, n)
+			res, err := ix.db.ExecContext(ctx, ix.be.deleteOldest(), n)
 			if err != nil {
-				return fmt.Errorf("size: %w", classify(err))
+				return fmt.Errorf("size: %w", ix.be.classify(err))
 			}
 			d, _ := res.RowsAffected()
+			deleted += d
 			ix.stats.pruned.Add(uint64(d))
-			if _, err := ix.db.Exec(`PRAGMA incremental_vacuum`); err != nil {
-				return fmt.Errorf("size: %w", classify(err))
+			if err := ix.be.reclaim(ctx, ix.db, d, false); err != nil {
+				return fmt.Errorf("size: %w", ix.be.classify(err))
 			}
 			ix.writeQueued(nil)
-			if used, err = ix.usedBytes(); err != nil {
-				return fmt.Errorf("size: %w", err)
+			if used, rows, err = ix.be.usedBytes(ctx, ix.db, ix.opts.MaxBytes); err != nil {
+				return fmt.Errorf("size: %w", ix.be.classify(err))
 			}
 		}
 	}
-	// Give freed pages back to the file system (pages freed by retention
-	// too), and let the checkpoint shrink the file.
-	if _, err := ix.db.Exec(`PRAGMA incremental_vacuum`); err != nil {
-		return classify(err)
-	}
-	if _, err := ix.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
-		return classify(err)
+	if err := ix.be.reclaim(ctx, ix.db, deleted, true); err != nil {
+		return ix.be.classify(err)
 	}
 	ix.stats.bytes.Store(used)
 	return nil
 }
 
+// backend is what differs between the SQLite file and a PostgreSQL
+// database: a few statements and how space is measured and given back.
+// The rest (the queue, the writer and its batches, the followers, the
+// prune loop, Query's filter) is the same code for both.
+type backend interface {
+	// insert runs the INSERT of n events whose values are args
+	// (insertColumns each, in insertEvent's order) in tx, and appends
+	// their ids, ascending, to ids.
+	insert(ctx context.Context, tx *sql.Tx, n int, args []any, ids []int64) ([]int64, error)
+	// deleteBefore deletes up to $2 of the oldest events whose time is
+	// before $1; deleteOldest the $1 events of the lowest ids.
+	deleteBefore() string
+	deleteOldest() string
+	// bind rewrites a statement written with ? placeholders.
+	bind(q string) string
+	// text is what a string value becomes in a column (and in a filter).
+	text(s string) string
+	// usedBytes is the space the events take, and about how many there
+	// are; bound is Options.MaxBytes, under which the count may be left
+	// out.
+	usedBytes(ctx context.Context, db *sql.DB, bound int64) (used, rows int64, err error)
+	// lockPrune keeps other gateways from pruning until unlock; ok is
+	// false when another one prunes now.
+	lockPrune(ctx context.Context, db *sql.DB) (unlock func(), ok bool, err error)
+	// reclaim gives back the space of deleted events: after each chunk of
+	// the size bound, and once more (final) at the end of a prune.
+	reclaim(ctx context.Context, db *sql.DB, deleted int64, final bool) error
+	// upTo is the condition (with ? placeholders) of the stored events a
+	// follower's backlog holds, the follower having been added when
+	// maxID was the id of the last event this Index published: with no
+	// event that it will also receive live.
+	upTo(maxID int64) (string, []any)
+	// classify wraps errors that mean a damaged file in ErrCorrupt.
+	classify(err error) error
+	// unavailable reports whether err means the database cannot be
+	// reached (writes pause with a back-off).
+	unavailable(err error) bool
+}
+
+// sqliteBackend is the index in its own SQLite file.
+type sqliteBackend struct{}
+
+func (sqliteBackend) insert(ctx context.Context, tx *sql.Tx, n int, args []any, ids []int64) ([]int64, error) {
+	res, err := tx.ExecContext(ctx, insertStatement(n), args...)
+	if err != nil {
+		return nil, err
+	}
+	// The ids of one statement's rows are consecutive (one writer, in one
+	// transaction), ending at last_insert_rowid.
+	last, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
+	for i := range n {
+		ids = append(ids, last-int64(n-1-i))
+	}
+	return ids, nil
+}
+
+func (sqliteBackend) deleteBefore() string {
+	return `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time < ? ORDER BY time LIMIT ?)`
+}
+
+func (sqliteBackend) deleteOldest() string {
+	return `DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)`
+}
+
+func (sqliteBackend) upTo(maxID int64) (string, []any) { return "id <= ?", []any{maxID} }
+
+func (sqliteBackend) bind(q string) string     { return q }
+func (sqliteBackend) text(s string) string     { return s }
+func (sqliteBackend) classify(err error) error { return classify(err) }
+func (sqliteBackend) unavailable(error) bool   { return false }
+
+func (sqliteBackend) lockPrune(context.Context, *sql.DB) (func(), bool, error) {
+	// The writer is the file's only writer: nothing to lock.
+	return func() {}, true, nil
+}
+
 // usedBytes is the space the database's pages in use take: the file's
-// size, once freed pages are given back.
-func (ix *Index) usedBytes() (int64, error) {
+// size, once freed pages are given back. The span of the ids stands for
+// the count.
+func (sqliteBackend) usedBytes(ctx context.Context, db *sql.DB, _ int64) (used, rows int64, err error) {
 	var pages, free, size int64
 	for _, p := range []struct {
 		q string
 		v *int64
 	}{{`PRAGMA page_count`, &pages}, {`PRAGMA freelist_count`, &free}, {`PRAGMA page_size`, &size}} {
-		if err := ix.db.QueryRow(p.q).Scan(p.v); err != nil {
-			return 0, classify(err)
+		if err := db.QueryRowContext(ctx, p.q).Scan(p.v); err != nil {
+			return 0, 0, err
 		}
 	}
-	return (pages - free) * size, nil
+	var lo, hi sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT min(id), max(id) FROM events`).Scan(&lo, &hi); err != nil {
+		return 0, 0, err
+	}
+	if lo.Valid {
+		rows = hi.Int64 - lo.Int64 + 1
+	}
+	return (pages - free) * size, rows, nil
+}
+
+// reclaim gives freed pages back to the file system (auto_vacuum is
+// INCREMENTAL), and at the end lets a checkpoint shrink the WAL.
+func (sqliteBackend) reclaim(ctx context.Context, db *sql.DB, _ int64, final bool) error {
+	if _, err := db.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
+		return err
+	}
+	if final {
+		if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Query returns the newest f.Limit events that match f, oldest first.
@@ -686,10 +912,11 @@ func (ix *Index) Query(ctx context.Context, f Filter) ([]Event, error) {
 	if ix == nil {
 		return nil, ErrNoIndex
 	}
-	return ix.query(ctx, f, 0)
+	return ix.query(ctx, f, -1)
 }
 
-// query is Query for events with id <= maxID (0: any).
+// query is Query for the events a follower's backlog may hold, those up
+// to maxID (backend.upTo); for any event when maxID is negative.
 func (ix *Index) query(ctx context.Context, f Filter, maxID int64) ([]Event, error) {
 	var where []string
 	var args []any
@@ -699,11 +926,11 @@ func (ix *Index) query(ctx context.Context, f Filter, maxID int64) ([]Event, err
 			args = append(args, v)
 		}
 	}
-	eq("user", f.User)
-	eq("session_id", f.SessionID)
-	eq("result", string(f.Result))
-	eq("service", f.Service)
-	eq("front_door", f.FrontDoor)
+	eq(`"user"`, ix.be.text(f.User))
+	eq("session_id", ix.be.text(f.SessionID))
+	eq("result", ix.be.text(string(f.Result)))
+	eq("service", ix.be.text(f.Service))
+	eq("front_door", ix.be.text(f.FrontDoor))
 	if len(f.Kinds) > 0 {
 		where = append(where, "kind IN (?"+strings.Repeat(", ?", len(f.Kinds)-1)+")")
 		for _, k := range f.Kinds {
@@ -723,9 +950,10 @@ func (ix *Index) query(ctx context.Context, f Filter, maxID int64) ([]Event, err
 		where = append(where, "time < ?")
 		args = append(args, unixNano(f.Until))
 	}
-	if maxID > 0 {
-		where = append(where, "id <= ?")
-		args = append(args, maxID)
+	if maxID >= 0 {
+		w, a := ix.be.upTo(maxID)
+		where = append(where, w)
+		args = append(args, a...)
 	}
 	q := "SELECT body FROM events"
 	if len(where) > 0 {
@@ -734,16 +962,16 @@ func (ix *Index) query(ctx context.Context, f Filter, maxID int64) ([]Event, err
 	q += " ORDER BY time DESC, id DESC LIMIT ?"
 	args = append(args, f.limit())
 
-	rows, err := ix.db.QueryContext(ctx, q, args...)
+	rows, err := ix.db.QueryContext(ctx, ix.be.bind(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("events: query: %w", classify(err))
+		return nil, fmt.Errorf("events: query: %w", ix.be.classify(err))
 	}
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
 		var body []byte
 		if err := rows.Scan(&body); err != nil {
-			return nil, fmt.Errorf("events: query: %w", classify(err))
+			return nil, fmt.Errorf("events: query: %w", ix.be.classify(err))
 		}
 		var e Event
 		if err := json.Unmarshal(body, &e); err != nil {
@@ -752,7 +980,7 @@ func (ix *Index) query(ctx context.Context, f Filter, maxID int64) ([]Event, err
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("events: query: %w", classify(err))
+		return nil, fmt.Errorf("events: query: %w", ix.be.classify(err))
 	}
 	slices.Reverse(out)
 	return out, nil

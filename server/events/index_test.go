@@ -15,9 +15,11 @@ import (
 	"time"
 )
 
+// newIndex opens an index at a new location of the back-end under test
+// (see driver_test.go).
 func newIndex(t testing.TB, opts Options) *Index {
 	t.Helper()
-	ix, err := Open(filepath.Join(t.TempDir(), "events.db"), opts)
+	ix, err := openAt(newLocation(t), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,8 +188,8 @@ func TestQueryAgreesWithMatch(t *testing.T) {
 // Prune and by Open, against an injected clock.
 func TestRetention(t *testing.T) {
 	clk := newClock(t0)
-	path := filepath.Join(t.TempDir(), "events.db")
-	ix, err := Open(path, Options{Retention: 24 * time.Hour, Now: clk.Now})
+	loc := newLocation(t)
+	ix, err := openAt(loc, Options{Retention: 24 * time.Hour, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +218,7 @@ func TestRetention(t *testing.T) {
 
 	// Open prunes at once, before any later request.
 	clk.Advance(48 * time.Hour)
-	ix, err = Open(path, Options{Retention: 24 * time.Hour, Now: clk.Now})
+	ix, err = openAt(loc, Options{Retention: 24 * time.Hour, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,8 +350,8 @@ func TestAppendAllocs(t *testing.T) {
 // TestReopen proves events survive Close and Open, and that the ids
 // carry on (followers rely on that).
 func TestReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "events.db")
-	ix, err := Open(path, Options{Retention: -1})
+	loc := newLocation(t)
+	ix, err := openAt(loc, Options{Retention: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +369,7 @@ func TestReopen(t *testing.T) {
 		t.Errorf("Flush after Close: %v, want ErrClosed", err)
 	}
 
-	ix, err = Open(path, Options{Retention: -1})
+	ix, err = openAt(loc, Options{Retention: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
