@@ -63,7 +63,8 @@ func (l *Local) user(ctx context.Context, name string) (store.Snapshot, string, 
 
 // Fragments implements sdk.FragmentSource: the password, if the user may
 // log in.
-func (l *Local) Fragments(ctx context.Context, name string) ([]sdk.Fragment, error) {
+func (l *Local) Fragments(ctx context.Context, name string) (_ []sdk.Fragment, err error) {
+	defer storeErr(&err)
 	st, why, err := l.user(ctx, name)
 	if err != nil || why != "" {
 		return nil, err
@@ -76,7 +77,8 @@ func (l *Local) Fragments(ctx context.Context, name string) ([]sdk.Fragment, err
 }
 
 // VerifyPlaintext implements sdk.PlaintextVerifier with store.CheckPassword.
-func (l *Local) VerifyPlaintext(ctx context.Context, name, secret string) (sdk.Verdict, error) {
+func (l *Local) VerifyPlaintext(ctx context.Context, name, secret string) (_ sdk.Verdict, err error) {
+	defer storeErr(&err)
 	st, why, err := l.user(ctx, name)
 	if err != nil || why != "" {
 		return sdk.Verdict{Reason: why}, err
@@ -92,7 +94,8 @@ func (l *Local) VerifyPlaintext(ctx context.Context, name, secret string) (sdk.V
 }
 
 // VerifyMSCHAPv2 implements sdk.MSCHAPv2Verifier from the sealed password.
-func (l *Local) VerifyMSCHAPv2(ctx context.Context, name string, r sdk.MSCHAPv2Request) (sdk.MSCHAPv2Verdict, error) {
+func (l *Local) VerifyMSCHAPv2(ctx context.Context, name string, r sdk.MSCHAPv2Request) (_ sdk.MSCHAPv2Verdict, err error) {
+	defer storeErr(&err)
 	st, why, err := l.user(ctx, name)
 	if err != nil || why != "" {
 		return sdk.MSCHAPv2Verdict{Verdict: sdk.Verdict{Reason: why}}, err
@@ -111,7 +114,8 @@ func (l *Local) VerifyMSCHAPv2(ctx context.Context, name string, r sdk.MSCHAPv2R
 }
 
 // Lookup implements sdk.IdentitySource.
-func (l *Local) Lookup(ctx context.Context, name string) (sdk.Identity, error) {
+func (l *Local) Lookup(ctx context.Context, name string) (_ sdk.Identity, err error) {
+	defer storeErr(&err)
 	_, cache, err := l.h.get()
 	if err != nil {
 		return sdk.Identity{}, err

@@ -187,7 +187,8 @@ func (o *OATH) candidates(ctx context.Context, user string, used bool) (live []c
 const ReplayReason = "code already used"
 
 // Fragments implements sdk.FragmentSource: every code valid now.
-func (o *OATH) Fragments(ctx context.Context, user string) ([]sdk.Fragment, error) {
+func (o *OATH) Fragments(ctx context.Context, user string) (_ []sdk.Fragment, err error) {
+	defer storeErr(&err)
 	cands, _, err := o.candidates(ctx, user, false)
 	if err != nil {
 		return nil, err
@@ -200,7 +201,8 @@ func (o *OATH) Fragments(ctx context.Context, user string) ([]sdk.Fragment, erro
 }
 
 // VerifyPlaintext implements sdk.PlaintextVerifier. It consumes nothing.
-func (o *OATH) VerifyPlaintext(ctx context.Context, user, code string) (sdk.Verdict, error) {
+func (o *OATH) VerifyPlaintext(ctx context.Context, user, code string) (_ sdk.Verdict, err error) {
+	defer storeErr(&err)
 	cands, spent, err := o.candidates(ctx, user, true)
 	if err != nil {
 		return sdk.Verdict{}, err
@@ -229,7 +231,8 @@ func (o *OATH) VerifyPlaintext(ctx context.Context, user, code string) (sdk.Verd
 
 // Commit implements sdk.Committer: the code is used up, atomically in the
 // store; a code another login used first is an error.
-func (o *OATH) Commit(ctx context.Context, user, tok string) error {
+func (o *OATH) Commit(ctx context.Context, user, tok string) (err error) {
+	defer storeErr(&err)
 	parts := strings.Split(tok, ":")
 	if len(parts) != 3 {
 		return fmt.Errorf("malformed commit token")
