@@ -44,6 +44,15 @@ type call struct {
 	greSeen atomic.Bool
 	greHint *time.Timer
 
+	// Set on the session goroutine by established, read by ended (which
+	// runs after it, on a goroutine started after the session's end).
+	ended func(cause string, final session.Info)
+	// idle is the idle watch's timer (see watchIdle); idleLast and
+	// idleSince are touched only by its callback, one at a time.
+	idle      *time.Timer
+	idleLast  uint64
+	idleSince time.Time
+
 	// addr is the session's PPP address (invalid before IPCP), filter
 	// its user's firewall policy (nil: everything allowed); both are read
 	// per packet by deliver.
@@ -72,7 +81,6 @@ type call struct {
 		seq      uint32
 		sender   greSender
 		acks     gre.AckTracker
-		buf      []byte
 		ackTimer *time.Timer
 		ackArmed bool
 		stopped  bool
@@ -83,7 +91,6 @@ type call struct {
 func newCall(g *Gateway, cc *control.Call) *call {
 	c := &call{g: g, ctl: cc, started: time.Now()}
 	c.tx.sender.init(g.gre, cc.Peer)
-	c.tx.buf = make([]byte, 0, 16+session.MaxFrame)
 	return c
 }
 
@@ -103,13 +110,21 @@ func (c *call) SendPPP(frame []byte) error {
 	h := gre.Header{CallID: c.ctl.PeerID, SequencePresent: true, SequenceNumber: c.tx.seq}
 	c.tx.seq++
 	c.tx.acks.Piggyback(&h)
-	c.tx.buf = gre.AppendPacket(c.tx.buf[:0], h, frame)
-	return c.sendLocked()
+	return c.sendLocked(h, frame)
 }
 
-// sendLocked writes c.tx.buf to the peer.
-func (c *call) sendLocked() error {
-	if err := c.tx.sender.send(c.tx.buf); err != nil {
+// greBuf is the buffer one GRE packet is built in, from greBufPool for
+// the send and given back after it: a call keeps no buffer of its own
+// while it idles, and a busy one allocates nothing.
+type greBuf [16 + session.MaxFrame + 8]byte
+
+var greBufPool = sync.Pool{New: func() any { return new(greBuf) }}
+
+// sendLocked writes the GRE packet of h and payload to the peer.
+func (c *call) sendLocked(h gre.Header, payload []byte) error {
+	b := greBufPool.Get().(*greBuf)
+	defer greBufPool.Put(b)
+	if err := c.tx.sender.send(gre.AppendPacket(b[:0], h, payload)); err != nil {
 		c.g.stats.greSendErrors.Add(1)
 		return err
 	}
@@ -146,8 +161,7 @@ func (c *call) sendAck() {
 		return
 	}
 	h := gre.Header{CallID: c.ctl.PeerID, AcknowledgmentPresent: true, AcknowledgmentNumber: ack}
-	c.tx.buf = gre.AppendPacket(c.tx.buf[:0], h, nil)
-	_ = c.sendLocked()
+	_ = c.sendLocked(h, nil)
 }
 
 // acked records an acknowledgment from the peer. The gateway does not hold

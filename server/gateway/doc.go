@@ -37,6 +37,16 @@
 // the control side ends first (CallEnded), the session is closed and ends
 // the same way.
 //
+// A call costs one goroutine, its session's: the session calls back when
+// it reaches the data phase (established: the log line, Config.SessionUp,
+// the idle watch) and when it has ended (finish, on a goroutine started
+// then, so that no control-connection lock is taken on the session
+// goroutine). The idle watch is a timer. The buffers a packet is built
+// in come from pools for each packet, so an idle call holds none; the
+// GRE socket asks for GRESocketBuffer of kernel buffer, since every
+// client's packets, set-ups included, queue in it (docs/performance.md
+// measures what an idle session costs and what the buffer changed).
+//
 // # Who may use the VPN
 //
 // The session authenticates through the call (call.Authenticate):

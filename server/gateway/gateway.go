@@ -231,7 +231,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 		gs.close()
 		return fmt.Errorf("gateway: listen: %w", err)
 	}
-	g.log.Info("pptp listening", slog.String("listen", ln.Addr().String()), slog.String("tun", g.cfg.TUN.Name()))
+	g.log.Info("pptp listening", slog.String("listen", ln.Addr().String()), slog.String("tun", g.cfg.TUN.Name()),
+		slog.Int("gre_receive_buffer", gs.rcvbuf), slog.Int("gre_send_buffer", gs.sndbuf))
 
 	g.wg.Add(1)
 	go g.RoutineReadGRE()
@@ -363,6 +364,10 @@ func (g *Gateway) NewCall(cc *control.Call) error {
 	if g.cfg.AcceptClientAddress {
 		scfg.IPCP.AcceptPeerAddress = c.acceptPeer
 	}
+	// No goroutine per call besides the session's own: the session
+	// calls back when it reaches the data phase and when it has ended.
+	scfg.Established = func() { g.established(c) }
+	scfg.Ended = func() { go g.finish(c) }
 	if g.cfg.session != nil {
 		g.cfg.session(&scfg)
 	}
@@ -378,7 +383,6 @@ func (g *Gateway) NewCall(cc *control.Call) error {
 	}
 	c.greHint = time.AfterFunc(after, func() { g.greHint(c, after) })
 	g.callsWG.Add(1)
-	go g.watch(c)
 	c.s.Start()
 	return nil
 }
@@ -402,7 +406,7 @@ func (g *Gateway) greHint(c *call, after time.Duration) {
 }
 
 // CallEnded implements control.CallHandler: the control side is gone, so the
-// session is asked to end; watch cleans up once it has.
+// session is asked to end; finish cleans up once it has.
 func (g *Gateway) CallEnded(cc *control.Call, cause string) {
 	g.calls.RLock()
 	c := g.calls.byID[cc.ID]
@@ -419,13 +423,14 @@ func (g *Gateway) LinkInfo(cc *control.Call, sendACCM, receiveACCM uint32) {
 	g.log.Debug("set link info", slog.Int("call_id", int(cc.ID)), slog.Uint64("send_accm", uint64(sendACCM)), slog.Uint64("receive_accm", uint64(receiveACCM)))
 }
 
-// watch waits for the call's session to end, disconnects the call and
-// removes it from the maps.
-func (g *Gateway) watch(c *call) {
+// finish cleans up after a session has ended: the control side is told
+// (Call-Disconnect-Notify, or a hang-up after a kill), the timers are
+// stopped, the address is released, SessionUp's ended hook runs and the
+// call is logged. It runs on a goroutine of its own, started by the
+// session's Ended hook, so that the control connection's locks are never
+// taken on the session goroutine.
+func (g *Gateway) finish(c *call) {
 	defer g.callsWG.Done()
-	ended := g.awaitEstablished(c)
-	g.watchIdle(c)
-	<-c.s.Done()
 	// The session's cause says more (an authentication or CCP refusal
 	// before the client hung up); the control side's is the fallback.
 	cause := c.s.Cause()
@@ -440,6 +445,9 @@ func (g *Gateway) watch(c *call) {
 	c.stopAckTimer()
 	c.stopSessionTimer()
 	c.greHint.Stop()
+	if c.idle != nil {
+		c.idle.Stop()
+	}
 
 	g.calls.Lock()
 	delete(g.calls.byID, c.ctl.ID)
@@ -452,8 +460,8 @@ func (g *Gateway) watch(c *call) {
 	g.calls.Unlock()
 
 	in := c.s.Info()
-	if ended != nil {
-		ended(cause, in)
+	if c.ended != nil {
+		c.ended(cause, in)
 	}
 	c.log.Info("pptp connection closed",
 		slog.String("cause", cause),
@@ -471,80 +479,71 @@ func (g *Gateway) watch(c *call) {
 		slog.Duration("duration", time.Since(c.started)))
 }
 
-// establishedPoll is how often watch looks whether a session reached the
-// data phase; the session has no callback for it.
-const establishedPoll = 100 * time.Millisecond
-
-// awaitEstablished logs the data phase's address and MPPE once the session
-// reaches it and calls Config.SessionUp, or returns when the session ends
-// first. It returns what SessionUp returned.
-func (g *Gateway) awaitEstablished(c *call) (ended func(string, session.Info)) {
-	tick := time.NewTicker(establishedPoll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-c.s.Done():
-			return nil
-		case <-tick.C:
-		}
-		if in := c.s.Info(); in.Established {
-			mode := in.MPPEMode()
-			if mode == "" {
-				mode = "none: the session is not encrypted"
-			}
-			c.log.Info("pptp session established",
-				slog.String("user", in.User),
-				slog.String("branch", in.Branch),
-				slog.String("address", addrString(in.Address)),
-				slog.Int("mppe_bits", in.MPPEBits),
-				slog.String("mppe_mode", mode))
-			if g.cfg.SessionUp != nil {
-				return g.cfg.SessionUp(c.snapshot(), c.s.Info)
-			}
-			return nil
-		}
+// established runs on the session goroutine when the session reaches the
+// data phase: it logs the address and MPPE, calls Config.SessionUp and
+// starts the idle watch.
+func (g *Gateway) established(c *call) {
+	in := c.s.Info()
+	mode := in.MPPEMode()
+	if mode == "" {
+		mode = "none: the session is not encrypted"
 	}
+	c.log.Info("pptp session established",
+		slog.String("user", in.User),
+		slog.String("branch", in.Branch),
+		slog.String("address", addrString(in.Address)),
+		slog.Int("mppe_bits", in.MPPEBits),
+		slog.String("mppe_mode", mode))
+	if g.cfg.SessionUp != nil {
+		c.ended = g.cfg.SessionUp(c.snapshot(), c.s.Info)
+	}
+	c.idleLast, c.idleSince = c.active.Load(), time.Now()
+	// Made stopped, then started: the callback reads c.idle.
+	c.idle = time.AfterFunc(time.Hour, func() { g.watchIdle(c) })
+	c.idle.Reset(idleEvery(g.idleOf(c)))
 }
 
-// watchIdle ends the session once it has sent no IP packet that counts as
-// activity (isActivity: multicast and broadcast do not, nor packets the
-// firewall drops) for its idle timeout, or returns when the session ends.
+// idleOf is the call's idle timeout: the back-end's Idle-Timeout, or
+// pptp.idle_timeout; 0 is none.
+func (g *Gateway) idleOf(c *call) time.Duration {
+	c.auth.Lock()
+	defer c.auth.Unlock()
+	if c.auth.idle > 0 {
+		return c.auth.idle
+	}
+	return g.cfg.IdleTimeout
+}
+
+// idleEvery is how often the idle watch looks: a quarter of the timeout,
+// between 100 ms and 5 s. A CoA-Request (Change) may set or change the
+// timeout later, so the watch runs for every session; without one it
+// looks every 5 s.
+func idleEvery(idle time.Duration) time.Duration {
+	if idle <= 0 {
+		return 5 * time.Second
+	}
+	return min(max(idle/4, 100*time.Millisecond), 5*time.Second)
+}
+
+// watchIdle is the idle watch's timer callback: it ends the session once
+// it has sent no IP packet that counts as activity (isActivity: multicast
+// and broadcast do not, nor packets the firewall drops) for its idle
+// timeout, and otherwise looks again later. A timer, not a goroutine,
+// per session: an idle session costs no stack for it.
 func (g *Gateway) watchIdle(c *call) {
-	idleOf := func() time.Duration {
-		c.auth.Lock()
-		defer c.auth.Unlock()
-		if c.auth.idle > 0 {
-			return c.auth.idle
-		}
-		return g.cfg.IdleTimeout
+	select {
+	case <-c.s.Done():
+		return
+	default:
 	}
-	// A CoA-Request (Change) may set or change the timeout later, so
-	// the watch runs for every session; without one it looks every 5 s.
-	every := func(idle time.Duration) time.Duration {
-		if idle <= 0 {
-			return 5 * time.Second
-		}
-		return min(max(idle/4, 100*time.Millisecond), 5*time.Second)
+	now, idle := time.Now(), g.idleOf(c)
+	if n := c.active.Load(); n != c.idleLast {
+		c.idleLast, c.idleSince = n, now
+	} else if idle > 0 && now.Sub(c.idleSince) >= idle {
+		c.s.Close(fmt.Sprintf("idle timeout: no packet from the client for %s", idle))
+		return
 	}
-	idle := idleOf()
-	t := time.NewTimer(every(idle))
-	defer t.Stop()
-	last, since := c.active.Load(), time.Now()
-	for {
-		select {
-		case <-c.s.Done():
-			return
-		case now := <-t.C:
-			idle = idleOf()
-			if n := c.active.Load(); n != last {
-				last, since = n, now
-			} else if idle > 0 && now.Sub(since) >= idle {
-				c.s.Close(fmt.Sprintf("idle timeout: no packet from the client for %s", idle))
-				return
-			}
-			t.Reset(every(idle))
-		}
-	}
+	c.idle.Reset(idleEvery(idle))
 }
 
 func addrString(a netip.Addr) string {

@@ -22,7 +22,20 @@ const ipProtoGRE = 47
 type greSocket struct {
 	f  *os.File
 	rc syscall.RawConn
+	// rcvbuf and sndbuf are the buffer sizes the kernel granted.
+	rcvbuf, sndbuf int
 }
+
+// GRESocketBuffer is the receive and send buffer the GRE socket asks
+// for. Every client's packets, data and set-up alike, arrive on this one
+// socket, and the kernel drops what does not fit while the reader is
+// busy: with the default (net.core.rmem_default, about 208 KiB, some 150
+// full-size packets) a burst of set-ups or a traffic peak lost packets,
+// and each lost set-up packet cost its session a retransmission of 1 or
+// 3 s (docs/performance.md). As root the gateway sets it with
+// SO_RCVBUFFORCE, past net.core.rmem_max; otherwise the kernel caps it at
+// rmem_max (wmem_max for sending).
+const GRESocketBuffer = 8 << 20
 
 // openGRE opens the raw GRE socket bound to local, non-blocking and
 // registered with the runtime poller so that close ends a pending read.
@@ -35,12 +48,26 @@ func openGRE(local netip.Addr) (*greSocket, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("gateway: gre bind %s: %w", local, err)
 	}
-	s := &greSocket{f: os.NewFile(uintptr(fd), "gre")}
+	rcv := setBuffer(fd, unix.SO_RCVBUFFORCE, unix.SO_RCVBUF, GRESocketBuffer)
+	snd := setBuffer(fd, unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, GRESocketBuffer)
+	s := &greSocket{f: os.NewFile(uintptr(fd), "gre"), rcvbuf: rcv, sndbuf: snd}
 	if s.rc, err = s.f.SyscallConn(); err != nil {
 		s.f.Close()
 		return nil, fmt.Errorf("gateway: gre socket: %w", err)
 	}
 	return s, nil
+}
+
+// setBuffer asks for a socket buffer of size octets, with force (which
+// needs CAP_NET_ADMIN and passes the sysctl cap) and else with plain, and
+// returns what the kernel granted (it doubles the request for its own
+// bookkeeping; getsockopt reports that).
+func setBuffer(fd, force, plain, size int) int {
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, force, size) != nil {
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, plain, size)
+	}
+	got, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, plain)
+	return got
 }
 
 func (s *greSocket) read(b []byte) (int, error) { return s.f.Read(b) }

@@ -11,15 +11,18 @@ import (
 //
 //  1. ReceivePPP parses the frame. Control protocols are copied into a
 //     pooled buffer and queued for RoutineSession (dropped when full).
-//  2. 0x00FD: Decrypt into s.data.rx; the inner protocol must be IP;
-//     deliver. ErrNeedReset asks RoutineSession for a Reset-Request.
+//  2. 0x00FD: Decrypt in place, in the caller's frame; the inner
+//     protocol must be IP; deliver. ErrNeedReset asks RoutineSession for
+//     a Reset-Request.
 //  3. 0x0021 in the clear: refused when MPPE is required or on.
-//  4. SendIP writes frame header, protocol 0x0021 and the packet into
-//     s.data.tx, encrypts in place, and hands the frame to the Link; in
-//     the clear when MPPE is neither required nor negotiated.
+//  4. SendIP writes frame header, protocol 0x0021 and the packet into a
+//     pooled buffer (txPool), encrypts in place, and hands the frame to
+//     the Link; in the clear when MPPE is neither required nor
+//     negotiated.
 
 // ReceivePPP takes one GRE payload (a PPP frame) from the GRE reader.
-// It never blocks on the session goroutine and does not retain frame.
+// It never blocks on the session goroutine and does not retain frame; it
+// may overwrite it (an MPPE packet is decrypted in place).
 func (s *Session) ReceivePPP(frame []byte) {
 	proto, info, err := ppp.ParseFrame(frame)
 	if err != nil {
@@ -76,7 +79,7 @@ func (s *Session) receiveEncrypted(packet []byte, queued bool) bool {
 		s.stats.dropNotReady.Add(1)
 		return true
 	}
-	pt, err := s.data.dec.Decrypt(s.data.rx[:0], packet)
+	pt, err := s.data.dec.Decrypt(packet[:0], packet)
 	if err != nil {
 		s.data.Unlock()
 		s.stats.dropDecrypt.Add(1)
@@ -143,13 +146,15 @@ func (s *Session) SendIP(ipPacket []byte) {
 		s.stats.dropNotReady.Add(1)
 		return
 	}
+	tx := txPool.Get().(*txBuf)
+	defer txPool.Put(tx)
 	if s.data.enc == nil {
 		// MPPE not required and not negotiated: IP in the clear.
-		if 4+len(ipPacket) > len(s.data.tx) {
+		if 4+len(ipPacket) > len(tx) {
 			s.stats.dropProtocol.Add(1)
 			return
 		}
-		frame := ppp.AppendFrame(s.data.tx[:0], ppp.ProtoIP, ipPacket, s.data.acfc, s.data.pfc)
+		frame := ppp.AppendFrame(tx[:0], ppp.ProtoIP, ipPacket, s.data.acfc, s.data.pfc)
 		if err := s.link.SendPPP(frame); err != nil {
 			s.stats.dropNotReady.Add(1)
 			return
@@ -159,13 +164,13 @@ func (s *Session) SendIP(ipPacket []byte) {
 		return
 	}
 	// Frame header, then MPPE header room, then protocol field and packet.
-	h := len(ppp.AppendFrame(s.data.tx[:0], ppp.ProtoCompressedDatagram, nil, s.data.acfc, s.data.pfc))
+	h := len(ppp.AppendFrame(tx[:0], ppp.ProtoCompressedDatagram, nil, s.data.acfc, s.data.pfc))
 	start := h + mppe.HeaderLen
-	if start+2+len(ipPacket) > len(s.data.tx) {
+	if start+2+len(ipPacket) > len(tx) {
 		s.stats.dropProtocol.Add(1)
 		return
 	}
-	buf := s.data.tx[:]
+	buf := tx[:]
 	buf[start], buf[start+1] = 0x00, byte(ppp.ProtoIP)
 	n := copy(buf[start+2:], ipPacket)
 	pkt := s.data.enc.Encrypt(buf[h:h], buf[start:start+2+n])

@@ -565,9 +565,16 @@ func (s *Session) openData() {
 	s.data.Unlock()
 	if ready {
 		s.info.Lock()
+		first := !s.info.established
 		s.info.established = true
 		s.info.Unlock()
+		if !first {
+			return
+		}
 		s.log.Info("data phase", slog.Any("address", s.ipcpNeg.Result().PeerAddress))
+		if s.cfg.Established != nil {
+			s.cfg.Established()
+		}
 	}
 }
 
@@ -633,6 +640,9 @@ func (s *Session) finish(cause string) {
 	s.info.Unlock()
 	s.log.Info("session ended", slog.String("user", user), slog.String("cause", cause))
 	close(s.done)
+	if s.cfg.Ended != nil {
+		s.cfg.Ended()
+	}
 }
 
 func errString(err error) string {

@@ -79,6 +79,12 @@ type Config struct {
 	// goroutine; more are dropped and counted.
 	QueueLen int
 	Log      *slog.Logger
+	// Established, when set, is called once, on the session goroutine,
+	// when the session reaches the data phase; Ended, when set, once, on
+	// the session goroutine, after Done is closed. They let a caller
+	// follow a session without a goroutine of its own per session; they
+	// must not block (the session's PPP waits for them).
+	Established, Ended func()
 }
 
 // Info is a snapshot of the session for logs and status.
@@ -115,6 +121,14 @@ type frameBuf struct {
 
 var framePool = sync.Pool{New: func() any { return new(frameBuf) }}
 
+// txBuf is the buffer SendIP builds one outgoing data frame in, taken from
+// txPool for the packet and given back after it: a session holds no
+// buffer of its own while it idles (docs/performance.md: memory per idle
+// session), and a busy one reuses the pool's without allocating.
+type txBuf [MaxFrame + 8]byte
+
+var txPool = sync.Pool{New: func() any { return new(txBuf) }}
+
 // authOutcome carries Authenticate's answer back to the session goroutine.
 type authOutcome struct {
 	id   uint8
@@ -140,15 +154,18 @@ type Session struct {
 	startOnce sync.Once
 
 	// Owned by RoutineSession.
-	lcpNeg   *lcp.Negotiator
-	ipcpNeg  *ipcp.Negotiator
-	ccpNeg   *ccp.Negotiator
-	lcpA     *ppp.Automaton
-	ipcpA    *ppp.Automaton
-	ccpA     *ppp.Automaton
-	timers   [4]*time.Timer
+	lcpNeg  *lcp.Negotiator
+	ipcpNeg *ipcp.Negotiator
+	ccpNeg  *ccp.Negotiator
+	lcpA    *ppp.Automaton
+	ipcpA   *ppp.Automaton
+	ccpA    *ppp.Automaton
+	timers  [4]*time.Timer
+	// ctrlTx and ctrlPkt (a control packet being built, before framing)
+	// start empty and grow to the largest control frame sent: a few
+	// hundred octets, not MaxFrame, for every idle session.
 	ctrlTx   []byte
-	ctrlPkt  []byte // a control packet being built, before framing
+	ctrlPkt  []byte
 	acfc     bool
 	pfc      bool
 	chapID   uint8
@@ -184,8 +201,6 @@ type Session struct {
 		acfc      bool
 		pfc       bool
 		stateless bool
-		tx        [MaxFrame + 8]byte
-		rx        [MaxFrame]byte
 	}
 
 	stats struct {
@@ -266,8 +281,6 @@ func New(cfg Config, link Link, deliver func(ipPacket []byte)) *Session {
 		authDone: make(chan authOutcome, 1),
 		resetReq: make(chan struct{}, 1),
 		done:     make(chan struct{}),
-		ctrlTx:   make([]byte, 0, MaxFrame),
-		ctrlPkt:  make([]byte, 0, MaxFrame),
 	}
 	s.data.required = cfg.CCP.Required
 	return s

@@ -115,6 +115,9 @@ func (t *File) Configure(local netip.Addr, mtu int, pool ...netip.Prefix) error 
 	if err := setMTU(t.name, mtu); err != nil {
 		return err
 	}
+	if err := setTxQueueLen(t.name, TxQueueLen); err != nil {
+		return err
+	}
 	if err := t.addAddress(local); err != nil {
 		return err
 	}
@@ -142,6 +145,26 @@ func setMTU(name string, mtu int) error {
 	ifr.SetUint32(uint32(mtu))
 	if err := unix.IoctlIfreq(fd, unix.SIOCSIFMTU, ifr); err != nil {
 		return fmt.Errorf("tun: MTU %d on %s: %w", mtu, name, err)
+	}
+	return nil
+}
+
+// TxQueueLen is the device's transmit queue: the packets the kernel
+// routes to the clients, waiting for the gateway to read them. The
+// kernel's default for a TUN device, 500, overflowed under a traffic
+// peak while the one reader was busy (docs/performance.md).
+const TxQueueLen = 4096
+
+func setTxQueueLen(name string, n int) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("tun: socket: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, _ := unix.NewIfreq(name)
+	ifr.SetUint32(uint32(n))
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFTXQLEN, ifr); err != nil {
+		return fmt.Errorf("tun: transmit queue of %d on %s: %w", n, name, err)
 	}
 	return nil
 }

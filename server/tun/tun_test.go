@@ -74,6 +74,9 @@ func TestConfigureAndExchange(t *testing.T) {
 	if !strings.Contains(string(out), "mtu 1400") || !strings.Contains(string(out), "UP") {
 		t.Fatalf("link: %s", out)
 	}
+	if want := fmt.Sprintf("qlen %d", TxQueueLen); !strings.Contains(string(out), want) {
+		t.Errorf("link: %s, want %s", out, want)
+	}
 
 	if v, err := os.ReadFile("/proc/sys/net/ipv6/conf/gh0/disable_ipv6"); err == nil && strings.TrimSpace(string(v)) != "1" {
 		t.Errorf("IPv6 left on for gh0 (disable_ipv6 %q): the kernel would send its own IPv6 packets into the TUN", v)
