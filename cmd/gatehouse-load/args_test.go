@@ -48,6 +48,23 @@ func TestParseArgs(t *testing.T) {
 				t.Errorf("%+v", o.cfg)
 			}
 		}},
+		{name: "storm", args: "-server 10.0.0.1 -sources 127.0.0.2 -user u -password p -sessions 50 -pps 10000 -storm 5000 " +
+			"-storm-sources 127.0.0.6,127.0.0.7 -storm-calls-per-conn 20 -storm-window 3s", check: func(t *testing.T, o *options) {
+			c := o.cfg
+			if c.Storm != 5000 || len(c.StormSources) != 2 || c.StormCallsPerConn != 20 || c.StormWindow.Seconds() != 3 ||
+				c.Traffic != "udp" || c.Duration != 0 {
+				t.Errorf("%+v", c)
+			}
+		}},
+		{name: "storm defaults", args: "-server 10.0.0.1 -sources 127.0.0.2,127.0.0.3 -user u -password p -storm 10", check: func(t *testing.T, o *options) {
+			c := o.cfg
+			if !slices.Equal(c.StormSources, c.Sources) || c.StormCallsPerConn != 10 || c.StormWindow.Seconds() != 5 || c.Traffic != "udp" {
+				t.Errorf("%+v", c)
+			}
+		}},
+		{name: "storm with duration", args: "-server 10.0.0.1 -sources 127.0.0.2 -user u -password p -storm 10 -duration 1s", err: "-duration is not used"},
+		{name: "storm with icmp", args: "-server 10.0.0.1 -sources 127.0.0.2 -user u -password p -storm 10 -traffic icmp", err: "-traffic udp only"},
+		{name: "storm bad sources", args: "-server 10.0.0.1 -sources 127.0.0.2 -user u -password p -storm 10 -storm-sources ::1", err: "-storm-sources"},
 		{name: "no server", args: "-sources 127.0.0.2 -user u -password p", err: "-server"},
 		{name: "no user", args: "-server 10.0.0.1 -sources 127.0.0.2", err: "-user"},
 		{name: "bad mppe", args: "-server 10.0.0.1 -sources 127.0.0.2 -user u -password p -mppe 40", err: "-mppe"},

@@ -72,6 +72,14 @@ func buildBinaries(t *testing.T) string {
 // the user and starts serve; it waits until serve listens.
 func newGateway(t *testing.T, maxSessions int, extra ...string) *gateway {
 	t.Helper()
+	return newGatewayPool(t, maxSessions, maxSessions, extra...)
+}
+
+// newGatewayPool is newGateway with a pool of pool addresses and
+// pptp.max_connections maxSessions, so that the connection limit may be
+// met before the pool runs out.
+func newGatewayPool(t *testing.T, pool, maxSessions int, extra ...string) *gateway {
+	t.Helper()
 	bin := buildBinaries(t)
 	dir, err := os.MkdirTemp("", "gatehouse-load-")
 	if err != nil {
@@ -83,8 +91,15 @@ func newGateway(t *testing.T, maxSessions int, extra ...string) *gateway {
 	}
 	g := &gateway{dir: dir, bin: filepath.Join(bin, "gatehouse"), load: filepath.Join(bin, "gatehouse-load"),
 		config: filepath.Join(dir, "gatehouse.yaml"), metrics: "http://127.0.0.1:9724/metrics"}
-	// The pool: 10.96.0.10 and up, maxSessions addresses (at most 10.96.255.250).
-	last := 10 + maxSessions
+	// The pool: 10.96.0.10 and up, pool addresses (at most 10.96.255.250).
+	last := 10 + pool
+	// Call rate unlimited, unless an extra line sets it.
+	callRate := "  call_rate: 0\n"
+	for _, l := range extra {
+		if strings.HasPrefix(strings.TrimSpace(l), "call_rate:") {
+			callRate = ""
+		}
+	}
 	config := fmt.Sprintf(`state_dir: ./state
 admin: {listen: 127.0.0.1:9724, metrics_public: true}
 backends:
@@ -98,10 +113,9 @@ pptp:
   pool: {first: 10.96.0.10, last: 10.96.%d.%d}
   local_address: 10.96.0.1
   max_connections: %d
-  call_rate: 0
-  access: {default: on}
+%s  access: {default: on}
   mppe: {stateful: true}
-%s`, last/256, last%256, maxSessions, strings.Join(extra, "\n"))
+%s`, last/256, last%256, maxSessions, callRate, strings.Join(extra, "\n"))
 	if err := os.WriteFile(g.config, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}

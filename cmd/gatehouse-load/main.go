@@ -7,11 +7,20 @@
 // throughput can be read as a fraction of it. The client is package
 // test/pptpload; docs/performance.md has the commands and the figures.
 //
+// With -storm N it measures a set-up storm: once -sessions are up and
+// carry paced udp traffic both ways (-pps each way, all together), N
+// set-ups are fired at once from -storm-sources, and the report gives
+// the established sessions' loss each way before, during and after the
+// storm, the storm's successes, failures by reason and set-up latency,
+// which sessions survived, and the server before and after.
+//
 // It needs root (raw GRE sockets; a TUN device for tun-echo).
 //
 //	gatehouse-load -server 127.0.0.1 -sources 127.0.0.2,127.0.0.3 -sessions 100 -rate 500 \
 //	    -user alice -password secret -duration 5s -direction both
 //	gatehouse-load -mode tun-echo -duration 5s -direction both
+//	gatehouse-load -server 127.0.0.1 -sources 127.0.0.2,127.0.0.3 -sessions 50 -calls-per-conn 5 -pps 10000 \
+//	    -storm 5000 -storm-sources 127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9 -user alice -password secret
 package main
 
 import (
@@ -28,6 +37,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gatehouse-vpn/gatehouse/test/pptpload"
 )
@@ -77,6 +87,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	var (
 		o                                      options
 		server, sources, user, password, users string
+		stormSources                           string
 		mppeMode, traffic, target, logLevel    string
 		quiet                                  bool
 	)
@@ -103,6 +114,10 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	var port uint
 	fs.UintVar(&port, "port", 5001, "the sink's UDP port")
 	fs.StringVar(&c.TUNName, "tun", "ghecho0", "-mode tun-echo: the TUN device to create")
+	fs.IntVar(&c.Storm, "storm", 0, "a set-up storm: with the -sessions up and carrying udp traffic (-pps each way, all together), fire this many set-ups at once and report the traffic's loss before, during and after it (-duration is not used)")
+	fs.StringVar(&stormSources, "storm-sources", "", "-storm: the local addresses the storm comes from, as -sources (default: -sources)")
+	fs.IntVar(&c.StormCallsPerConn, "storm-calls-per-conn", 10, "-storm: calls on each of the storm's control connections")
+	fs.DurationVar(&c.StormWindow, "storm-window", 5*time.Second, "-storm: how long the windows before and after the storm last")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process, to report its resident memory and threads")
 	fs.StringVar(&c.MetricsURL, "metrics", "", "the server's Prometheus metrics URL, to report its goroutines")
 	fs.BoolVar(&o.json, "json", false, "write the report as JSON")
@@ -129,6 +144,13 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		}
 		c.Sources = s
 	}
+	if stormSources != "" {
+		s, err := parseSources(stormSources)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("-storm-sources: %w", err))
+		}
+		c.StormSources = s
+	}
 	if user != "" {
 		c.Users = append(c.Users, pptpload.Credential{User: user, Password: password})
 	}
@@ -150,7 +172,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	case traffic == "none":
 	case traffic != "":
 		c.Traffic = traffic
-	case c.Duration > 0:
+	case c.Duration > 0, c.Storm > 0:
 		c.Traffic = "udp"
 	}
 	if target != "" {

@@ -28,6 +28,7 @@ type Control struct {
 		pending map[uint16]chan *pptp.OutgoingCallReply // by the client's Call ID
 		calls   map[uint16]*Session                     // by the server's Call ID
 		closed  bool
+		stopped bool // the server sent Stop-Control-Connection-Request
 	}
 	wg sync.WaitGroup
 
@@ -113,8 +114,12 @@ func (c *Control) RoutineRead() {
 				close(ch)
 				delete(c.mu.pending, id)
 			}
+			reason := ReasonDisconnected
+			if c.mu.stopped {
+				reason = ReasonStopControl
+			}
 			for _, s := range c.mu.calls {
-				s.fail(ReasonDisconnected)
+				s.fail(reason)
 			}
 			c.mu.Unlock()
 			return
@@ -146,6 +151,9 @@ func (c *Control) RoutineRead() {
 			}
 			c.mu.Unlock()
 		case *pptp.StopControlConnectionRequest:
+			c.mu.Lock()
+			c.mu.stopped = true
+			c.mu.Unlock()
 			_ = c.send(&pptp.StopControlConnectionReply{ResultCode: pptp.StopOK})
 		}
 	}
@@ -157,8 +165,12 @@ func (c *Control) Call(ctx context.Context, s *Session, timeout time.Duration) e
 	ch := make(chan *pptp.OutgoingCallReply, 1)
 	c.mu.Lock()
 	if c.mu.closed {
+		reason := ReasonDisconnected
+		if c.mu.stopped {
+			reason = ReasonStopControl
+		}
 		c.mu.Unlock()
-		return &SetupError{Reason: ReasonDisconnected, Err: errors.New("control connection closed")}
+		return &SetupError{Reason: reason, Err: errors.New("control connection closed")}
 	}
 	c.mu.pending[s.CallID] = ch
 	c.mu.Unlock()
@@ -179,10 +191,10 @@ func (c *Control) Call(ctx context.Context, s *Session, timeout time.Duration) e
 	select {
 	case r, ok := <-ch:
 		if !ok {
-			return &SetupError{Reason: ReasonDisconnected, Err: errors.New("control connection closed")}
+			return &SetupError{Reason: c.closedReason(), Err: errors.New("control connection closed")}
 		}
 		if r.ResultCode != pptp.OutgoingConnected {
-			return &SetupError{Reason: ReasonCallRefused, Err: fmt.Errorf("Outgoing-Call-Reply result %v error %v", r.ResultCode, r.ErrorCode)}
+			return &SetupError{Reason: RefusedReason(r), Err: fmt.Errorf("Outgoing-Call-Reply result %v error %v", r.ResultCode, r.ErrorCode)}
 		}
 		c.mu.Lock()
 		c.mu.calls[r.CallID] = s
@@ -203,4 +215,26 @@ func (c *Control) Call(ctx context.Context, s *Session, timeout time.Duration) e
 func (c *Control) Close() {
 	_ = c.conn.Close()
 	c.wg.Wait()
+}
+
+// closedReason is the reason of a call whose control connection closed:
+// stop-control if the server said Stop-Control-Connection-Request first.
+func (c *Control) closedReason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.stopped {
+		return ReasonStopControl
+	}
+	return ReasonDisconnected
+}
+
+// RefusedReason is the failure reason of a call the server refused:
+// "call-refused: " and the Outgoing-Call-Reply's Result Code, with its
+// Error Code after a General Error ("call-refused: General Error,
+// No-Resource"; "call-refused: Do Not Accept").
+func RefusedReason(r *pptp.OutgoingCallReply) string {
+	if r.ResultCode == pptp.OutgoingGeneralError {
+		return fmt.Sprintf("%s: %v, %v", ReasonCallRefused, r.ResultCode, r.ErrorCode)
+	}
+	return fmt.Sprintf("%s: %v", ReasonCallRefused, r.ResultCode)
 }

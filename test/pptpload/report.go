@@ -28,7 +28,10 @@ type Report struct {
 	MPPERecv string `json:"mppe_recv,omitempty"`
 
 	Traffic *TrafficReport `json:"traffic,omitempty"`
-	Hold    *HoldReport    `json:"hold,omitempty"`
+	// Storm is the set-up storm (Config.Storm) and what the established
+	// sessions' traffic lost before, during and after it.
+	Storm *StormReport `json:"storm,omitempty"`
+	Hold  *HoldReport  `json:"hold,omitempty"`
 	// ServerBefore is the server process before the first set-up,
 	// ServerIdle with every session set up and idle; PerSession the
 	// difference divided by Established.
@@ -78,11 +81,13 @@ type HoldReport struct {
 }
 
 // ServerStats are the server process's resident memory, threads and
-// (through its metrics) goroutines.
+// (through its metrics) goroutines and PPTP sessions (Gatehouse's
+// gatehouse_pptp_sessions: calls set up, established or not).
 type ServerStats struct {
 	RSSBytes   float64 `json:"rss_bytes"`
 	Threads    float64 `json:"threads,omitempty"`
 	Goroutines float64 `json:"goroutines,omitempty"`
+	Sessions   float64 `json:"sessions,omitempty"`
 }
 
 // NewFlow makes a flow's figures from its counts over seconds.
@@ -129,16 +134,7 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "setup latency: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
 			r.SetupLatency.P50, r.SetupLatency.P90, r.SetupLatency.P99, r.SetupLatency.Max)
 		if len(r.Failures) > 0 {
-			keys := make([]string, 0, len(r.Failures))
-			for k := range r.Failures {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			var parts []string
-			for _, k := range keys {
-				parts = append(parts, fmt.Sprintf("%s %d", k, r.Failures[k]))
-			}
-			fmt.Fprintf(w, "failures: %s\n", strings.Join(parts, ", "))
+			fmt.Fprintf(w, "failures: %s\n", formatFailures(r.Failures))
 		}
 	}
 	if t := r.Traffic; t != nil {
@@ -153,6 +149,9 @@ func (r *Report) WriteText(w io.Writer) {
 			}
 		}
 	}
+	if s := r.Storm; s != nil {
+		s.writeText(w, r.Established)
+	}
 	if h := r.Hold; h != nil {
 		fmt.Fprintf(w, "hold %.1fs: %d sessions alive, %d LCP and %d control connection echoes answered\n", h.Seconds, h.Alive, h.LCPEchoesAnswered, h.ControlEchoesAnswered)
 	}
@@ -162,4 +161,18 @@ func (r *Report) WriteText(w io.Writer) {
 	if p := r.PerSession; p != nil {
 		fmt.Fprintf(w, "per session: RSS %.1f KiB, %.2f goroutines\n", p.RSSBytes/1024, p.Goroutines)
 	}
+}
+
+// formatFailures lists failures by reason, in the reasons' order.
+func formatFailures(f map[string]int) string {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, f[k]))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -56,6 +56,18 @@ type Config struct {
 	// after the traffic.
 	Hold time.Duration
 
+	// Storm, above 0, makes the run a set-up storm (see StormReport):
+	// once the Sessions are up and carry udp traffic (PPS each way, all
+	// together; Duration is not used), Storm set-ups are fired at once
+	// from StormSources (default Sources), StormCallsPerConn calls on
+	// each control connection (default 10); the traffic's loss is
+	// measured for StormWindow (default 5s) before the storm, during it
+	// and for StormWindow after it.
+	Storm             int
+	StormSources      []netip.Addr
+	StormCallsPerConn int
+	StormWindow       time.Duration
+
 	// ServerPID and MetricsURL, when given, let the report show the
 	// server's memory, threads and goroutines.
 	ServerPID  int
@@ -93,6 +105,20 @@ func (c *Config) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Storm > 0 {
+		if len(c.StormSources) == 0 {
+			c.StormSources = c.Sources
+		}
+		if c.StormCallsPerConn < 1 {
+			c.StormCallsPerConn = 10
+		}
+		if c.StormWindow == 0 {
+			c.StormWindow = 5 * time.Second
+		}
+		if c.Traffic == "" {
+			c.Traffic = "udp"
+		}
 	}
 }
 
@@ -136,6 +162,20 @@ func (c *Config) Validate() error {
 	}
 	if c.Size < ipv4HeaderLen+udpHeaderLen || c.Size > 1500 {
 		errs = append(errs, fmt.Errorf("-size %d: from %d to 1500", c.Size, ipv4HeaderLen+udpHeaderLen))
+	}
+	if c.Storm > 0 {
+		switch {
+		case c.Mode != "pptp":
+			errs = append(errs, errors.New("-storm: -mode pptp only"))
+		case c.Traffic != "udp":
+			errs = append(errs, errors.New("-storm: -traffic udp only (the windows are marked in the datagrams)"))
+		case c.Duration > 0:
+			errs = append(errs, errors.New("-storm: -duration is not used; -storm-window sets the windows before and after the storm"))
+		case c.Size <= ipv4HeaderLen+udpHeaderLen:
+			errs = append(errs, fmt.Errorf("-storm: -size above %d (the payload carries the window)", ipv4HeaderLen+udpHeaderLen))
+		case c.StormWindow < 0:
+			errs = append(errs, errors.New("-storm-window: not negative"))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -218,6 +258,13 @@ func (r *run) pptp() (*Report, error) {
 			rep.PerSession = &ServerStats{RSSBytes: (rep.ServerIdle.RSSBytes - rep.ServerBefore.RSSBytes) / n,
 				Threads: (rep.ServerIdle.Threads - rep.ServerBefore.Threads) / n, Goroutines: (rep.ServerIdle.Goroutines - rep.ServerBefore.Goroutines) / n}
 		}
+	}
+	if cfg.Storm > 0 && len(r.sessions) > 0 {
+		st, err := r.storm()
+		if err != nil {
+			return rep, err
+		}
+		rep.Storm = st
 	}
 	if cfg.Traffic != "" && cfg.Duration > 0 && len(r.sessions) > 0 {
 		t, err := r.pptpTraffic()
@@ -536,6 +583,14 @@ func (r *run) progress(phase string) func() {
 
 // closeAll tears the sessions, control connections and sockets down.
 func (r *run) closeAll() {
+	r.closeCalls()
+	for _, g := range r.socks {
+		g.Close()
+	}
+}
+
+// closeCalls tears the sessions and control connections down.
+func (r *run) closeCalls() {
 	for _, s := range r.sessions {
 		s.Stop()
 	}
@@ -543,9 +598,6 @@ func (r *run) closeAll() {
 		if lc.c != nil {
 			lc.c.Close()
 		}
-	}
-	for _, g := range r.socks {
-		g.Close()
 	}
 }
 

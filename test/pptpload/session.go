@@ -24,7 +24,7 @@ import (
 const (
 	ReasonConnect       = "connect"           // no TCP connection to the control port
 	ReasonStartControl  = "start-control"     // Start-Control-Connection refused or unanswered
-	ReasonCallRefused   = "call-refused"      // Outgoing-Call-Reply other than Connected
+	ReasonCallRefused   = "call-refused"      // Outgoing-Call-Reply other than Connected; RefusedReason adds its codes
 	ReasonCallTimeout   = "call-timeout"      // no Outgoing-Call-Reply
 	ReasonAuthFailed    = "auth-failed"       // CHAP Failure
 	ReasonAuthenticator = "bad-authenticator" // CHAP Success with a wrong authenticator response
@@ -32,6 +32,7 @@ const (
 	ReasonDisconnected  = "disconnected"      // Call-Disconnect-Notify, or the control connection went
 	ReasonTimeout       = "setup-timeout"     // no data phase within the setup timeout
 	ReasonNoCallID      = "no-call-id"        // every client Call ID of the source is in use
+	ReasonStopControl   = "stop-control"      // the server sent Stop-Control-Connection-Request, then closed
 )
 
 // SessionOptions says as whom a session logs in and which MPPE mode it
@@ -88,6 +89,9 @@ type Session struct {
 	// Counters of the data phase, read by the report.
 	TxPackets, RxPackets, RxBytes, RxEchoReplies, RxUDP, DecryptErrors atomic.Uint64
 	LCPEchoesAnswered                                                  atomic.Uint64
+	// RxUDPBy counts the UDP datagrams received by the first octet of
+	// their payload: a storm's window (see StormReport).
+	RxUDPBy [windows]atomic.Uint64
 }
 
 // greRoom is the room kept in front of a data packet for the longest
@@ -320,6 +324,9 @@ func (s *Session) receiveDataLocked(info []byte) {
 		s.RxEchoReplies.Add(1)
 	case kindUDP:
 		s.RxUDP.Add(1)
+		if len(ip) > ipv4HeaderLen+udpHeaderLen && int(ip[ipv4HeaderLen+udpHeaderLen]) < len(s.RxUDPBy) {
+			s.RxUDPBy[ip[ipv4HeaderLen+udpHeaderLen]].Add(1)
+		}
 	}
 }
 

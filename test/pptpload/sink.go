@@ -20,8 +20,11 @@ import (
 type Sink struct {
 	conn     *net.UDPConn
 	Received atomic.Uint64
-	stopped  atomic.Bool
-	wg       sync.WaitGroup
+	// ReceivedBy counts the datagrams by the first octet of their
+	// payload: a storm's window (see StormReport).
+	ReceivedBy [windows]atomic.Uint64
+	stopped    atomic.Bool
+	wg         sync.WaitGroup
 }
 
 // ListenSink binds the sink to addr and starts counting.
@@ -51,8 +54,11 @@ func (s *Sink) RoutineReceive() {
 	buf := make([]byte, 65536)
 	for !s.stopped.Load() {
 		_ = s.conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		if _, _, err := s.conn.ReadFromUDPAddrPort(buf); err == nil {
+		if n, _, err := s.conn.ReadFromUDPAddrPort(buf); err == nil {
 			s.Received.Add(1)
+			if n > 0 && int(buf[0]) < len(s.ReceivedBy) {
+				s.ReceivedBy[buf[0]].Add(1)
+			}
 		}
 	}
 }

@@ -14,9 +14,10 @@ import (
 )
 
 // ReadServerStats reads the server's resident memory and threads from
-// /proc/PID/status (pid > 0) and its goroutines from its Prometheus
-// metrics (go_goroutines, and process_resident_memory_bytes when no pid
-// is given) at metricsURL, when not empty.
+// /proc/PID/status (pid > 0) and its goroutines and sessions from its
+// Prometheus metrics (go_goroutines, gatehouse_pptp_sessions, and
+// process_resident_memory_bytes when no pid is given) at metricsURL,
+// when not empty.
 func ReadServerStats(ctx context.Context, pid int, metricsURL string) (*ServerStats, error) {
 	var st ServerStats
 	if pid > 0 {
@@ -67,6 +68,8 @@ func ReadServerStats(ctx context.Context, pid int, metricsURL string) (*ServerSt
 			switch f[0] {
 			case "go_goroutines":
 				st.Goroutines = v
+			case "gatehouse_pptp_sessions":
+				st.Sessions = v
 			case "process_resident_memory_bytes":
 				if pid <= 0 {
 					st.RSSBytes = v
