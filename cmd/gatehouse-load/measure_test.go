@@ -76,16 +76,18 @@ func TestLoadMeasurements(t *testing.T) {
 
 	g := newGateway(t, 100)
 	defer g.stop(t)
-	fmt.Fprintf(&table, "\n| MPPE-128 | direction | plain TUN echo, packets/s | gateway, packets/s | Mbit/s | fraction | paced at %d/s each way: lost | of which in the gateway's GRE socket | in its TUN queue |\n", pacedPPS)
-	fmt.Fprintf(&table, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&table, "\n| MPPE-128 | direction | plain TUN echo, packets/s | gateway, packets/s | Mbit/s | fraction | gateway CPU µs/packet | packets/s per gateway core | per core, fraction | paced at %d/s each way: lost | of which in the gateway's GRE socket | in its TUN queue |\n", pacedPPS)
+	fmt.Fprintf(&table, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, mode := range []string{"stateless", "stateful"} {
 		for _, dir := range []string{"up", "down", "both"} {
 			echo := flowSum(runLoad(t, g, "-mode", "tun-echo", "-direction", dir, "-duration", "5s").Traffic)
-			flood := flowSum(gatewayTraffic(t, g, mode, dir, 0).Traffic)
+			ft := gatewayTraffic(t, g, mode, dir, 0).Traffic
+			flood := flowSum(ft)
 			before, tunBefore := greDrops(t, "0100007F"), tunDrops(t, "ghload0")
 			paced := flowSum(gatewayTraffic(t, g, mode, dir, pacedPPS).Traffic)
-			fmt.Fprintf(&table, "| %s | %s | %.0f | %.0f | %.0f | %.2f | %.1f%% | %d of %d | %d |\n", mode, dir, echo.PPS,
-				flood.PPS, flood.Mbps, flood.PPS/echo.PPS, 100*float64(paced.Dropped)/float64(max(paced.Sent, 1)),
+			fmt.Fprintf(&table, "| %s | %s | %.0f | %.0f | %.0f | %.2f | %.1f | %.0f | %.2f | %.1f%% | %d of %d | %d |\n", mode, dir, echo.PPS,
+				flood.PPS, flood.Mbps, flood.PPS/echo.PPS, ft.ServerCPUPerPacket, ft.ServerPPSPerCore, ft.ServerPPSPerCore/echo.PPS,
+				100*float64(paced.Dropped)/float64(max(paced.Sent, 1)),
 				greDrops(t, "0100007F")-before, paced.Dropped, tunDrops(t, "ghload0")-tunBefore)
 		}
 	}

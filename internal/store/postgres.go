@@ -55,7 +55,7 @@ func OpenPostgres(ctx context.Context, dsn string, s *seal.Sealer, o PostgresOpt
 		return nil, errors.New("store: open postgres: the connection string does not parse (see https://www.postgresql.org/docs/15/libpq-connect.html#LIBPQ-CONNSTRING)")
 	}
 	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = cmp(o.ConnectTimeout, 5*time.Second)
+		cfg.ConnectTimeout = orDefault(o.ConnectTimeout, 5*time.Second)
 	}
 	where := fmt.Sprintf("postgres %s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
 	tr := &tracer{}
@@ -81,7 +81,7 @@ func OpenPostgres(ctx context.Context, dsn string, s *seal.Sealer, o PostgresOpt
 	return st, nil
 }
 
-func cmp(d, def time.Duration) time.Duration {
+func orDefault(d, def time.Duration) time.Duration {
 	if d > 0 {
 		return d
 	}

@@ -2,6 +2,7 @@ package pptpload
 
 import (
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -172,5 +173,29 @@ func TestSendIPAllocations(t *testing.T) {
 	pt, err := dec.Decrypt(nil, info) // stateless: it catches up with the count
 	if err != nil || len(pt) != 1402 || pt[1] != 0x21 || classify(pt[2:]) != kindUDP {
 		t.Errorf("decrypted %d octets %x, err %v; want the UDP datagram", len(pt), pt[:min(len(pt), 4)], err)
+	}
+}
+
+// TestServerCPU reads this process's own CPU time, and the per-packet
+// figures follow from it.
+func TestServerCPU(t *testing.T) {
+	before, err := ServerCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for x, deadline := 0, time.Now().Add(50*time.Millisecond); time.Now().Before(deadline); x++ {
+		_ = x * x
+	}
+	after, err := ServerCPU(os.Getpid())
+	if err != nil || after < before {
+		t.Fatalf("CPU %v then %v, %v", before, after, err)
+	}
+	tr := &TrafficReport{Up: &Flow{Received: 30_000}, Down: &Flow{Received: 10_000}}
+	tr.setServerCPU(0.5)
+	if tr.ServerCPUPerPacket != 12.5 || tr.ServerPPSPerCore != 80_000 {
+		t.Errorf("0.5 s for 40,000 packets: %.1f µs a packet, %.0f a core; want 12.5 and 80000", tr.ServerCPUPerPacket, tr.ServerPPSPerCore)
+	}
+	if _, err := ServerCPU(-1); err == nil {
+		t.Error("no error for pid -1")
 	}
 }

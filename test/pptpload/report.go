@@ -59,6 +59,30 @@ type TrafficReport struct {
 	Up   *Flow `json:"up,omitempty"`
 	Down *Flow `json:"down,omitempty"`
 	Echo *Flow `json:"echo,omitempty"`
+	// ServerCPU is the server process's CPU time (user and system, from
+	// /proc/PID/stat) while the traffic ran, when ServerPID was given;
+	// ServerCPUPerPacket is it divided by the packets received both
+	// ways, in microseconds, and ServerPPSPerCore the packets a second
+	// one core of the server would forward at that cost: what the
+	// server could do were the tool not sharing its cores.
+	ServerCPUSeconds   float64 `json:"server_cpu_seconds,omitempty"`
+	ServerCPUPerPacket float64 `json:"server_cpu_per_packet_us,omitempty"`
+	ServerPPSPerCore   float64 `json:"server_pps_per_core,omitempty"`
+}
+
+// setServerCPU fills the server CPU figures from the CPU seconds spent.
+func (t *TrafficReport) setServerCPU(seconds float64) {
+	var pkts uint64
+	for _, f := range []*Flow{t.Up, t.Down, t.Echo} {
+		if f != nil {
+			pkts += f.Received
+		}
+	}
+	t.ServerCPUSeconds = seconds
+	if pkts > 0 && seconds > 0 {
+		t.ServerCPUPerPacket = seconds / float64(pkts) * 1e6
+		t.ServerPPSPerCore = 1e6 / t.ServerCPUPerPacket
+	}
 }
 
 // Flow is one direction of traffic.
@@ -147,6 +171,10 @@ func (r *Report) WriteText(w io.Writer) {
 				fmt.Fprintf(w, "  %-4s sent %d, received %d, dropped %d: %.0f packets/s, %.1f Mbit/s\n",
 					f.name, f.f.Sent, f.f.Received, f.f.Dropped, f.f.PPS, f.f.Mbps)
 			}
+		}
+		if t.ServerCPUSeconds > 0 {
+			fmt.Fprintf(w, "  server CPU %.2fs: %.1f µs a packet, %.0f packets/s a core\n",
+				t.ServerCPUSeconds, t.ServerCPUPerPacket, t.ServerPPSPerCore)
 		}
 	}
 	if s := r.Storm; s != nil {

@@ -436,7 +436,15 @@ func (r *run) pptpTraffic() (*TrafficReport, error) {
 			r.downRecv = func() uint64 { return r.sum(func(s *Session) uint64 { return s.RxUDP.Load() }) }
 		}
 	}
+	var cpu0 float64
+	if cfg.ServerPID > 0 {
+		cpu0, _ = ServerCPU(cfg.ServerPID)
+	}
 	tr.Seconds = r.drive(senders)
+	var cpu1 float64
+	if cfg.ServerPID > 0 {
+		cpu1, _ = ServerCPU(cfg.ServerPID)
+	}
 	if r.upRecv != nil {
 		tr.Up = NewFlow(r.upSent.Load(), r.upRecv(), size, tr.Seconds)
 	}
@@ -446,6 +454,9 @@ func (r *run) pptpTraffic() (*TrafficReport, error) {
 	if cfg.Traffic == "icmp" {
 		tr.Up = nil
 		tr.Echo = NewFlow(r.upSent.Load(), r.upRecv(), size, tr.Seconds)
+	}
+	if cfg.ServerPID > 0 && cpu1 > cpu0 {
+		tr.setServerCPU(cpu1 - cpu0)
 	}
 	return tr, nil
 }

@@ -79,3 +79,33 @@ func ReadServerStats(ctx context.Context, pid int, metricsURL string) (*ServerSt
 	}
 	return &st, nil
 }
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat's
+// times: 100 on Linux for every architecture Gatehouse runs on.
+const clockTicks = 100
+
+// ServerCPU returns the CPU time, user and system, that process pid has
+// used so far, from /proc/PID/stat (10 ms resolution).
+func ServerCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("pptpload: server cpu: %w", err)
+	}
+	// The command name, field 2, is in parentheses and may hold spaces:
+	// count fields after its closing one. utime and stime are fields 14
+	// and 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("pptpload: server cpu: /proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("pptpload: server cpu: /proc/%d/stat: %d fields", pid, len(f)+2)
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("pptpload: server cpu: /proc/%d/stat: bad times", pid)
+	}
+	return (utime + stime) / clockTicks, nil
+}
