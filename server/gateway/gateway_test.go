@@ -928,9 +928,9 @@ func TestCallRate(t *testing.T) {
 }
 
 // TestGRESocketBuffer: as root the GRE socket gets GRESocketBuffer to
-// receive and to send, past the kernel's default cap (rmem_max), which a
-// burst of set-ups overran (docs/performance.md). The kernel reports
-// twice what was granted.
+// receive, past the kernel's default cap (rmem_max); the default, which a
+// burst of set-ups overran (docs/performance.md), is far below. The
+// kernel reports twice what was granted.
 func TestGRESocketBuffer(t *testing.T) {
 	if !gatewaytest.InNetns(t) {
 		return
@@ -940,8 +940,8 @@ func TestGRESocketBuffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	if s.rcvbuf < 2*GRESocketBuffer || s.sndbuf < 2*GRESocketBuffer {
-		t.Errorf("GRE socket buffers: receive %d, send %d; want at least %d each", s.rcvbuf, s.sndbuf, 2*GRESocketBuffer)
+	if s.rcvbuf < 2*GRESocketBuffer {
+		t.Errorf("GRE socket receive buffer %d, want at least %d", s.rcvbuf, 2*GRESocketBuffer)
 	}
 	max, err := os.ReadFile("/proc/sys/net/core/rmem_max")
 	if err == nil {

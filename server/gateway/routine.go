@@ -26,15 +26,15 @@ type greSocket struct {
 	rcvbuf, sndbuf int
 }
 
-// GRESocketBuffer is the receive and send buffer the GRE socket asks
-// for. Every client's packets, data and set-up alike, arrive on this one
+// GRESocketBuffer is the receive buffer the GRE socket asks for. Every client's packets, data and set-up alike, arrive on this one
 // socket, and the kernel drops what does not fit while the reader is
 // busy: with the default (net.core.rmem_default, about 208 KiB, some 150
 // full-size packets) a burst of set-ups or a traffic peak lost packets,
 // and each lost set-up packet cost its session a retransmission of 1 or
 // 3 s (docs/performance.md). As root the gateway sets it with
 // SO_RCVBUFFORCE, past net.core.rmem_max; otherwise the kernel caps it at
-// rmem_max (wmem_max for sending).
+// rmem_max. The send buffer stays the kernel's default, so that a peer
+// slower than the gateway pushes back on the senders as before.
 const GRESocketBuffer = 8 << 20
 
 // openGRE opens the raw GRE socket bound to local, non-blocking and
@@ -49,7 +49,7 @@ func openGRE(local netip.Addr) (*greSocket, error) {
 		return nil, fmt.Errorf("gateway: gre bind %s: %w", local, err)
 	}
 	rcv := setBuffer(fd, unix.SO_RCVBUFFORCE, unix.SO_RCVBUF, GRESocketBuffer)
-	snd := setBuffer(fd, unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, GRESocketBuffer)
+	snd, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
 	s := &greSocket{f: os.NewFile(uintptr(fd), "gre"), rcvbuf: rcv, sndbuf: snd}
 	if s.rc, err = s.f.SyscallConn(); err != nil {
 		s.f.Close()
