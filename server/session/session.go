@@ -161,9 +161,10 @@ type Session struct {
 	ipcpA   *ppp.Automaton
 	ccpA    *ppp.Automaton
 	timers  [4]*time.Timer
-	// ctrlTx and ctrlPkt (a control packet being built, before framing)
-	// start empty and grow to the largest control frame sent: a few
-	// hundred octets, not MaxFrame, for every idle session.
+	// ctrlTx starts empty and grows to the largest control frame sent (a
+	// few hundred octets, not MaxFrame, for every idle session). ctrlPkt
+	// stays nil: a control packet appended to it gets a small slice of
+	// its own, as control packets are few.
 	ctrlTx   []byte
 	ctrlPkt  []byte
 	acfc     bool
