@@ -50,20 +50,9 @@ plugins: {call_timeout: 10s}
 backends:
   Password: {type: local}
   OATH: {type: oath}
-  DirectoryService:
-    type: ldap
-    options:
-      url: %q
-      base_dn: %q
-      directory: ad
-      bind_dn: %q
-      bind_password: %q
-      mschapv2: winbind
-      winbind_domain: %s
-      smb_conf: %q
-services:
+%sservices:
 %spptp: {enabled: true, service: ad}
-`, dc.URL, dc.BaseDN, dc.BindDN, dc.BindPassword, m.Domain, m.SMBConf, services.String())
+`, m.BackendYAML(dc), services.String())
 	path := filepath.Join(dir, "gatehouse.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)

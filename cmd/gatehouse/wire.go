@@ -42,6 +42,7 @@ func buildBackends(ctx context.Context, cfg *config.Config, log *slog.Logger) (*
 	out := &backends{byName: map[string]authpolicy.Backend{}}
 	var specs []host.Spec
 	needStore := false
+	var storeOpts map[string]string // read once: the DSN file is read for the first built-in back-end
 	for name, b := range cfg.Backends.All() {
 		spec := host.Spec{
 			Name: name, User: cfg.Plugins.User,
@@ -61,10 +62,12 @@ func buildBackends(ctx context.Context, cfg *config.Config, log *slog.Logger) (*
 				return nil, fmt.Errorf("back-end %s: find the gatehouse binary: %w", name, err)
 			}
 			spec.Path, spec.Args = self, []string{"plugin", "run", string(b.Type)}
-			spec.Config, err = storeOptions(cfg)
-			if err != nil {
-				return nil, fmt.Errorf("back-end %s: %w", name, err)
+			if storeOpts == nil {
+				if storeOpts, err = storeOptions(cfg); err != nil {
+					return nil, fmt.Errorf("back-end %s: %w", name, err)
+				}
 			}
+			spec.Config = maps.Clone(storeOpts)
 			switch b.Type {
 			case config.BackendOATH:
 				spec.Config["digits"] = strconv.Itoa(b.OATH.Digits)

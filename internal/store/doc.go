@@ -319,7 +319,7 @@
 //     [Store.RecordFailure] locks the row (an UPDATE) before it reads it.
 //   - The plugins' cache asks the revision 'data', which row triggers on
 //     users, groups, memberships and tokens move, instead of the
-//     wal-index: one round trip per back-end call (about 0.1 ms on
+//     wal-index: one round trip per back-end call (about 0.15 ms on
 //     loopback), read through the pool so that a restart of the server
 //     breaks nothing. Every trigger function moves 'data' before any other
 //     revision, so transactions lock the revision rows in one order.

@@ -86,19 +86,8 @@ func TestGatehouseActiveDirectory(t *testing.T) {
 `, nasSecret)
 
 	g := startGatehouse(t, tp, gatehouseOptions{
-		Backends: fmt.Sprintf(`  DirectoryService:
-    type: ldap
-    options:
-      url: %q
-      base_dn: %q
-      directory: ad
-      bind_dn: %q
-      bind_password: %q
-      mschapv2: winbind
-      winbind_domain: %s
-      smb_conf: %q
-`, dc.URL, dc.BaseDN, dc.BindDN, dc.BindPassword, m.Domain, m.SMBConf),
-		Policy: "DirectoryService",
+		Backends: m.BackendYAML(dc),
+		Policy:   "DirectoryService",
 		// ntlm_auth, winbindd and the DC share two TCG-loaded cores.
 		Extra:   "plugins: {call_timeout: 30s}\n" + radiusFront,
 		Command: m.Command,

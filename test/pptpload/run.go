@@ -415,21 +415,9 @@ func (r *run) pptpTraffic() (*TrafficReport, error) {
 			r.upRecv = sink.Received.Load
 		}
 		if cfg.Direction != "up" {
-			to := make([]netip.AddrPort, len(r.sessions))
-			for i, s := range r.sessions {
-				a, _ := s.Addresses()
-				to[i] = netip.AddrPortFrom(a, cfg.Port)
-			}
-			payload := make([]byte, size-ipv4HeaderLen-udpHeaderLen)
-			next := 0
+			send, _ := r.downSender(sink, size)
 			senders = append(senders, func(n int) int {
-				sent := 0
-				for range n {
-					if sink.Send(payload, to[next%len(to)]) {
-						sent++
-					}
-					next++
-				}
+				sent := send(n)
 				r.downSent.Add(uint64(sent))
 				return sent
 			})
@@ -459,6 +447,29 @@ func (r *run) pptpTraffic() (*TrafficReport, error) {
 		tr.setServerCPU(cpu1 - cpu0)
 	}
 	return tr, nil
+}
+
+// downSender returns the sender of the down direction: n UDP datagrams
+// of an IPv4 size of size from the sink, one to each session's address
+// in turn. Its payload is returned too, for a caller that marks it.
+func (r *run) downSender(sink *Sink, size int) (send func(n int) int, payload []byte) {
+	to := make([]netip.AddrPort, len(r.sessions))
+	for i, s := range r.sessions {
+		a, _ := s.Addresses()
+		to[i] = netip.AddrPortFrom(a, r.cfg.Port)
+	}
+	payload = make([]byte, size-ipv4HeaderLen-udpHeaderLen)
+	next := 0
+	return func(n int) int {
+		sent := 0
+		for range n {
+			if sink.Send(payload, to[next%len(to)]) {
+				sent++
+			}
+			next++
+		}
+		return sent
+	}, payload
 }
 
 // drive runs each sender in its own goroutine for cfg.Duration, paced at

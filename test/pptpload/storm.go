@@ -212,23 +212,11 @@ func (r *run) storm() (*StormReport, error) {
 	}
 	if cfg.Direction != "up" {
 		down = &windowCounts{}
-		to := make([]netip.AddrPort, len(r.sessions))
-		for i, s := range r.sessions {
-			a, _ := s.Addresses()
-			to[i] = netip.AddrPortFrom(a, cfg.Port)
-		}
-		payload := make([]byte, size-ipv4HeaderLen-udpHeaderLen)
-		next := 0
+		send, payload := r.downSender(sink, size)
 		senders = append(senders, func(n int) {
 			w := byte(mark.Load())
 			payload[0] = w
-			sent := 0
-			for range n {
-				if sink.Send(payload, to[next%len(to)]) {
-					sent++
-				}
-				next++
-			}
+			sent := send(n)
 			downSent[w].Add(uint64(sent))
 			r.downSent.Add(uint64(sent))
 		})

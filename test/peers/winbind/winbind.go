@@ -324,3 +324,21 @@ func killGroup(pgid int, done chan struct{}) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// BackendYAML is the configuration of a DirectoryService back-end that
+// checks MS-CHAPv2 through this member's winbind against dc: the lines
+// under backends:, indented by two spaces.
+func (m *Member) BackendYAML(dc *sambaad.Server) string {
+	return fmt.Sprintf(`  DirectoryService:
+    type: ldap
+    options:
+      url: %q
+      base_dn: %q
+      directory: ad
+      bind_dn: %q
+      bind_password: %q
+      mschapv2: winbind
+      winbind_domain: %s
+      smb_conf: %q
+`, dc.URL, dc.BaseDN, dc.BindDN, dc.BindPassword, m.Domain, m.SMBConf)
+}
